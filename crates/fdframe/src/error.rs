@@ -1,0 +1,205 @@
+//! What a stream reports besides messages: [`Error`] and the [`Loss`] notice.
+//!
+//! Every fdframe stream yields `Result<D::Item, Error<D::Error>>`. The variants name *classes*,
+//! because what a reader should do next depends on the class, not on the errno:
+//!
+//! | variant                        | what happened                                       | the stream           |
+//! |--------------------------------|-----------------------------------------------------|----------------------|
+//! | [`Error::Io`]                  | `read(2)` failed (not `EINTR`, not `WouldBlock`)     | **ends**             |
+//! | [`Error::Decode`]              | one message was malformed and has been skipped      | goes on¹             |
+//! | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
+//! | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on² |
+//! | [`Error::Truncated`]           | input ended inside a message; its bytes are attached | **ends** (input is over) |
+//!
+//! ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
+//! then ends the stream after reporting it.
+//! ² in record mode (one record per read) the oversized record is skipped and the stream goes on;
+//! in stream mode the engine cannot tell where the oversized frame ends, so the stream ends.
+//! Codecs with a resync point (lines) report their own over-limit error as [`Error::Decode`]
+//! instead and go on.
+//!
+//! [`Error::ends_stream`] tells the classes apart for code that only needs "go on or stop".
+
+use std::fmt;
+use std::io;
+use std::ops::RangeInclusive;
+
+use bytes::Bytes;
+
+/// An error or notice from an fdframe stream; see the [module documentation](self) for which
+/// variants end the stream.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error<E> {
+    /// Reading from the descriptor failed; the stream has ended.
+    Io(io::Error),
+    /// A message could not be decoded; its bytes were skipped.
+    Decode(E),
+    /// The source dropped messages before they were read.
+    Lost(Loss),
+    /// A message was longer than the configured maximum.
+    FrameTooLarge {
+        /// The configured maximum frame length, in bytes.
+        limit: usize,
+        /// How many bytes the oversized frame had when it was noticed (at least `limit + 1`).
+        len: usize,
+    },
+    /// Input ended in the middle of a message; these are the bytes of the partial message.
+    Truncated(Bytes),
+}
+
+impl<E> Error<E> {
+    /// Returns `true` when no item follows this error: the stream has ended.
+    ///
+    /// `Decode` errors return `false`; the rare decode error that ends the stream (one that
+    /// consumed nothing) is followed by the stream's end, which the caller sees as `None`.
+    /// `FrameTooLarge` returns `true` only when it is not followed by more items, which depends
+    /// on the mode; the stream's next `None` is authoritative.
+    pub fn ends_stream(&self) -> bool {
+        matches!(self, Error::Io(_) | Error::Truncated(_))
+    }
+
+    /// Returns the loss notice, if this is one.
+    pub fn as_loss(&self) -> Option<&Loss> {
+        match self {
+            Error::Lost(loss) => Some(loss),
+            _ => None,
+        }
+    }
+
+    /// Transforms the decoder error, keeping every other variant.
+    pub fn map_decode<F>(self, f: impl FnOnce(E) -> F) -> Error<F> {
+        match self {
+            Error::Io(e) => Error::Io(e),
+            Error::Decode(e) => Error::Decode(f(e)),
+            Error::Lost(l) => Error::Lost(l),
+            Error::FrameTooLarge { limit, len } => Error::FrameTooLarge { limit, len },
+            Error::Truncated(b) => Error::Truncated(b),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "read failed: {e}"),
+            Error::Decode(e) => write!(f, "malformed message skipped: {e}"),
+            Error::Lost(loss) => loss.fmt(f),
+            Error::FrameTooLarge { limit, len } => {
+                write!(f, "frame of at least {len} bytes exceeds the limit of {limit} bytes")
+            }
+            Error::Truncated(bytes) => write!(
+                f,
+                "input ended inside a message ({} bytes of a partial frame)",
+                bytes.len()
+            ),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Decode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<E> From<io::Error> for Error<E> {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+/// A notice that messages were lost before they could be read; the stream goes on after it.
+///
+/// ```
+/// use fdframe::{Loss, LossCause};
+///
+/// let loss = Loss::sequence_gap(LossCause::KmsgOverrun, 100, 112);
+/// assert_eq!(loss.count, Some(12));
+/// assert_eq!(loss.seqs, Some(100..=111));
+/// assert_eq!(loss.to_string(), "12 kernel log records lost (seq 100..=111): the ring buffer overwrote them before they were read");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Loss {
+    /// Why the messages were lost.
+    pub cause: LossCause,
+    /// How many messages were lost, when the source makes that knowable.
+    pub count: Option<u64>,
+    /// The sequence numbers of the lost messages, when the source numbers its messages.
+    pub seqs: Option<RangeInclusive<u64>>,
+}
+
+impl Loss {
+    /// A loss of the messages numbered `first_missing..next_seen` (`next_seen` is the first
+    /// sequence number seen after the gap).
+    pub fn sequence_gap(cause: LossCause, first_missing: u64, next_seen: u64) -> Self {
+        let count = next_seen.saturating_sub(first_missing);
+        Loss {
+            cause,
+            count: Some(count),
+            seqs: (count > 0).then(|| first_missing..=next_seen - 1),
+        }
+    }
+
+    /// A loss of an unknown number of messages.
+    pub fn unknown(cause: LossCause) -> Self {
+        Loss {
+            cause,
+            count: None,
+            seqs: None,
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self.cause.noun();
+        match self.count {
+            Some(n) => write!(f, "{n} {what} lost")?,
+            None => write!(f, "an unknown number of {what} lost")?,
+        }
+        if let Some(seqs) = &self.seqs {
+            write!(f, " (seq {}..={})", seqs.start(), seqs.end())?;
+        }
+        write!(f, ": {}", self.cause.reason())
+    }
+}
+
+/// Why messages were lost; part of a [`Loss`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LossCause {
+    /// `/dev/kmsg` returned `EPIPE`, or sequence numbers jumped: the kernel's ring buffer
+    /// overwrote records before they were read.
+    KmsgOverrun,
+    /// Records were missing when resuming from a saved position (a cursor).
+    KmsgResumeGap,
+    /// inotify reported `IN_Q_OVERFLOW`: its event queue was full.
+    InotifyOverflow,
+    /// evdev reported `SYN_DROPPED`: its event buffer was full.
+    EvdevDropped,
+}
+
+impl LossCause {
+    fn noun(self) -> &'static str {
+        match self {
+            LossCause::KmsgOverrun | LossCause::KmsgResumeGap => "kernel log records",
+            LossCause::InotifyOverflow => "inotify events",
+            LossCause::EvdevDropped => "input events",
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            LossCause::KmsgOverrun => "the ring buffer overwrote them before they were read",
+            LossCause::KmsgResumeGap => "they were overwritten while no reader was running",
+            LossCause::InotifyOverflow => "the inotify queue overflowed",
+            LossCause::EvdevDropped => "the device's event buffer overflowed (SYN_DROPPED)",
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Turn Linux file descriptors into streams of decoded messages.
+//!
+//! (crate documentation is written once the engine lands)
+
+#![deny(unsafe_code)]
+
+pub mod codec;
+mod decoder;
+pub mod devices;
+mod error;
+pub mod kmsg;
+
+pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
+pub use error::{Error, Loss, LossCause};
