@@ -131,7 +131,8 @@ pub trait Decoder {
     /// does not yet hold a whole message.
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error>;
 
-    /// Like [`decode`](Decoder::decode), called once no more bytes will come.
+    /// Like [`decode`](Decoder::decode), called once no more bytes will come (never for
+    /// one-record-per-read decoders: their records are whole when read).
     ///
     /// The default calls `decode`. Override it for formats whose last message may lack its
     /// terminator (a final line without `\n`). Bytes still in `src` once this returns `Ok(None)`

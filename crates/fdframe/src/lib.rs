@@ -5,10 +5,13 @@
 #![deny(unsafe_code)]
 
 pub mod codec;
+mod engine;
 mod decoder;
 pub mod devices;
 mod error;
 pub mod kmsg;
+mod sys;
 
 pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
+pub use engine::{Framer, ReadBuf, Step};
 pub use error::{Error, Loss, LossCause};

@@ -1,0 +1,399 @@
+//! The sans-IO framing engine: [`Framer`] owns the buffer and the decoder and turns reads into
+//! messages, without ever blocking or waiting.
+//!
+//! A backend drives it with a closure that performs one non-blocking `read(2)` into a
+//! [`ReadBuf`]. When the closure fails with `WouldBlock`, the engine returns
+//! [`Poll::Pending`](std::task::Poll::Pending) and the backend waits for readiness in its own
+//! runtime's way. Buffer sizing, the read-size guarantee, EOF rules, error classes and loss
+//! notices live here, written and tested once for every backend.
+
+mod read_buf;
+#[cfg(test)]
+pub(crate) mod script;
+#[cfg(test)]
+mod tests;
+
+pub use read_buf::ReadBuf;
+
+use std::io;
+use std::task::Poll;
+
+use bytes::BytesMut;
+
+use crate::{Decoder, Error, ReadErrorAction, ReadLimits};
+
+/// What one step of the engine produced: `Ready(Some(..))` a message or notice, `Ready(None)` the
+/// end of the stream, `Pending` "the descriptor would block".
+pub type Step<T, E> = Poll<Option<Result<T, Error<E>>>>;
+
+/// The framing engine: a buffer, a decoder and the state machine between them.
+///
+/// [`poll_next_with`](Framer::poll_next_with) returns the next message, reading through the
+/// given closure whenever the buffered bytes hold no whole message. The engine guarantees:
+///
+/// - **Room before every read**: each read is offered at least the decoder's
+///   [`min_read_capacity`](ReadLimits::min_read_capacity), reclaiming or growing the buffer
+///   beforehand. Record devices that fail with `EINVAL` on a short buffer never see one.
+/// - **Large reads when data streams in**: the read size starts at
+///   [`initial_read_size`](Framer::initial_read_size) and doubles while reads come back full,
+///   up to [`max_read_size`](Framer::max_read_size), so a fast pipe is not drained in small bites.
+/// - **Zero copy**: decoders split frames off the buffer (`split_to().freeze()`); the buffer
+///   reuses its allocation once the frames are dropped.
+/// - **Bounded memory**: at most about [`max_frame_len`](ReadLimits::max_frame_len) plus one read
+///   is ever buffered; a longer frame is [`Error::FrameTooLarge`].
+/// - **Edge-triggered safety**: it reads until the closure returns `WouldBlock` before it returns
+///   `Pending`, so a backend never waits while data sits in the kernel.
+/// - **Cancel safety**: all progress lives in the `Framer`; a caller that stops polling midway
+///   loses nothing.
+/// - `EINTR` is retried; other read errors go to [`Decoder::read_error`]; after the stream's end
+///   it keeps returning `Ready(None)` (fused).
+///
+/// # Example
+///
+/// A scripted reader standing in for a pipe:
+///
+/// ```
+/// use std::io;
+/// use std::task::Poll;
+/// use fdframe::{codec::LinesDecoder, Framer};
+///
+/// let mut chunks = vec![&b"hello\nwor"[..], b"ld\n"].into_iter();
+/// let mut framer = Framer::new(LinesDecoder::new());
+/// let mut lines = Vec::new();
+/// loop {
+///     let step = framer.poll_next_with(|buf| {
+///         match chunks.next() {
+///             Some(chunk) => buf.put_slice(chunk),
+///             None => {} // nothing filled: end of input
+///         }
+///         Ok(())
+///     });
+///     match step {
+///         Poll::Ready(Some(line)) => lines.push(line.unwrap()),
+///         Poll::Ready(None) => break,
+///         Poll::Pending => unreachable!("this reader never blocks"),
+///     }
+/// }
+/// assert_eq!(lines, ["hello", "world"]);
+/// ```
+#[derive(Debug)]
+pub struct Framer<D: Decoder> {
+    decoder: D,
+    limits: ReadLimits,
+    buf: BytesMut,
+    state: State,
+    /// Decoding the buffered bytes may produce a message: bytes arrived or a message was just
+    /// taken. Cleared when the decoder answers `Ok(None)`, so it is not asked twice in vain.
+    decode_pending: bool,
+    /// An item that revealed a loss waits here while the loss is delivered first.
+    held_back: Option<Result<D::Item, Error<D::Error>>>,
+    read_size: usize,
+    initial_read_size: usize,
+    max_read_size: usize,
+    /// Read errors the decoder chose to retry, in a row; bounded so a device stuck in an error
+    /// state cannot spin the caller forever.
+    retries_in_a_row: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Input may still come.
+    Reading,
+    /// Input has ended; `decode_eof` runs until it has nothing more.
+    Draining,
+    /// The stream has ended; fused.
+    Done,
+}
+
+/// How many retried read errors in a row the engine accepts before it treats the next one as
+/// fatal.
+const MAX_RETRIES_IN_A_ROW: u32 = 64;
+
+impl<D: Decoder> Framer<D> {
+    /// The default first read size: 8 KiB.
+    pub const DEFAULT_INITIAL_READ_SIZE: usize = 8 * 1024;
+    /// The default largest read size: 256 KiB.
+    pub const DEFAULT_MAX_READ_SIZE: usize = 256 * 1024;
+
+    /// Creates an engine for `decoder`, taking its [`ReadLimits`].
+    pub fn new(decoder: D) -> Self {
+        let limits = decoder.read_limits();
+        let limits = ReadLimits {
+            min_read_capacity: limits.min_read_capacity.max(1),
+            max_frame_len: limits.max_frame_len.max(1),
+            ..limits
+        };
+        Framer {
+            decoder,
+            limits,
+            buf: BytesMut::new(),
+            state: State::Reading,
+            decode_pending: false,
+            held_back: None,
+            read_size: Self::DEFAULT_INITIAL_READ_SIZE,
+            initial_read_size: Self::DEFAULT_INITIAL_READ_SIZE,
+            max_read_size: Self::DEFAULT_MAX_READ_SIZE,
+            retries_in_a_row: 0,
+        }
+    }
+
+    /// Sets the first read size (default 8 KiB); the read size grows from there while reads come
+    /// back full. Never below the decoder's `min_read_capacity`.
+    #[must_use]
+    pub fn with_initial_read_size(mut self, bytes: usize) -> Self {
+        self.initial_read_size = bytes.max(1);
+        self.max_read_size = self.max_read_size.max(self.initial_read_size);
+        self.read_size = self.initial_read_size;
+        self
+    }
+
+    /// Sets the largest read size (default 256 KiB). Never below the decoder's
+    /// `min_read_capacity`.
+    #[must_use]
+    pub fn with_max_read_size(mut self, bytes: usize) -> Self {
+        self.max_read_size = bytes.max(1);
+        self.initial_read_size = self.initial_read_size.min(self.max_read_size);
+        self.read_size = self.read_size.min(self.max_read_size);
+        self
+    }
+
+    /// The first read size.
+    pub fn initial_read_size(&self) -> usize {
+        self.initial_read_size
+    }
+
+    /// The largest read size.
+    pub fn max_read_size(&self) -> usize {
+        self.max_read_size
+    }
+
+    /// The limits in force (the decoder's, as taken at creation).
+    pub fn read_limits(&self) -> ReadLimits {
+        self.limits
+    }
+
+    /// The decoder.
+    pub fn decoder(&self) -> &D {
+        &self.decoder
+    }
+
+    /// The decoder, mutably (to change its settings between messages).
+    pub fn decoder_mut(&mut self) -> &mut D {
+        &mut self.decoder
+    }
+
+    /// The bytes read but not yet decoded.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Whether the stream has ended (every later call returns `Ready(None)`).
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done && self.held_back.is_none()
+    }
+
+    /// Takes the decoder and the undecoded bytes back.
+    pub fn into_parts(self) -> (D, BytesMut) {
+        (self.decoder, self.buf)
+    }
+
+    /// Returns the next message, notice or error, reading with `read` as needed.
+    ///
+    /// `read` performs one read into the offered [`ReadBuf`]: fill it (or fill nothing, for end
+    /// of input) and return `Ok(())`, or return the read's error. A `WouldBlock` error makes this
+    /// method return `Poll::Pending`; the backend then waits for readiness and calls again.
+    ///
+    /// State table (`decode_pending`: the buffered bytes have not yet been offered to the decoder
+    /// since they changed):
+    ///
+    /// | state      | condition                         | action                                   |
+    /// |------------|-----------------------------------|------------------------------------------|
+    /// | any        | an item is held back              | return it                                |
+    /// | `Reading`  | `decode_pending`                  | `decode`; item / error → return it       |
+    /// | `Reading`  | buffer over `max_frame_len`       | `FrameTooLarge`, → `Done`                |
+    /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; `WouldBlock` → `Pending` |
+    /// | `Draining` | —                                 | `decode_eof`; nothing left → `Done` (leftover bytes → `Truncated`) |
+    /// | `Done`     | —                                 | `Ready(None)`                            |
+    pub fn poll_next_with<R>(&mut self, mut read: R) -> Step<D::Item, D::Error>
+    where
+        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+    {
+        if let Some(held) = self.held_back.take() {
+            return Poll::Ready(Some(held));
+        }
+        loop {
+            match self.state {
+                State::Done => return Poll::Ready(None),
+                State::Draining => return Poll::Ready(self.drain_step()),
+                State::Reading if self.decode_pending => {
+                    if let Some(out) = self.decode_step() {
+                        return Poll::Ready(Some(out));
+                    }
+                }
+                State::Reading if !self.limits.one_record_per_read && self.buf.len() > self.limits.max_frame_len => {
+                    self.state = State::Done;
+                    return Poll::Ready(Some(Err(Error::FrameTooLarge {
+                        limit: self.limits.max_frame_len,
+                        len: self.buf.len(),
+                    })));
+                }
+                State::Reading => match self.read_step(&mut read) {
+                    ReadOutcome::Bytes => {}
+                    ReadOutcome::Pending => return Poll::Pending,
+                    ReadOutcome::Deliver(out) => return Poll::Ready(Some(out)),
+                },
+            }
+        }
+    }
+
+    /// Offers the buffered bytes to the decoder once; `None` when it needs more.
+    fn decode_step(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
+        let before = self.buf.len();
+        match self.decoder.decode(&mut self.buf) {
+            Ok(Some(item)) => {
+                self.decode_pending = !self.buf.is_empty();
+                Some(self.with_loss_first(Ok(item)))
+            }
+            Ok(None) => {
+                self.decode_pending = false;
+                if self.limits.one_record_per_read && !self.buf.is_empty() {
+                    // The decoder could not use the whole record; keep its bytes visible.
+                    let rest = self.buf.split().freeze();
+                    return Some(self.with_loss_first(Err(Error::Truncated(rest))));
+                }
+                self.take_loss().map(Err)
+            }
+            Err(e) => {
+                if self.buf.len() == before {
+                    // Consumed nothing: decoding again would fail the same way forever.
+                    self.state = State::Done;
+                }
+                self.decode_pending = !self.buf.is_empty();
+                Some(self.with_loss_first(Err(Error::Decode(e))))
+            }
+        }
+    }
+
+    /// One `decode_eof` step after input ended.
+    fn drain_step(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
+        if self.limits.one_record_per_read {
+            // Every record was whole when it was read; there is no partial one to finish.
+            self.state = State::Done;
+            return self.take_loss().map(Err);
+        }
+        let before = self.buf.len();
+        match self.decoder.decode_eof(&mut self.buf) {
+            Ok(Some(item)) => Some(self.with_loss_first(Ok(item))),
+            Ok(None) => {
+                if let Some(loss) = self.take_loss() {
+                    return Some(Err(loss));
+                }
+                self.state = State::Done;
+                (!self.buf.is_empty()).then(|| Err(Error::Truncated(self.buf.split().freeze())))
+            }
+            Err(e) => {
+                if self.buf.len() == before {
+                    self.state = State::Done;
+                }
+                Some(self.with_loss_first(Err(Error::Decode(e))))
+            }
+        }
+    }
+
+    /// Performs reads until bytes arrive, input ends, the reader would block, or a read error
+    /// must be delivered.
+    fn read_step<R>(&mut self, read: &mut R) -> ReadOutcome<D::Item, D::Error>
+    where
+        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+    {
+        loop {
+            let offer = self.read_offer();
+            let mut read_buf = ReadBuf::new(&mut self.buf, offer);
+            let result = read(&mut read_buf);
+            let filled = read_buf.filled();
+            if filled > 0 {
+                // Bytes that arrived count even if the closure then failed: a real error comes
+                // back on the next read.
+                self.retries_in_a_row = 0;
+                return self.bytes_arrived(filled, offer);
+            }
+            match result {
+                Ok(()) => {
+                    self.state = State::Draining;
+                    return ReadOutcome::Bytes;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Pending,
+                Err(e) => match self.decoder.read_error(&e) {
+                    ReadErrorAction::Retry if self.retries_in_a_row < MAX_RETRIES_IN_A_ROW => {
+                        self.retries_in_a_row += 1;
+                        if let Some(loss) = self.take_loss() {
+                            return ReadOutcome::Deliver(Err(loss));
+                        }
+                    }
+                    ReadErrorAction::EndOfInput => {
+                        self.state = State::Draining;
+                        return ReadOutcome::Bytes;
+                    }
+                    _ => {
+                        self.state = State::Done;
+                        return ReadOutcome::Deliver(Err(Error::Io(e)));
+                    }
+                },
+            }
+        }
+    }
+
+    /// How many bytes to offer the next read.
+    fn read_offer(&self) -> usize {
+        if self.limits.one_record_per_read {
+            return self.limits.min_read_capacity;
+        }
+        // Stop reading far past a frame that is already too large, but never offer less than
+        // the decoder's minimum: a record device would fail the read.
+        let until_too_large = (self.limits.max_frame_len + 1).saturating_sub(self.buf.len());
+        self.read_size.min(until_too_large).max(self.limits.min_read_capacity)
+    }
+
+    fn bytes_arrived(&mut self, filled: usize, offer: usize) -> ReadOutcome<D::Item, D::Error> {
+        if self.limits.one_record_per_read {
+            if filled > self.limits.max_frame_len {
+                let len = filled;
+                self.buf.clear();
+                return ReadOutcome::Deliver(Err(Error::FrameTooLarge {
+                    limit: self.limits.max_frame_len,
+                    len,
+                }));
+            }
+        } else if filled == offer && offer == self.read_size {
+            self.read_size = (self.read_size * 2).min(self.max_read_size);
+        }
+        self.decode_pending = true;
+        ReadOutcome::Bytes
+    }
+
+    fn take_loss(&mut self) -> Option<Error<D::Error>> {
+        self.decoder.take_loss().map(Error::Lost)
+    }
+
+    /// Delivers a pending loss before `out`, holding `out` back for the next call.
+    fn with_loss_first(
+        &mut self,
+        out: Result<D::Item, Error<D::Error>>,
+    ) -> Result<D::Item, Error<D::Error>> {
+        match self.decoder.take_loss() {
+            Some(loss) => {
+                self.held_back = Some(out);
+                Err(Error::Lost(loss))
+            }
+            None => out,
+        }
+    }
+}
+
+enum ReadOutcome<T, E> {
+    Bytes,
+    Pending,
+    Deliver(Result<T, Error<E>>),
+}
+
