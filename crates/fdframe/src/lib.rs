@@ -4,14 +4,17 @@
 
 #![deny(unsafe_code)]
 
+pub mod blocking;
 pub mod codec;
 mod engine;
 mod decoder;
 pub mod devices;
 mod error;
+mod fd;
 pub mod kmsg;
 mod sys;
 
 pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
 pub use engine::{Framer, ReadBuf, Step};
 pub use error::{Error, Loss, LossCause};
+pub use fd::{FdKind, ReadFd};

@@ -76,7 +76,6 @@ pub type Step<T, E> = Poll<Option<Result<T, Error<E>>>>;
 /// }
 /// assert_eq!(lines, ["hello", "world"]);
 /// ```
-#[derive(Debug)]
 pub struct Framer<D: Decoder> {
     decoder: D,
     limits: ReadLimits,
@@ -93,6 +92,18 @@ pub struct Framer<D: Decoder> {
     /// Read errors the decoder chose to retry, in a row; bounded so a device stuck in an error
     /// state cannot spin the caller forever.
     retries_in_a_row: u32,
+}
+
+impl<D: Decoder + std::fmt::Debug> std::fmt::Debug for Framer<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framer")
+            .field("decoder", &self.decoder)
+            .field("limits", &self.limits)
+            .field("buffered", &self.buf.len())
+            .field("state", &self.state)
+            .field("read_size", &self.read_size)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,255 @@
+//! [`ReadFd`]: an owned, readable descriptor plus what fdframe must know about it.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use rustix::fs::{FileType, Mode, OFlags};
+
+use crate::ReadBuf;
+
+/// An owned descriptor to read messages from, with its [kind](FdKind) and the `O_NONBLOCK`
+/// bookkeeping every backend needs.
+///
+/// Every backend takes a `ReadFd`; build one from a path, an [`OwnedFd`], or stdin. It owns its
+/// descriptor and closes it on drop ([`into_owned_fd`](ReadFd::into_owned_fd) gives it back).
+///
+/// # Caveats: `O_NONBLOCK` is shared
+///
+/// `O_NONBLOCK` belongs to the *open file description*, which every `dup` of the descriptor
+/// shares — across processes too. Setting it on an inherited stdin would make the parent
+/// shell's next `read` fail with `EAGAIN`. So:
+///
+/// - [`open`](ReadFd::open) opens a new description of its own, with `O_NONBLOCK` set: nobody
+///   else sees it.
+/// - [`from_fd`](ReadFd::from_fd) leaves the flags alone.
+/// - [`set_nonblocking`](ReadFd::set_nonblocking) (called by the async backends when needed)
+///   remembers the flags it found and **restores them on drop**.
+/// - [`stdin`](ReadFd::stdin) reopens stdin through `/proc/self/fd/0` where that gives a new
+///   description (pipes, FIFOs, ttys), so its flags are private.
+///
+/// # Example
+///
+/// ```
+/// use fdframe::{FdKind, ReadFd};
+///
+/// let fd = ReadFd::open("/proc/self/status")?;
+/// assert_eq!(fd.kind(), FdKind::RegularFile);
+/// assert!(!fd.kind().is_pollable());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct ReadFd {
+    /// `Some` for the whole life of the value; `None` only inside `into_owned_fd`, which moves
+    /// the descriptor out of a type that implements `Drop`.
+    fd: Option<OwnedFd>,
+    kind: FdKind,
+    /// The status flags found before [`ReadFd::set_nonblocking`] changed them.
+    original_flags: Option<OFlags>,
+}
+
+/// What kind of file a [`ReadFd`] reads, as far as reading it differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FdKind {
+    /// A regular file: never "would block", not pollable (epoll refuses it with `EPERM`); read
+    /// to end of file without a reactor.
+    RegularFile,
+    /// A terminal or pty: `EIO` after the other side closed is end of input.
+    Terminal,
+    /// A pipe or FIFO.
+    Fifo,
+    /// A socket.
+    Socket,
+    /// A character device that is not a terminal (`/dev/kmsg`, evdev, TUN, ...).
+    CharDevice,
+    /// Anything else (anonymous inodes such as inotify, signalfd, timerfd, eventfd).
+    Other,
+}
+
+impl FdKind {
+    /// Whether readiness can be awaited (epoll, poll): everything but regular files.
+    pub fn is_pollable(self) -> bool {
+        self != FdKind::RegularFile
+    }
+
+    fn of(fd: BorrowedFd<'_>) -> io::Result<FdKind> {
+        let stat = rustix::fs::fstat(fd)?;
+        Ok(match FileType::from_raw_mode(stat.st_mode) {
+            FileType::RegularFile => FdKind::RegularFile,
+            FileType::Fifo => FdKind::Fifo,
+            FileType::Socket => FdKind::Socket,
+            FileType::CharacterDevice if rustix::termios::isatty(fd) => FdKind::Terminal,
+            FileType::CharacterDevice => FdKind::CharDevice,
+            _ => FdKind::Other,
+        })
+    }
+}
+
+impl ReadFd {
+    /// Opens `path` for reading, non-blocking, close-on-exec, without becoming its controlling
+    /// terminal. The open file description is new, so `O_NONBLOCK` affects nobody else.
+    ///
+    /// A directory is refused with an `EISDIR` error.
+    pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let fd = rustix::fs::open(path.as_ref(), flags, Mode::empty())?;
+        let stat = rustix::fs::fstat(&fd)?;
+        if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+            return Err(io::Error::from_raw_os_error(rustix::io::Errno::ISDIR.raw_os_error()));
+        }
+        Self::from_fd(fd)
+    }
+
+    /// Takes ownership of `fd` as it is; its status flags (`O_NONBLOCK`) are left unchanged.
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        let kind = FdKind::of(fd.as_fd())?;
+        Ok(ReadFd {
+            fd: Some(fd),
+            kind,
+            original_flags: None,
+        })
+    }
+
+    /// Takes ownership of `fd` and sets `O_NONBLOCK` on it, restoring the previous flags on drop.
+    ///
+    /// # Caveats
+    ///
+    /// Until this `ReadFd` is dropped, every other holder of the same open file description
+    /// (a `dup`, a parent process) sees `O_NONBLOCK` too. Prefer [`open`](ReadFd::open) or
+    /// [`stdin`](ReadFd::stdin), which avoid sharing where they can.
+    pub fn from_fd_nonblocking(fd: OwnedFd) -> io::Result<Self> {
+        let mut this = Self::from_fd(fd)?;
+        this.set_nonblocking(true)?;
+        Ok(this)
+    }
+
+    /// A reader for this process's standard input.
+    ///
+    /// Pipes, FIFOs and terminals are reopened through `/proc/self/fd/0`, which gives a new
+    /// open file description: setting `O_NONBLOCK` on it cannot break the shell that shares the
+    /// original. A regular file is duplicated instead (reopening would restart at offset 0,
+    /// while `cmd < file` after a `read` must go on where it was). Sockets cannot be reopened
+    /// and are duplicated as well; see [`from_fd_nonblocking`](ReadFd::from_fd_nonblocking)'s
+    /// caveat, which then applies.
+    pub fn stdin() -> io::Result<Self> {
+        let stdin = rustix::stdio::stdin();
+        let dup = || rustix::io::fcntl_dupfd_cloexec(stdin, 0).map_err(io::Error::from);
+        match FdKind::of(stdin)? {
+            FdKind::RegularFile | FdKind::Socket => Self::from_fd(dup()?),
+            _ => match Self::open("/proc/self/fd/0") {
+                Ok(fd) => Ok(fd),
+                Err(_) => Self::from_fd(dup()?),
+            },
+        }
+    }
+
+    /// What kind of file this is.
+    pub fn kind(&self) -> FdKind {
+        self.kind
+    }
+
+    /// Whether `O_NONBLOCK` is set on the open file description.
+    pub fn is_nonblocking(&self) -> io::Result<bool> {
+        Ok(rustix::fs::fcntl_getfl(self.fd())?.contains(OFlags::NONBLOCK))
+    }
+
+    /// Sets or clears `O_NONBLOCK`. The flags found the first time are restored on drop.
+    ///
+    /// # Caveats
+    ///
+    /// See [`from_fd_nonblocking`](ReadFd::from_fd_nonblocking): the flag is shared by every
+    /// holder of the open file description.
+    pub fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
+        let original = self.set_nonblocking_inner(nonblocking)?;
+        self.original_flags = self.original_flags.or(original);
+        Ok(())
+    }
+
+    /// Returns the flags as they were if this call changed them.
+    fn set_nonblocking_inner(&self, nonblocking: bool) -> io::Result<Option<OFlags>> {
+        let flags = rustix::fs::fcntl_getfl(self.fd())?;
+        if flags.contains(OFlags::NONBLOCK) == nonblocking {
+            return Ok(None);
+        }
+        let mut wanted = flags;
+        wanted.set(OFlags::NONBLOCK, nonblocking);
+        rustix::fs::fcntl_setfl(self.fd(), wanted)?;
+        Ok(Some(flags))
+    }
+
+    /// Performs one `read(2)` into `buf`. On a terminal, `EIO` (the other side of a pty has
+    /// closed) is end of input: it fills nothing and returns `Ok(())`.
+    pub fn read_into(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+        match buf.read_from(self.fd()) {
+            Ok(_) => Ok(()),
+            Err(e) if self.kind == FdKind::Terminal && e.raw_os_error() == Some(EIO) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the descriptor back, restoring flags this `ReadFd` changed.
+    pub fn into_owned_fd(mut self) -> OwnedFd {
+        self.restore_flags();
+        self.fd.take().expect("ReadFd holds its descriptor until consumed")
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.fd
+            .as_ref()
+            .expect("ReadFd holds its descriptor until consumed")
+            .as_fd()
+    }
+
+    fn restore_flags(&mut self) {
+        if let (Some(flags), Some(fd)) = (self.original_flags.take(), &self.fd) {
+            // Best effort: the descriptor is still ours, so this can only fail if the kernel
+            // refuses, and there is nobody left to tell.
+            let _ = rustix::fs::fcntl_setfl(fd, flags);
+        }
+    }
+}
+
+const EIO: i32 = 5;
+
+impl Drop for ReadFd {
+    fn drop(&mut self) {
+        self.restore_flags();
+    }
+}
+
+impl fmt::Debug for ReadFd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadFd")
+            .field("fd", &self.fd().as_raw_fd())
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl AsFd for ReadFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd()
+    }
+}
+
+impl AsRawFd for ReadFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd().as_raw_fd()
+    }
+}
+
+impl TryFrom<OwnedFd> for ReadFd {
+    type Error = io::Error;
+
+    /// Same as [`ReadFd::from_fd`].
+    fn try_from(fd: OwnedFd) -> io::Result<Self> {
+        ReadFd::from_fd(fd)
+    }
+}
+
+impl From<ReadFd> for OwnedFd {
+    fn from(fd: ReadFd) -> OwnedFd {
+        fd.into_owned_fd()
+    }
+}
