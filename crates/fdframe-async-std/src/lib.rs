@@ -1,0 +1,58 @@
+//! fdframe on async-io's reactor: Linux file descriptors as [`Stream`](futures_core::Stream)s of
+//! decoded messages, for async-std and smol.
+//!
+//! [async-io](https://docs.rs/async-io) is the reactor under both
+//! [smol](https://docs.rs/smol) and [async-std](https://docs.rs/async-std); this crate registers
+//! descriptors with it, so its streams run on either runtime (and on any executor, since
+//! async-io drives itself). async-std is deprecated upstream in favour of smol: new code should
+//! prefer smol; this crate serves both, and its tests run on both.
+//!
+//! - [`FdStream`]: messages from a descriptor, decoded by any [`fdframe::Decoder`] (lines,
+//!   `/dev/kmsg` records, inotify events, ...). It is fdframe's framing engine with only the
+//!   waiting done here, so it behaves exactly like the blocking
+//!   [`FdReader`](fdframe::blocking::FdReader).
+//! - [`FdRead`]: the raw bytes of a descriptor as a [`futures_io::AsyncRead`].
+//!
+//! # Example
+//!
+//! Following the kernel log (`dmesg -w`), on smol or async-std alike:
+//!
+//! ```no_run
+//! use fdframe::kmsg::KmsgStart;
+//! use fdframe_async_std::FdStream;
+//! use futures_lite::StreamExt;
+//!
+//! # smol::block_on(async {
+//! let mut records = FdStream::kmsg(KmsgStart::Oldest)?;
+//! while let Some(record) = records.next().await {
+//!     match record {
+//!         Ok(record) => println!("{}", record.message_lossy()),
+//!         Err(e) => eprintln!("{e}"), // lost records, a malformed one: the stream goes on
+//!     }
+//! }
+//! # std::io::Result::Ok(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Caveats
+//!
+//! - **`O_NONBLOCK` is shared.** A blocking pollable descriptor given to
+//!   [`FdStream::from_fd`] or [`FdStream::new`] is made non-blocking; every `dup` of its open
+//!   file description (a parent shell's stdin!) sees that until the descriptor is dropped, when
+//!   the old flags come back. [`FdStream::open`] and [`FdStream::stdin`] open descriptions of
+//!   their own where they can.
+//! - **Regular files are read inline.** epoll refuses them, so they are never registered:
+//!   reads go straight to the file and a slow disk read blocks the executor thread for its
+//!   duration. Reading stops at end of file; following a growing file needs inotify.
+//! - **One task at a time.** async-io keeps one waker per descriptor for `poll_next` and
+//!   `poll_read`; two tasks polling the same stream would keep waking each other.
+//! - Linux only, like fdframe.
+
+#![forbid(unsafe_code)]
+
+mod read;
+mod registration;
+mod stream;
+
+pub use read::FdRead;
+pub use stream::FdStream;

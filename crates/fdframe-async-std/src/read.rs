@@ -1,0 +1,112 @@
+//! [`FdRead`]: the raw bytes of a descriptor as a `futures_io::AsyncRead`.
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use fdframe::{FdKind, ReadFd};
+use futures_io::AsyncRead;
+
+use crate::registration::Registration;
+
+/// The raw bytes of a descriptor as a [`futures_io::AsyncRead`], waiting for readiness in
+/// async-io's reactor (the one under async-std and smol).
+///
+/// Use it where a byte stream is wanted (`futures_lite::io::copy`, another crate's framing);
+/// use [`FdStream`](crate::FdStream) for messages. The descriptor rules are `FdStream`'s:
+/// regular files are read directly (a slow disk read happens inline), a pty master's `EIO` after
+/// the other side closed is end of file (`Ok(0)`), `EINTR` is retried, and a blocking pollable
+/// descriptor is made non-blocking until it is dropped (see `FdStream`'s `O_NONBLOCK` caveat).
+///
+/// Record devices (`/dev/kmsg`, inotify) fail reads into buffers smaller than one record with
+/// `EINVAL`; read them through `FdStream` and their decoder, which sizes every read.
+///
+/// # Example
+///
+/// ```
+/// use std::io::Write;
+/// use fdframe_async_std::FdRead;
+/// use futures_lite::AsyncReadExt;
+///
+/// # smol::block_on(async {
+/// let (reader, mut writer) = std::io::pipe()?;
+/// writer.write_all(b"raw bytes")?;
+/// drop(writer);
+///
+/// let mut bytes = Vec::new();
+/// FdRead::from_fd(reader.into())?.read_to_end(&mut bytes).await?;
+/// assert_eq!(bytes, b"raw bytes");
+/// # std::io::Result::Ok(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct FdRead {
+    registration: Registration,
+}
+
+impl FdRead {
+    /// Reads `fd`, registering it with the reactor.
+    pub fn new(fd: ReadFd) -> io::Result<Self> {
+        Ok(FdRead {
+            registration: Registration::new(fd)?,
+        })
+    }
+
+    /// Opens `path` (see [`ReadFd::open`]).
+    pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
+        Self::new(ReadFd::open(path)?)
+    }
+
+    /// Takes ownership of `fd` (see [`ReadFd::from_fd`]); a blocking pollable descriptor is made
+    /// non-blocking until it is dropped.
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        Self::new(ReadFd::from_fd(fd)?)
+    }
+
+    /// Reads standard input (see [`ReadFd::stdin`]).
+    pub fn stdin() -> io::Result<Self> {
+        Self::new(ReadFd::stdin()?)
+    }
+
+    /// The descriptor.
+    pub fn get_ref(&self) -> &ReadFd {
+        self.registration.get_ref()
+    }
+
+    /// Deregisters the descriptor and returns it.
+    pub fn into_inner(self) -> ReadFd {
+        self.registration.into_inner()
+    }
+
+    /// One `read(2)`, with end of file for a closed pty.
+    fn read_once(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.registration.get_ref();
+        match rustix::io::read(fd, buf) {
+            Ok(n) => Ok(n),
+            Err(rustix::io::Errno::IO) if fd.kind() == FdKind::Terminal => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl AsyncRead for FdRead {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        loop {
+            match this.read_once(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Only after a real `WouldBlock`: a stale `Ready` just leads to another read.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(this.registration.poll_readable(cx))?;
+                }
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}

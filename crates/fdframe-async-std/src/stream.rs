@@ -1,0 +1,159 @@
+//! [`FdStream`]: a `Stream` of decoded messages from a descriptor, on async-io's reactor.
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use fdframe::{Decoder, Error, Framer, ReadFd};
+use futures_core::Stream;
+use futures_core::stream::FusedStream;
+
+use crate::registration::Registration;
+
+/// A [`Stream`] of messages decoded from a descriptor, waiting for readiness in async-io's
+/// reactor (the one under async-std and smol).
+///
+/// It behaves exactly like the blocking [`fdframe::blocking::FdReader`]; only the waiting differs.
+/// Each item is a message or an [`Error`]; see [`fdframe::Error`] for which errors end the
+/// stream. After the end it keeps returning `None` ([`FusedStream`]).
+///
+/// - **Cancel safe**: every byte read lives in the [`Framer`], so dropping a pending `next()`
+///   (a timeout, a `select`) loses nothing; the next call goes on where it stopped.
+/// - **Regular files** are never registered (epoll refuses them); they are read directly, to end
+///   of file. A slow disk read therefore happens inline, inside `poll_next`. Files that epoll
+///   refuses for lack of a poll operation (`/dev/null`) are read the same way.
+/// - **pty masters** end cleanly (`None`) when the other side closes, instead of failing with
+///   `EIO`.
+/// - Dropping the stream deregisters the descriptor, restores its flags, then closes it;
+///   [`into_inner`](FdStream::into_inner) gives it back instead.
+///
+/// Poll it from one task at a time: async-io keeps one waker per direction for `poll_next`.
+///
+/// # Caveats: `O_NONBLOCK`
+///
+/// A pollable descriptor must be non-blocking. When it is not (a descriptor given to
+/// [`from_fd`](FdStream::from_fd) or [`new`](FdStream::new)), the constructor sets `O_NONBLOCK`
+/// and the flags are restored when the descriptor is dropped or given back. `O_NONBLOCK` belongs
+/// to the open file description, so until then every `dup` of it, in any process, sees the flag
+/// too; see [`ReadFd`]'s caveats. [`open`](FdStream::open) and [`stdin`](FdStream::stdin) avoid
+/// that by opening a description of their own.
+///
+/// # Example
+///
+/// ```
+/// use std::io::Write;
+/// use fdframe::{Decoder, ReadLimits};
+/// use fdframe_async_std::FdStream;
+/// use futures_lite::StreamExt;
+/// # use bytes::{Bytes, BytesMut};
+/// # #[derive(Debug)]
+/// # struct Lines;
+/// # impl Decoder for Lines {
+/// #     type Item = Bytes;
+/// #     type Error = std::io::Error;
+/// #     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, std::io::Error> {
+/// #         Ok(src.iter().position(|&b| b == b'\n').map(|end| src.split_to(end + 1).freeze().slice(..end)))
+/// #     }
+/// # }
+///
+/// # smol::block_on(async {
+/// let (reader, mut writer) = std::io::pipe()?;
+/// writer.write_all(b"first\nsecond\n")?;
+/// drop(writer); // end of input
+///
+/// let mut lines = FdStream::from_fd(reader.into(), Lines)?;
+/// assert_eq!(lines.next().await.transpose()?.as_deref(), Some(&b"first"[..]));
+/// assert_eq!(lines.next().await.transpose()?.as_deref(), Some(&b"second"[..]));
+/// assert!(lines.next().await.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct FdStream<D: Decoder> {
+    registration: Registration,
+    framer: Framer<D>,
+}
+
+impl<D: Decoder> FdStream<D> {
+    /// Reads `fd` with `decoder`, registering it with the reactor (see the `O_NONBLOCK` caveat).
+    pub fn new(fd: ReadFd, decoder: D) -> io::Result<Self> {
+        Self::with_framer(fd, Framer::new(decoder))
+    }
+
+    /// Reads `fd` with an engine configured by the caller (read sizes).
+    pub fn with_framer(fd: ReadFd, framer: Framer<D>) -> io::Result<Self> {
+        Ok(FdStream {
+            registration: Registration::new(fd)?,
+            framer,
+        })
+    }
+
+    /// Opens `path` (see [`ReadFd::open`]) and reads it with `decoder`.
+    pub fn open(path: impl AsRef<Path>, decoder: D) -> io::Result<Self> {
+        Self::new(ReadFd::open(path)?, decoder)
+    }
+
+    /// Takes ownership of `fd` (see [`ReadFd::from_fd`]); a blocking pollable descriptor is made
+    /// non-blocking until it is dropped (see the `O_NONBLOCK` caveat).
+    pub fn from_fd(fd: OwnedFd, decoder: D) -> io::Result<Self> {
+        Self::new(ReadFd::from_fd(fd)?, decoder)
+    }
+
+    /// Reads standard input (see [`ReadFd::stdin`]).
+    pub fn stdin(decoder: D) -> io::Result<Self> {
+        Self::new(ReadFd::stdin()?, decoder)
+    }
+
+    /// The descriptor.
+    pub fn get_ref(&self) -> &ReadFd {
+        self.registration.get_ref()
+    }
+
+    /// The engine (and through it the decoder and the buffered bytes).
+    pub fn framer(&self) -> &Framer<D> {
+        &self.framer
+    }
+
+    /// The engine, mutably.
+    pub fn framer_mut(&mut self) -> &mut Framer<D> {
+        &mut self.framer
+    }
+
+    /// Deregisters the descriptor and returns it with the engine (and any bytes read but not yet
+    /// decoded). Flags this crate changed are restored when the `ReadFd` is dropped or turned
+    /// into an `OwnedFd`.
+    pub fn into_inner(self) -> (ReadFd, Framer<D>) {
+        (self.registration.into_inner(), self.framer)
+    }
+}
+
+impl<D: Decoder> Unpin for FdStream<D> {}
+
+impl<D: Decoder> Stream for FdStream<D> {
+    type Item = Result<D::Item, Error<D::Error>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let fd = this.registration.get_ref();
+            // The engine reads until `WouldBlock` before it returns `Pending`, so the wait
+            // below never starts while bytes sit in the kernel.
+            if let Poll::Ready(step) = this.framer.poll_next_with(|buf| fd.read_into(buf)) {
+                return Poll::Ready(step);
+            }
+            // `Ready` may report an event that the reads above already consumed: reading again
+            // then returns `WouldBlock` and re-arms the registration on the next turn.
+            if let Err(e) = ready!(this.registration.poll_readable(cx)) {
+                return Poll::Ready(Some(Err(Error::Io(e))));
+            }
+        }
+    }
+}
+
+impl<D: Decoder> FusedStream for FdStream<D> {
+    fn is_terminated(&self) -> bool {
+        self.framer.is_done()
+    }
+}
