@@ -1,1 +1,8 @@
-//! (filled in by its own module work)
+//! Device message types.
+
+mod fields;
+mod inotify;
+#[cfg(test)]
+mod testutil;
+
+pub use inotify::{InotifyDecoder, InotifyError, InotifyEvent, InotifyMask};
