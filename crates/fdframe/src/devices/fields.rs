@@ -67,6 +67,7 @@ impl<'a> Fields<'a> {
     }
 
     /// How many bytes of the record have not been read yet.
+    #[cfg(test)]
     pub(super) fn remaining(&self) -> usize {
         self.rest.len()
     }

@@ -189,7 +189,9 @@ pub struct InotifyEvent {
 impl InotifyEvent {
     /// The name as a relative path, to join onto the watched directory's path.
     pub fn to_path(&self) -> Option<&Path> {
-        self.name.as_deref().map(|name| Path::new(OsStr::from_bytes(name)))
+        self.name
+            .as_deref()
+            .map(|name| Path::new(OsStr::from_bytes(name)))
     }
 }
 

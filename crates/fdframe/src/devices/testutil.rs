@@ -12,16 +12,16 @@ pub(super) enum Out<I, E> {
     Failed(E),
 }
 
+/// What a stream yielded for `D`, in order.
+pub(super) type Outs<D> = Vec<Out<<D as Decoder>::Item, <D as Decoder>::Error>>;
+
 /// Feeds `chunks` (one per `read(2)`) to `decoder` as the stream-mode engine does: after each
 /// chunk, `decode` until `Ok(None)`, asking `take_loss` after every call and yielding the loss
 /// before whatever that call returned. Returns the outputs and the bytes left buffered.
 ///
 /// Panics (failing the test) when the decoder breaks the contract: an item or an error that
 /// consumed nothing would make the engine loop forever.
-pub(super) fn drive<D: Decoder>(
-    decoder: &mut D,
-    chunks: &[&[u8]],
-) -> (Vec<Out<D::Item, D::Error>>, BytesMut) {
+pub(super) fn drive<D: Decoder>(decoder: &mut D, chunks: &[&[u8]]) -> (Outs<D>, BytesMut) {
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     for chunk in chunks {

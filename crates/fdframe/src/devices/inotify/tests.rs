@@ -49,7 +49,9 @@ fn overflow_between_two_events_is_delivered_between_them() {
     raw.extend_from_slice(&long_name);
     raw.extend_from_slice(&[0; 8]);
     // wd -1, IN_Q_OVERFLOW, cookie 0, len 0.
-    raw.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x00, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    raw.extend_from_slice(&[
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     // wd 2, IN_MOVED_TO | IN_ISDIR, cookie 0x1234, len 16: "dir" and 13 NULs.
     raw.extend_from_slice(&[2, 0, 0, 0, 0x80, 0, 0, 0x40, 0x34, 0x12, 0, 0, 16, 0, 0, 0]);
     raw.extend_from_slice(b"dir\0\0\0\0\0\0\0\0\0\0\0\0\0");
@@ -297,10 +299,7 @@ impl TempDir {
     fn new(label: &str) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "fdframe-{label}-{}-{n}",
-            std::process::id()
-        ));
+        let path = std::env::temp_dir().join(format!("fdframe-{label}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
     }
