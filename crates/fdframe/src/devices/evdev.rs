@@ -137,7 +137,13 @@ impl Decoder for InputEventDecoder {
 /// ```
 /// use fdframe::devices::InputEvent;
 ///
-/// let report = InputEvent { sec: 5, usec: 0, kind: InputEvent::EV_SYN, code: InputEvent::SYN_REPORT, value: 0 };
+/// let report = InputEvent {
+///     sec: 5,
+///     usec: 0,
+///     kind: InputEvent::EV_SYN,
+///     code: InputEvent::SYN_REPORT,
+///     value: 0,
+/// };
 /// assert!(report.is_syn_report());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
