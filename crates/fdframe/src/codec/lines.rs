@@ -52,6 +52,9 @@ pub struct LinesDecoder {
     /// The current line was too long and has been reported: its bytes are dropped up to and
     /// including its `\n`.
     discarding: bool,
+    /// How many bytes the `\n` searches have examined, so tests can check none is examined twice.
+    #[cfg(test)]
+    searched: usize,
 }
 
 impl LinesDecoder {
@@ -65,6 +68,8 @@ impl LinesDecoder {
             strip_cr: false,
             next_index: 0,
             discarding: false,
+            #[cfg(test)]
+            searched: 0,
         }
     }
 
@@ -88,6 +93,16 @@ impl LinesDecoder {
     /// a `\r` that may yet turn out to be the stripped end of the line.
     fn max_pending_len(&self) -> usize {
         self.max_line_len.saturating_add(self.strip_cr as usize)
+    }
+
+    /// Finds the first `\n` in `haystack`.
+    fn find_newline(&mut self, haystack: &[u8]) -> Option<usize> {
+        let found = memchr::memchr(b'\n', haystack);
+        #[cfg(test)]
+        {
+            self.searched += found.map_or(haystack.len(), |newline| newline + 1);
+        }
+        found
     }
 
     /// Turns the bytes of one line (its `\n` already removed) into the frame, or the error.
@@ -117,7 +132,7 @@ impl Decoder for LinesDecoder {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, LinesError> {
         if self.discarding {
             // Bytes dropped here are never seen again, so this search does not rescan either.
-            match memchr::memchr(b'\n', src) {
+            match self.find_newline(src) {
                 Some(newline) => {
                     src.advance(newline + 1);
                     self.discarding = false;
@@ -136,7 +151,7 @@ impl Decoder for LinesDecoder {
         let search_start = self.next_index.min(search_end);
         let found = src
             .get(search_start..search_end)
-            .and_then(|unsearched| memchr::memchr(b'\n', unsearched));
+            .and_then(|unsearched| self.find_newline(unsearched));
         match found {
             Some(offset) => {
                 let newline = search_start + offset;
@@ -382,6 +397,25 @@ mod tests {
         assert_eq!(decoder.next_index, 0);
         assert_eq!(decoder.decode(&mut buf), Ok(None));
         assert_eq!(decoder.next_index, 4);
+    }
+
+    #[test]
+    fn each_byte_is_searched_once_however_the_lines_arrive() {
+        let input = b"a long line\nan over-long line, skipped\n\nend";
+        let mut decoder = LinesDecoder::new().max_line_len(16);
+        let mut buf = BytesMut::new();
+        let mut events = Vec::new();
+        for &byte in input {
+            buf.extend_from_slice(&[byte]);
+            while let Some(event) = decoder.decode(&mut buf).transpose() {
+                events.push(event);
+            }
+        }
+        while let Some(event) = decoder.decode_eof(&mut buf).transpose() {
+            events.push(event);
+        }
+        assert_eq!(events, [ok("a long line"), too_long(16), ok(""), ok("end")]);
+        assert_eq!(decoder.searched, input.len());
     }
 
     #[test]
