@@ -44,26 +44,16 @@ use crate::registration::Registration;
 ///
 /// ```
 /// use std::io::Write;
-/// use fdframe::{Decoder, ReadLimits};
+/// use fdframe::codec::LinesDecoder;
 /// use fdframe_async_std::FdStream;
 /// use futures_lite::StreamExt;
-/// # use bytes::{Bytes, BytesMut};
-/// # #[derive(Debug)]
-/// # struct Lines;
-/// # impl Decoder for Lines {
-/// #     type Item = Bytes;
-/// #     type Error = std::io::Error;
-/// #     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, std::io::Error> {
-/// #         Ok(src.iter().position(|&b| b == b'\n').map(|end| src.split_to(end + 1).freeze().slice(..end)))
-/// #     }
-/// # }
 ///
 /// # smol::block_on(async {
 /// let (reader, mut writer) = std::io::pipe()?;
 /// writer.write_all(b"first\nsecond\n")?;
 /// drop(writer); // end of input
 ///
-/// let mut lines = FdStream::from_fd(reader.into(), Lines)?;
+/// let mut lines = FdStream::from_fd(reader.into(), LinesDecoder::new())?;
 /// assert_eq!(lines.next().await.transpose()?.as_deref(), Some(&b"first"[..]));
 /// assert_eq!(lines.next().await.transpose()?.as_deref(), Some(&b"second"[..]));
 /// assert!(lines.next().await.is_none());

@@ -11,8 +11,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use async_io::Timer;
-use bytes::{Bytes, BytesMut};
-use fdframe::{Decoder, Error, ReadFd};
+use bytes::Bytes;
+use fdframe::codec::{LinesDecoder, LinesError};
+use fdframe::{Error, ReadFd};
 use fdframe_async_std::{FdRead, FdStream};
 use futures_lite::{AsyncReadExt, StreamExt, future};
 use rustix::fs::OFlags;
@@ -45,7 +46,8 @@ on_both_runtimes!(
     dropping_the_stream_closes_the_fd,
     from_fd_makes_a_blocking_pipe_nonblocking_and_restores_it_on_drop,
     into_inner_deregisters_and_keeps_buffered_bytes,
-    truncated_last_frame_is_reported_then_the_stream_ends,
+    last_line_without_newline_is_delivered_at_eof,
+    overlong_line_is_an_error_and_the_stream_goes_on,
     raw_read_returns_every_byte_then_eof,
     raw_read_sees_every_wakeup_of_a_trickling_writer,
     raw_read_of_a_pty_ends_cleanly_when_the_slave_closes,
@@ -78,40 +80,31 @@ async fn at_most<T>(limit: Duration, fut: impl Future<Output = T>) -> Option<T> 
     future::or(deadline, async { Some(fut.await) }).await
 }
 
-/// A newline-delimited decoder for these tests (a trailing `\r`, as a pty adds, is dropped).
-#[derive(Debug, Default)]
-struct Lines;
-
-impl Decoder for Lines {
-    type Item = String;
-    type Error = std::io::Error;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<String>, std::io::Error> {
-        let Some(end) = src.iter().position(|&b| b == b'\n') else {
-            return Ok(None);
-        };
-        let line = src.split_to(end + 1);
-        let line = line.strip_suffix(b"\n").unwrap_or(&line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        Ok(Some(String::from_utf8_lossy(line).into_owned()))
-    }
+/// Lines as the examples read them; `\r` is dropped because a pty's line discipline turns
+/// `\n` into `\r\n`.
+fn lines_decoder() -> LinesDecoder {
+    LinesDecoder::new().strip_cr(true)
 }
 
-type Item = Result<String, Error<std::io::Error>>;
+type Item = Result<Bytes, Error<LinesError>>;
 
-async fn next_line(stream: &mut FdStream<Lines>) -> Option<String> {
+fn text(line: Bytes) -> String {
+    String::from_utf8(line.to_vec()).expect("test lines are UTF-8")
+}
+
+async fn next_line(stream: &mut FdStream<LinesDecoder>) -> Option<String> {
     match within(stream.next()).await {
-        Some(Ok(line)) => Some(line),
+        Some(Ok(line)) => Some(text(line)),
         Some(Err(e)) => panic!("unexpected error: {e}"),
         None => None,
     }
 }
 
-async fn collect_lines(mut stream: FdStream<Lines>) -> Vec<String> {
+async fn collect_lines(mut stream: FdStream<LinesDecoder>) -> Vec<String> {
     let items: Vec<Item> = within((&mut stream).collect()).await;
     items
         .into_iter()
-        .map(|item| item.unwrap_or_else(|e| panic!("unexpected error: {e}")))
+        .map(|item| text(item.unwrap_or_else(|e| panic!("unexpected error: {e}"))))
         .collect()
 }
 
@@ -169,7 +162,7 @@ impl Drop for TempFile {
 
 async fn pipe_frames_split_across_writes_are_joined() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
 
     writer.write_all(b"hel").unwrap();
     assert_eq!(
@@ -186,7 +179,7 @@ async fn pipe_frames_split_across_writes_are_joined() {
 
 async fn pipe_burst_larger_than_one_read_arrives_without_further_writes() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
     // Make sure the stream is waiting (registered) before the burst comes.
     assert!(
         at_most(Duration::from_millis(20), lines.next())
@@ -211,7 +204,7 @@ async fn pipe_burst_larger_than_one_read_arrives_without_further_writes() {
 
 async fn pipe_eof_ends_the_stream_once_then_stays_ended() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
     writer.write_all(b"only\n").unwrap();
     drop(writer);
 
@@ -227,7 +220,7 @@ async fn pipe_many_wakeups_in_a_row_are_all_seen() {
     // Each line wakes the task separately, from a writer thread, so readiness events land in
     // every order against the reads; a missed or swallowed wake-up hangs (and fails) here.
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
     let writer_thread = std::thread::spawn(move || {
         for n in 0..2000 {
             writer.write_all(format!("{n}\n").as_bytes()).unwrap();
@@ -256,7 +249,7 @@ async fn socketpair_delivers_lines() {
     )
     .unwrap();
     let mut theirs = std::fs::File::from(theirs);
-    let mut lines = FdStream::from_fd(ours, Lines).unwrap();
+    let mut lines = FdStream::from_fd(ours, lines_decoder()).unwrap();
     assert_eq!(lines.get_ref().kind(), fdframe::FdKind::Socket);
 
     theirs.write_all(b"one\ntw").unwrap();
@@ -269,7 +262,7 @@ async fn socketpair_delivers_lines() {
 
 async fn pty_lines_then_slave_close_is_a_clean_end() {
     let (master, mut slave) = pty();
-    let mut lines = FdStream::from_fd(master, Lines).unwrap();
+    let mut lines = FdStream::from_fd(master, lines_decoder()).unwrap();
     assert_eq!(lines.get_ref().kind(), fdframe::FdKind::Terminal);
 
     slave.write_all(b"first\n").unwrap();
@@ -283,7 +276,7 @@ async fn pty_lines_then_slave_close_is_a_clean_end() {
 async fn regular_file_is_read_to_eof() {
     let body: String = (0..5000).map(|n| format!("record {n}\n")).collect();
     let file = TempFile::with_contents("regular", body.as_bytes());
-    let lines = FdStream::open(&file.0, Lines).unwrap();
+    let lines = FdStream::open(&file.0, lines_decoder()).unwrap();
     assert!(!lines.get_ref().kind().is_pollable());
 
     let got = collect_lines(lines).await;
@@ -294,7 +287,7 @@ async fn regular_file_is_read_to_eof() {
 
 async fn fd_that_epoll_refuses_is_read_directly() {
     // `/dev/null` is a character device without a poll operation: epoll says EPERM.
-    let lines = FdStream::open("/dev/null", Lines).unwrap();
+    let lines = FdStream::open("/dev/null", lines_decoder()).unwrap();
     assert_eq!(collect_lines(lines).await, Vec::<String>::new());
 }
 
@@ -303,7 +296,7 @@ async fn fd_that_epoll_refuses_is_read_directly() {
 
 async fn dropping_a_pending_next_loses_nothing() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
 
     for _ in 0..3 {
         assert!(
@@ -321,7 +314,7 @@ async fn dropping_a_pending_next_loses_nothing() {
 
 async fn dropping_a_pending_next_keeps_a_partial_frame() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
 
     writer.write_all(b"par").unwrap();
     assert!(
@@ -340,7 +333,7 @@ async fn dropping_a_pending_next_keeps_a_partial_frame() {
 
 async fn dropping_the_stream_closes_the_fd() {
     let (reader, mut writer) = pipe();
-    let lines = FdStream::from_fd(reader, Lines).unwrap();
+    let lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
     writer.write_all(b"unread\n").unwrap();
     drop(lines);
     // The read end is closed: the writer gets EPIPE (Rust ignores SIGPIPE).
@@ -353,7 +346,7 @@ async fn from_fd_makes_a_blocking_pipe_nonblocking_and_restores_it_on_drop() {
     let observer = reader.try_clone().unwrap(); // same open file description
     assert!(!is_nonblocking(&observer));
 
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
     assert!(is_nonblocking(&observer));
     writer.write_all(b"x\n").unwrap();
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("x"));
@@ -364,7 +357,7 @@ async fn from_fd_makes_a_blocking_pipe_nonblocking_and_restores_it_on_drop() {
 
 async fn into_inner_deregisters_and_keeps_buffered_bytes() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
     writer.write_all(b"one\ntw").unwrap();
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("one"));
     assert!(
@@ -382,18 +375,31 @@ async fn into_inner_deregisters_and_keeps_buffered_bytes() {
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("two"));
 }
 
-async fn truncated_last_frame_is_reported_then_the_stream_ends() {
+async fn last_line_without_newline_is_delivered_at_eof() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
     writer.write_all(b"whole\nhalf").unwrap();
     drop(writer);
 
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("whole"));
+    assert_eq!(next_line(&mut lines).await.as_deref(), Some("half"));
+    assert_eq!(next_line(&mut lines).await, None);
+}
+
+async fn overlong_line_is_an_error_and_the_stream_goes_on() {
+    let (reader, mut writer) = pipe();
+    let decoder = lines_decoder().max_line_len(16);
+    let mut lines = FdStream::from_fd(reader, decoder).unwrap();
+    writer.write_all(format!("short\n{}\nafter\n", "y".repeat(100)).as_bytes()).unwrap();
+    drop(writer);
+
+    assert_eq!(next_line(&mut lines).await.as_deref(), Some("short"));
     match within(lines.next()).await {
-        Some(Err(Error::Truncated(rest))) => assert_eq!(rest, Bytes::from_static(b"half")),
-        other => panic!("expected Truncated, got {other:?}"),
+        Some(Err(Error::Decode(LinesError::TooLong { limit: 16 }))) => {}
+        other => panic!("expected TooLong, got {other:?}"),
     }
-    assert!(within(lines.next()).await.is_none());
+    assert_eq!(next_line(&mut lines).await.as_deref(), Some("after"));
+    assert_eq!(next_line(&mut lines).await, None);
 }
 
 // ---------------------------------------------------------------------------------------------
