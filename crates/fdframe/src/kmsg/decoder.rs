@@ -14,10 +14,11 @@ use crate::{Decoder, Loss, LossCause, ReadErrorAction, ReadLimits};
 ///
 /// [`read_limits`](Decoder::read_limits) asks for
 /// [`ReadLimits::one_record_per_read(8192)`](ReadLimits::one_record_per_read): every read is
-/// offered 8193 bytes. The kernel formats a record into a buffer of 8 KiB
-/// (`CONSOLE_EXT_LOG_MAX`; records are at most 2 KiB on current kernels) and fails the read
-/// with `EINVAL` when the caller's buffer is smaller — *after* it has moved its position past the
-/// record, so that record is gone for this reader. The room must be there before the first read;
+/// offered 8193 bytes. A formatted record is at most 2 KiB on current kernels
+/// (`PRINTK_MESSAGE_MAX`) and was at most 8 KiB before (`CONSOLE_EXT_LOG_MAX`). The kernel fails
+/// a read with `EINVAL` when the caller's buffer is smaller than the record — *after* it has
+/// moved its position past the record, so that record is gone for this reader and no retry with
+/// a larger buffer can bring it back. The room must be there before the first read;
 /// the spare byte makes an impossibly long record show up as too large rather than cut short.
 ///
 /// # Read errors
@@ -46,7 +47,9 @@ use crate::{Decoder, Loss, LossCause, ReadErrorAction, ReadLimits};
 /// cursor come again, and the caller skips those with `seq() <= cursor`.
 ///
 /// A malformed record whose sequence number can still be read counts as seen, so it is
-/// reported once, as a [`KmsgError`], and not also as lost.
+/// reported once, as a [`KmsgError`], and not also as lost. One whose number cannot be read,
+/// or one the engine skipped as too large (it never reaches the decoder), shows up as a gap of
+/// one record as well.
 ///
 /// ```
 /// use std::io;
@@ -88,7 +91,7 @@ pub struct KmsgDecoder {
 }
 
 impl KmsgDecoder {
-    /// The largest record this decoder accepts: the kernel's 8 KiB record buffer.
+    /// The largest record this decoder accepts: 8 KiB, the most any kernel has formatted.
     pub const MAX_RECORD_LEN: usize = 8192;
 
     /// A decoder for a freshly opened `/dev/kmsg`, with no expectation about the first record.

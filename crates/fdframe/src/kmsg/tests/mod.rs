@@ -2,11 +2,13 @@
 //!
 //! - `golden`: records from the kernel's documentation and every awkward input, exact values
 //! - `loss`: the decoder driven as the engine drives it: EPIPE, gaps, resume, exact counts
+//! - `open`: `open_at` on regular files: flags and where each start mode lands
 //! - `proc_kmsg`: the `/proc/kmsg` line decoder
 //! - `props`: property tests: no panics on any bytes, random records round-trip
 
 mod golden;
 mod loss;
+mod open;
 mod proc_kmsg;
 mod props;
 
