@@ -244,6 +244,20 @@ fn ring_buffer_matches_dmesg() {
 }
 
 /// Reading `dmesg --json --decode` and comparing it with our records.
+///
+/// One dmesg run gives everything compared, so no second snapshot has to be aligned: `time`
+/// (`%5ld.%06ld` seconds, compared exactly with our microseconds), `msg` (dmesg undoes the
+/// kernel's `\xNN` escapes as we do and writes the bytes as a JSON string), and with
+/// `--decode` the `fac`/`pri` names, which come from the same tables and validity check as the
+/// `kern  :info  : ` prefix of `dmesg -x` (whose text output is not parsed: a message holding
+/// `\n` spans several lines there). Normalisations, all from util-linux's `dmesg.c`:
+///
+/// - records with an empty message are not printed by dmesg, so they are left out of ours;
+/// - dmesg's JSON writer stops a string at a NUL byte, so our message is cut there;
+/// - util-linux 2.38 names only facilities 0..=11; for others it prints neither `fac` nor
+///   `pri`, which is accepted only when our facility is above `ftp`;
+/// - the numeric `pri` of plain `--json` is not compared (2.38 gets it wrong for non-kern
+///   facilities).
 mod dmesg_json {
     use super::{Facility, KmsgRecord};
 
