@@ -10,15 +10,15 @@
 //! The records written are info/debug level, user and local0 facility, a handful per run, each
 //! tagged with a marker unique to the run.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::OpenOptions;
+use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::BytesMut;
+use fdframe::Error;
+use fdframe::blocking::FdReader;
 use fdframe::kmsg::{self, Facility, KmsgDecoder, KmsgFlag, KmsgRecord, KmsgStart, Level};
-use fdframe::{Decoder, ReadErrorAction};
 
 /// Returns `true` when the test can run; otherwise reports the skip loudly (or panics when
 /// `FDFRAME_REQUIRE_PRIVILEGED=1`).
@@ -78,44 +78,22 @@ fn write_record(line: &[u8]) {
     assert_eq!(written, line.len(), "one write(2) per record");
 }
 
-/// Reads every record from `fd` until `EAGAIN`, one `read(2)` per record into a buffer of the
-/// size the decoder asks for, each read fed whole to a `KmsgDecoder`.
-///
-/// This stands in for the core's blocking backend.
+/// Reads every record present in the ring buffer through the core's blocking backend, up to the
+/// newest one (the reader's `ready()` stops when `/dev/kmsg` would block).
 fn read_ring_buffer(fd: OwnedFd) -> Vec<KmsgRecord> {
-    let mut file = File::from(fd);
-    let mut decoder = KmsgDecoder::new();
-    let limits = decoder.read_limits();
+    let mut reader = FdReader::from_fd(fd, KmsgDecoder::new()).expect("a reader for /dev/kmsg");
+    let limits = reader.framer().read_limits();
     assert!(limits.one_record_per_read);
     assert_eq!(limits.min_read_capacity, 8193);
-    let mut buf = vec![0u8; limits.min_read_capacity];
     let mut records = Vec::new();
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                let mut read = BytesMut::from(&buf[..n]);
-                let result = decoder.decode(&mut read);
-                if let Some(loss) = decoder.take_loss() {
-                    // The ring buffer wrapped while we read: not a failure of the decoder.
-                    let _ = writeln!(io::stderr(), "note: {loss}");
-                }
-                match result {
-                    Ok(Some(record)) => records.push(record),
-                    Ok(None) => panic!("a read of {n} bytes decoded to nothing"),
-                    Err(e) => panic!("the kernel wrote a record we cannot parse: {e}"),
-                }
+    for step in reader.ready() {
+        match step {
+            Ok(record) => records.push(record),
+            // The ring buffer wrapped while we read (other writers share it): not our failure.
+            Err(Error::Lost(loss)) => {
+                let _ = writeln!(io::stderr(), "note: {loss}");
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => match decoder.read_error(&e) {
-                ReadErrorAction::Retry => {
-                    if let Some(loss) = decoder.take_loss() {
-                        let _ = writeln!(io::stderr(), "note: {loss}");
-                    }
-                }
-                _ => panic!("reading /dev/kmsg failed: {e}"),
-            },
+            Err(e) => panic!("reading /dev/kmsg failed: {e}"),
         }
     }
     records
@@ -279,47 +257,30 @@ mod dmesg_json {
         if json.iter().all(u8::is_ascii_whitespace) {
             return Vec::new();
         }
-        let mut parser = Parser { s: json, i: 0 };
-        let root = parser.value();
-        let Json::Obj(fields) = root else {
-            panic!("dmesg JSON is not an object")
-        };
-        let Some((_, Json::Arr(items))) = fields.into_iter().find(|(k, _)| k == b"dmesg") else {
-            panic!("dmesg JSON has no \"dmesg\" array")
-        };
+        // dmesg writes message bytes as they are, so a record holding invalid UTF-8 makes its
+        // output invalid UTF-8: compare both sides lossily (see `matches`).
+        let root: serde_json::Value =
+            serde_json::from_str(&String::from_utf8_lossy(json)).expect("dmesg prints JSON");
+        let items = root["dmesg"].as_array().expect("a \"dmesg\" array");
         items
-            .into_iter()
+            .iter()
             .map(|item| {
-                let Json::Obj(fields) = item else {
-                    panic!("dmesg record is not an object")
-                };
-                let get = |key: &[u8]| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-                let text = |key: &[u8]| match get(key) {
-                    Some(Json::Str(s)) => Some(String::from_utf8_lossy(s).into_owned()),
-                    _ => None,
-                };
-                let Some(Json::Num(time)) = get(b"time") else {
-                    panic!("dmesg record without time: {fields:?}")
-                };
-                let Some(Json::Str(msg)) = get(b"msg") else {
-                    panic!("dmesg record without msg: {fields:?}")
-                };
+                let text = |key: &str| item[key].as_str().map(str::to_owned);
+                let time = item["time"].as_f64().expect("every record has a time");
                 Entry {
-                    fac: text(b"fac"),
-                    pri: text(b"pri"),
+                    fac: text("fac"),
+                    pri: text("pri"),
                     time_us: seconds_to_micros(time),
-                    msg: msg.clone(),
+                    msg: text("msg").expect("every record has a msg").into_bytes(),
                 }
             })
             .collect()
     }
 
-    /// `"   356.746615"` -> 356746615: dmesg prints `%5ld.%06ld`, exact to the microsecond.
-    fn seconds_to_micros(text: &str) -> u64 {
-        let (secs, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
-        assert!(frac.len() <= 6, "time {text:?} finer than microseconds");
-        let micros: u64 = format!("{frac:0<6}").parse().expect("time fraction");
-        secs.parse::<u64>().expect("time seconds") * 1_000_000 + micros
+    /// `356.746615` -> 356746615. dmesg prints `%5ld.%06ld`; an f64 holds every such value to
+    /// well under half a microsecond for uptimes below ~280 years, so rounding is exact.
+    fn seconds_to_micros(seconds: f64) -> u64 {
+        (seconds * 1_000_000.0).round() as u64
     }
 
     /// What dmesg shows of our record: dmesg skips records with an empty message, and its JSON
@@ -332,7 +293,8 @@ mod dmesg_json {
 
     fn matches(ours: &KmsgRecord, theirs: &Entry) -> Result<(), String> {
         let msg = as_dmesg_shows(ours).unwrap_or_default();
-        if ours.timestamp_us() != theirs.time_us || msg != theirs.msg.as_slice() {
+        let same_text = String::from_utf8_lossy(msg) == String::from_utf8_lossy(&theirs.msg);
+        if ours.timestamp_us() != theirs.time_us || !same_text {
             return Err("time or message differ".into());
         }
         match (&theirs.fac, &theirs.pri) {
@@ -421,134 +383,6 @@ mod dmesg_json {
                 e.pri,
                 String::from_utf8_lossy(&e.msg)
             )
-        }
-    }
-
-    /// Just enough JSON for dmesg's output; strings stay bytes because dmesg writes message
-    /// bytes as they are, valid UTF-8 or not.
-    #[derive(Debug)]
-    enum Json {
-        Obj(Vec<(Vec<u8>, Json)>),
-        Arr(Vec<Json>),
-        Str(Vec<u8>),
-        Num(String),
-        Lit,
-    }
-
-    struct Parser<'a> {
-        s: &'a [u8],
-        i: usize,
-    }
-
-    impl Parser<'_> {
-        fn peek(&mut self) -> u8 {
-            while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
-                self.i += 1;
-            }
-            *self
-                .s
-                .get(self.i)
-                .unwrap_or_else(|| panic!("JSON ends early"))
-        }
-
-        fn expect(&mut self, b: u8) {
-            assert_eq!(
-                self.peek(),
-                b,
-                "JSON: expected {:?} at {}",
-                b as char,
-                self.i
-            );
-            self.i += 1;
-        }
-
-        fn value(&mut self) -> Json {
-            match self.peek() {
-                b'{' => {
-                    self.i += 1;
-                    let mut fields = Vec::new();
-                    while self.peek() != b'}' {
-                        if !fields.is_empty() {
-                            self.expect(b',');
-                        }
-                        let Json::Str(key) = self.value() else {
-                            panic!("JSON: key is not a string at {}", self.i)
-                        };
-                        self.expect(b':');
-                        fields.push((key, self.value()));
-                    }
-                    self.i += 1;
-                    Json::Obj(fields)
-                }
-                b'[' => {
-                    self.i += 1;
-                    let mut items = Vec::new();
-                    while self.peek() != b']' {
-                        if !items.is_empty() {
-                            self.expect(b',');
-                        }
-                        items.push(self.value());
-                    }
-                    self.i += 1;
-                    Json::Arr(items)
-                }
-                b'"' => Json::Str(self.string()),
-                b'-' | b'0'..=b'9' => {
-                    let start = self.i;
-                    while self.s.get(self.i).is_some_and(|b| {
-                        matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                    }) {
-                        self.i += 1;
-                    }
-                    Json::Num(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
-                }
-                _ => {
-                    while self.s.get(self.i).is_some_and(u8::is_ascii_alphabetic) {
-                        self.i += 1;
-                    }
-                    Json::Lit
-                }
-            }
-        }
-
-        fn string(&mut self) -> Vec<u8> {
-            self.expect(b'"');
-            let mut out = Vec::new();
-            loop {
-                let b = self.byte();
-                match b {
-                    b'"' => return out,
-                    b'\\' => match self.byte() {
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'u' => {
-                            let mut c = self.hex4();
-                            if (0xd800..0xdc00).contains(&c) {
-                                assert_eq!((self.byte(), self.byte()), (b'\\', b'u'));
-                                c = 0x10000 + ((c - 0xd800) << 10) + (self.hex4() - 0xdc00);
-                            }
-                            let c = char::from_u32(c).expect("JSON: \\u escape is a char");
-                            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                        }
-                        other => out.push(other),
-                    },
-                    other => out.push(other),
-                }
-            }
-        }
-
-        fn byte(&mut self) -> u8 {
-            let b = *self.s.get(self.i).expect("JSON string ends early");
-            self.i += 1;
-            b
-        }
-
-        fn hex4(&mut self) -> u32 {
-            let digits: String = (0..4).map(|_| char::from(self.byte())).collect();
-            u32::from_str_radix(&digits, 16).expect("JSON: \\u with four hex digits")
         }
     }
 }
