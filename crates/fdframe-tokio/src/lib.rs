@@ -6,7 +6,12 @@
 //! [`fdframe`]'s engine, the same in every backend; this crate only waits for readiness the way
 //! tokio's `AsyncFd` wants it (read until `WouldBlock`, clear readiness only then). For your own
 //! codec there is [`FdRead`], the descriptor's bytes as a `tokio::io::AsyncRead`, and with the
-//! `tokio-util` feature, [`TokioUtilDecoder`] runs a `tokio_util::codec::Decoder` on the engine.
+//! `tokio-util` feature, `TokioUtilDecoder` runs a `tokio_util::codec::Decoder` on the engine.
+//!
+//! # Features
+//!
+//! - `tokio-util` (off by default): `TokioUtilDecoder`, an adapter that lets an existing
+//!   `tokio_util::codec::Decoder` be an [`fdframe::Decoder`].
 //!
 //! ```no_run
 //! use fdframe::kmsg::KmsgStart;
@@ -57,7 +62,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-
+mod kmsg;
 mod read;
 mod source;
 mod stream;

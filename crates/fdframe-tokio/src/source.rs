@@ -45,9 +45,8 @@ impl Source {
             ));
         }
         // An edge-triggered reactor needs reads that return `WouldBlock` instead of waiting.
-        if !fd.is_nonblocking()? {
-            fd.set_nonblocking(true)?;
-        }
+        // (A no-op when the flag is already set; otherwise undone when `fd` is dropped.)
+        fd.set_nonblocking(true)?;
         #[allow(unsafe_code)]
         // SAFETY: `register_with_interest` requires that `as_raw_fd()` return the same open
         // descriptor, referring to the same open file description, for as long as the `AsyncFd`

@@ -55,8 +55,12 @@ use crate::source::Source;
 /// drop(writer); // end of input
 ///
 /// let mut lines = FdStream::from_fd(reader.into(), LinesDecoder::new())?;
-/// assert_eq!(lines.next().await.transpose()?.as_deref(), Some("first"));
-/// assert_eq!(lines.next().await.transpose()?.as_deref(), Some("second"));
+/// let mut got = Vec::new();
+/// while let Some(line) = lines.next().await {
+///     got.push(line?); // `Bytes` sharing the read buffer
+/// }
+/// assert_eq!(got, ["first", "second"]);
+/// // The writer is closed: the stream has ended, and stays ended.
 /// assert!(lines.next().await.is_none());
 /// # Ok(())
 /// # }

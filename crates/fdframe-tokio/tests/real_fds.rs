@@ -15,9 +15,7 @@ use fdframe_tokio::{FdRead, FdStream};
 use tokio::io::AsyncReadExt;
 use tokio_stream::StreamExt;
 
-#[path = "real_fds/support.rs"]
-mod support;
-use support::Lines;
+use fdframe::codec::{LinesDecoder, LinesError};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -32,10 +30,10 @@ async fn within<F: Future>(fut: F) -> F::Output {
 /// The next line, which must come.
 async fn next_line<S>(stream: &mut S) -> String
 where
-    S: tokio_stream::Stream<Item = Result<String, Error<support::LinesError>>> + Unpin,
+    S: tokio_stream::Stream<Item = Result<bytes::Bytes, Error<LinesError>>> + Unpin,
 {
     match within(stream.next()).await {
-        Some(Ok(line)) => line,
+        Some(Ok(line)) => String::from_utf8(line.to_vec()).expect("UTF-8 line"),
         other => panic!("expected a line, got {other:?}"),
     }
 }
@@ -51,12 +49,15 @@ fn pipe() -> (OwnedFd, std::fs::File) {
 #[tokio::test]
 async fn pipe_frames_split_across_writes_are_joined() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     assert!(lines.is_registered());
 
     writer.write_all(b"hel").unwrap();
     let partial = tokio::time::timeout(Duration::from_millis(50), lines.next()).await;
-    assert!(partial.is_err(), "a partial line must not be delivered: {partial:?}");
+    assert!(
+        partial.is_err(),
+        "a partial line must not be delivered: {partial:?}"
+    );
     writer.write_all(b"lo\nwor").unwrap();
     assert_eq!(next_line(&mut lines).await, "hello");
     writer.write_all(b"ld\n").unwrap();
@@ -67,13 +68,16 @@ async fn pipe_frames_split_across_writes_are_joined() {
 async fn burst_larger_than_one_read_is_delivered_without_more_writes() {
     let (reader, mut writer) = pipe();
     // Reads of 1 KiB: the 60 KiB burst needs many reads after a single readiness edge.
-    let framer = Framer::new(Lines)
+    let framer = Framer::new(LinesDecoder::new())
         .with_initial_read_size(1024)
         .with_max_read_size(1024);
     let mut lines = FdStream::with_framer(ReadFd::from_fd(reader).unwrap(), framer).unwrap();
 
     let burst: String = (0..6000).map(|i| format!("{i:09}\n")).collect();
-    assert!(burst.len() < 64 * 1024, "the burst must fit the pipe: no write may block");
+    assert!(
+        burst.len() < 64 * 1024,
+        "the burst must fit the pipe: no write may block"
+    );
     writer.write_all(burst.as_bytes()).unwrap();
     // The writer stays open and silent: only data already in the kernel can wake us.
     for i in 0..6000 {
@@ -88,7 +92,7 @@ async fn burst_larger_than_one_read_is_delivered_without_more_writes() {
 #[tokio::test]
 async fn one_next_is_woken_by_every_later_write() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     let writing = std::thread::spawn(move || {
         for piece in ["sl", "ow", "ly", "\n"] {
             std::thread::sleep(Duration::from_millis(30));
@@ -100,7 +104,10 @@ async fn one_next_is_woken_by_every_later_write() {
     let started = std::time::Instant::now();
     assert_eq!(next_line(&mut lines).await, "slowly");
     let waited = started.elapsed();
-    assert!(waited < Duration::from_secs(1), "a wake-up was missed: {waited:?}");
+    assert!(
+        waited < Duration::from_secs(1),
+        "a wake-up was missed: {waited:?}"
+    );
     writing.join().unwrap();
 }
 
@@ -109,7 +116,7 @@ async fn eof_ends_the_stream_once_and_it_stays_ended() {
     let (reader, mut writer) = pipe();
     writer.write_all(b"last\n").unwrap();
     drop(writer);
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     assert_eq!(next_line(&mut lines).await, "last");
     assert!(within(lines.next()).await.is_none());
     assert!(futures_core::FusedStream::is_terminated(&lines));
@@ -118,23 +125,20 @@ async fn eof_ends_the_stream_once_and_it_stays_ended() {
 }
 
 #[tokio::test]
-async fn input_ending_inside_a_frame_is_truncated_not_dropped() {
+async fn a_last_line_without_newline_is_delivered_at_eof() {
     let (reader, mut writer) = pipe();
     writer.write_all(b"whole\npart").unwrap();
     drop(writer);
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     assert_eq!(next_line(&mut lines).await, "whole");
-    match within(lines.next()).await {
-        Some(Err(Error::Truncated(rest))) => assert_eq!(&rest[..], b"part"),
-        other => panic!("expected Truncated, got {other:?}"),
-    }
+    assert_eq!(next_line(&mut lines).await, "part");
     assert!(within(lines.next()).await.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_thread_streams_a_megabyte_in_order() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     let writing = std::thread::spawn(move || {
         for i in 0..100_000u32 {
             writeln!(writer, "{i}").unwrap();
@@ -153,12 +157,22 @@ async fn a_writer_thread_streams_a_megabyte_in_order() {
 #[tokio::test]
 async fn dropping_a_pending_next_loses_nothing() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
 
-    // The first half of a line is read into the engine, then the pending next() is dropped.
+    // The first half of a line is read into the engine by next() calls that are then dropped.
     writer.write_all(b"can").unwrap();
-    let cancelled = tokio::time::timeout(Duration::from_millis(50), lines.next()).await;
-    assert!(cancelled.is_err());
+    let started = std::time::Instant::now();
+    while lines.framer().buffered().is_empty() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the partial line was never read"
+        );
+        let cancelled = tokio::time::timeout(Duration::from_millis(10), lines.next()).await;
+        assert!(
+            cancelled.is_err(),
+            "a partial line was delivered: {cancelled:?}"
+        );
+    }
     assert_eq!(lines.framer().buffered(), b"can");
     // A next() dropped before any data came.
     let cancelled = tokio::time::timeout(Duration::from_millis(20), lines.next()).await;
@@ -174,7 +188,7 @@ async fn dropping_a_pending_next_loses_nothing() {
 #[tokio::test]
 async fn select_on_next_and_a_timer_loses_nothing() {
     let (reader, writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     let writing = std::thread::spawn(move || {
         let mut writer = writer;
         for i in 0..200 {
@@ -190,7 +204,7 @@ async fn select_on_next_and_a_timer_loses_nothing() {
     while got.len() < 200 {
         assert!(tokio::time::Instant::now() < give_up, "timed out");
         tokio::select! {
-            line = lines.next() => got.push(line.unwrap().unwrap()),
+            line = lines.next() => got.push(String::from_utf8(line.unwrap().unwrap().to_vec()).unwrap()),
             () = tokio::time::sleep(Duration::from_micros(200)) => cancellations += 1,
         }
     }
@@ -203,7 +217,7 @@ async fn select_on_next_and_a_timer_loses_nothing() {
 #[tokio::test]
 async fn dropping_the_stream_closes_the_descriptor() {
     let (reader, mut writer) = pipe();
-    let lines = FdStream::from_fd(reader, Lines).unwrap();
+    let lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     drop(lines);
     // The only reader is gone: writing fails with EPIPE (Rust ignores SIGPIPE).
     let err = writer.write_all(b"anyone?\n").unwrap_err();
@@ -213,7 +227,7 @@ async fn dropping_the_stream_closes_the_descriptor() {
 #[tokio::test]
 async fn into_inner_hands_back_the_descriptor_and_unread_bytes() {
     let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, Lines).unwrap();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     writer.write_all(b"one\ntw").unwrap();
     assert_eq!(next_line(&mut lines).await, "one");
     let _ = tokio::time::timeout(Duration::from_millis(50), lines.next()).await;
@@ -230,11 +244,14 @@ async fn into_inner_hands_back_the_descriptor_and_unread_bytes() {
 async fn blocking_descriptor_is_made_nonblocking_until_drop() {
     let (reader, _writer) = pipe();
     let shared = rustix::io::fcntl_dupfd_cloexec(&reader, 0).unwrap();
-    let is_nonblocking =
-        |fd: &OwnedFd| rustix::fs::fcntl_getfl(fd).unwrap().contains(rustix::fs::OFlags::NONBLOCK);
+    let is_nonblocking = |fd: &OwnedFd| {
+        rustix::fs::fcntl_getfl(fd)
+            .unwrap()
+            .contains(rustix::fs::OFlags::NONBLOCK)
+    };
     assert!(!is_nonblocking(&shared));
 
-    let lines = FdStream::from_fd(reader, Lines).unwrap();
+    let lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
     assert!(is_nonblocking(&shared), "the reactor needs O_NONBLOCK");
     drop(lines);
     assert!(!is_nonblocking(&shared), "the old flags come back on drop");
@@ -243,7 +260,7 @@ async fn blocking_descriptor_is_made_nonblocking_until_drop() {
 #[test]
 fn creating_a_pollable_reader_outside_a_runtime_is_an_error() {
     let (reader, _writer) = pipe();
-    let err = FdStream::from_fd(reader, Lines).unwrap_err();
+    let err = FdStream::from_fd(reader, LinesDecoder::new()).unwrap_err();
     assert!(err.to_string().contains("tokio runtime"), "{err}");
 }
 
@@ -253,9 +270,14 @@ fn creating_a_pollable_reader_outside_a_runtime_is_an_error() {
 #[tokio::test]
 async fn socketpair_delivers_lines_and_ends_on_shutdown() {
     use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
-    let (ours, theirs) =
-        socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).unwrap();
-    let mut lines = FdStream::from_fd(ours, Lines).unwrap();
+    let (ours, theirs) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let mut lines = FdStream::from_fd(ours, LinesDecoder::new()).unwrap();
     let mut theirs = std::os::unix::net::UnixStream::from(theirs);
     theirs.write_all(b"over a\nsocket\n").unwrap();
     assert_eq!(next_line(&mut lines).await, "over a");
@@ -285,7 +307,7 @@ fn pty() -> (OwnedFd, std::fs::File) {
 #[tokio::test]
 async fn pty_slave_closing_is_a_clean_end() {
     let (master, mut slave) = pty();
-    let mut lines = FdStream::from_fd(master, Lines).unwrap();
+    let mut lines = FdStream::from_fd(master, LinesDecoder::new()).unwrap();
     slave.write_all(b"from the\nterminal\n").unwrap();
     assert_eq!(next_line(&mut lines).await, "from the");
     assert_eq!(next_line(&mut lines).await, "terminal");
@@ -299,13 +321,13 @@ async fn regular_file_is_read_to_eof_without_the_reactor() {
     let path = std::env::temp_dir().join(format!("fdframe-tokio-{}-regular", std::process::id()));
     let content: String = (0..20_000).map(|i| format!("{i}\n")).collect();
     std::fs::write(&path, &content).unwrap();
-    let mut lines = FdStream::open(&path, Lines).unwrap();
+    let mut lines = FdStream::open(&path, LinesDecoder::new()).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert!(!lines.is_registered(), "epoll refuses regular files");
 
     let mut count = 0;
     while let Some(line) = within(lines.next()).await {
-        assert_eq!(line.unwrap(), count.to_string());
+        assert_eq!(line.unwrap(), count.to_string().as_bytes());
         count += 1;
     }
     assert_eq!(count, 20_000);
@@ -313,7 +335,7 @@ async fn regular_file_is_read_to_eof_without_the_reactor() {
 
 #[tokio::test]
 async fn devices_epoll_refuses_are_read_directly() {
-    let mut lines = FdStream::open("/dev/null", Lines).unwrap();
+    let mut lines = FdStream::open("/dev/null", LinesDecoder::new()).unwrap();
     assert!(!lines.is_registered());
     assert!(within(lines.next()).await.is_none());
 }
@@ -331,7 +353,9 @@ async fn fd_read_reads_a_pipe_to_its_end() {
         }
     });
     let mut text = String::new();
-    within(FdRead::from_fd(reader).unwrap().read_to_string(&mut text)).await.unwrap();
+    within(FdRead::from_fd(reader).unwrap().read_to_string(&mut text))
+        .await
+        .unwrap();
     writing.join().unwrap();
     let expected: String = (0..10_000).map(|i| format!("{i},")).collect();
     assert_eq!(text, expected);

@@ -5,12 +5,10 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use fdframe::Error;
+use fdframe::kmsg::{KmsgRecord, KmsgStart};
 use fdframe_tokio::{FdRead, FdStream};
 use tokio_stream::{Stream, StreamExt};
-
-use super::support::RawKmsg;
 
 /// Whether `/dev/kmsg` can be read and written here; says why not (or fails, when privileged
 /// tests are required).
@@ -18,7 +16,11 @@ fn kmsg_available() -> bool {
     let reason = if !rustix::process::geteuid().is_root() {
         "not root".to_owned()
     } else {
-        match std::fs::OpenOptions::new().read(true).write(true).open("/dev/kmsg") {
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kmsg")
+        {
             Ok(_) => return true,
             Err(e) => format!("cannot open /dev/kmsg: {e}"),
         }
@@ -32,7 +34,10 @@ fn kmsg_available() -> bool {
 
 /// A marker no other test run shares.
 fn unique_marker(test: &str) -> String {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{test}-{}-{nanos}", std::process::id())
 }
 
@@ -42,18 +47,22 @@ fn write_records(marker: &str, count: usize) {
     for n in 0..count {
         let head = format!("<14>fdframe-tokio-test {marker} {n} ");
         let padding = "p".repeat(1000usize.saturating_sub(head.len() + 1));
-        let mut kmsg = std::fs::OpenOptions::new().write(true).open("/dev/kmsg").unwrap();
-        kmsg.write_all(format!("{head}{padding}\n").as_bytes()).unwrap();
+        let mut kmsg = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/kmsg")
+            .unwrap();
+        kmsg.write_all(format!("{head}{padding}\n").as_bytes())
+            .unwrap();
     }
 }
 
 /// The record numbers in `records` that carry `marker`.
-fn numbers_with(marker: &str, records: &[Bytes]) -> BTreeSet<usize> {
+fn numbers_with(marker: &str, records: &[KmsgRecord]) -> BTreeSet<usize> {
     let needle = format!("fdframe-tokio-test {marker} ");
     records
         .iter()
         .filter_map(|record| {
-            let text = String::from_utf8_lossy(record);
+            let text = record.message_lossy();
             let at = text.find(&needle)? + needle.len();
             text[at..].split(' ').next()?.parse().ok()
         })
@@ -62,15 +71,18 @@ fn numbers_with(marker: &str, records: &[Bytes]) -> BTreeSet<usize> {
 
 /// Reads until no record has come for 200 ms. Loss notices are tolerated (the ring may wrap
 /// while we read); any other error fails the test.
-async fn read_until_quiet<S, E>(stream: &mut S) -> Vec<Bytes>
+async fn read_until_quiet<S, E>(stream: &mut S) -> Vec<KmsgRecord>
 where
-    S: Stream<Item = Result<Bytes, Error<E>>> + Unpin,
+    S: Stream<Item = Result<KmsgRecord, Error<E>>> + Unpin,
     E: std::fmt::Debug,
 {
     let mut records = Vec::new();
     let give_up = tokio::time::Instant::now() + super::PATIENCE;
     loop {
-        assert!(tokio::time::Instant::now() < give_up, "the kernel log never went quiet");
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the kernel log never went quiet"
+        );
         match tokio::time::timeout(Duration::from_millis(200), stream.next()).await {
             Err(_quiet) => return records,
             Ok(None) => panic!("/dev/kmsg never ends"),
@@ -88,7 +100,7 @@ async fn kmsg_oldest_finds_the_records_written() {
     }
     let marker = unique_marker("oldest");
     write_records(&marker, 3);
-    let mut kmsg = FdStream::new(RawKmsg::open_oldest(), RawKmsg).unwrap();
+    let mut kmsg = FdStream::kmsg(KmsgStart::Oldest).unwrap();
     let records = super::within(read_until_quiet(&mut kmsg)).await;
     assert_eq!(numbers_with(&marker, &records), BTreeSet::from([0, 1, 2]));
 }
@@ -100,12 +112,15 @@ async fn kmsg_new_sees_only_records_written_after_opening() {
     }
     let before = unique_marker("before");
     write_records(&before, 1);
-    let mut kmsg = FdStream::new(RawKmsg::open_new(), RawKmsg).unwrap();
+    let mut kmsg = FdStream::kmsg(KmsgStart::New).unwrap();
     let after = unique_marker("after");
     write_records(&after, 3);
     let records = super::within(read_until_quiet(&mut kmsg)).await;
     assert_eq!(numbers_with(&after, &records), BTreeSet::from([0, 1, 2]));
-    assert!(numbers_with(&before, &records).is_empty(), "an old record was read");
+    assert!(
+        numbers_with(&before, &records).is_empty(),
+        "an old record was read"
+    );
 }
 
 /// Why fdframe exists. The ring buffer holds a dozen ~1000-byte records (plus whatever the
@@ -121,14 +136,18 @@ async fn kmsg_ring_buffer_reads_whole_where_framed_read_fails_with_einval() {
     let marker = unique_marker("ring");
     write_records(&marker, 12);
 
-    let mut kmsg = FdStream::new(RawKmsg::open_oldest(), RawKmsg).unwrap();
+    let mut kmsg = FdStream::kmsg(KmsgStart::Oldest).unwrap();
     let records = super::within(read_until_quiet(&mut kmsg)).await;
     assert_eq!(numbers_with(&marker, &records), (0..12).collect());
-    let total: usize = records.iter().map(Bytes::len).sum();
-    assert!(total > 8 * 1024, "the ring must hold more than one FramedRead buffer");
+    let total: usize = records.iter().map(|record| record.raw().len()).sum();
+    assert!(
+        total > 8 * 1024,
+        "the ring must hold more than one FramedRead buffer"
+    );
 
     let naive = FdRead::open("/dev/kmsg").unwrap();
-    let mut framed = tokio_util::codec::FramedRead::new(naive, tokio_util::codec::BytesCodec::new());
+    let mut framed =
+        tokio_util::codec::FramedRead::new(naive, tokio_util::codec::BytesCodec::new());
     let mut naive_records = 0;
     let failure = loop {
         match super::within(framed.next()).await {
@@ -137,7 +156,11 @@ async fn kmsg_ring_buffer_reads_whole_where_framed_read_fails_with_einval() {
             None => panic!("FramedRead ended without an error after {naive_records} records"),
         }
     };
-    assert_eq!(failure.raw_os_error(), Some(22), "expected EINVAL, got {failure}");
+    assert_eq!(
+        failure.raw_os_error(),
+        Some(22),
+        "expected EINVAL, got {failure}"
+    );
     assert!(
         naive_records < records.len(),
         "the naive glue read {naive_records} of {} records before failing",
