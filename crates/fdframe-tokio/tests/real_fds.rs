@@ -340,6 +340,29 @@ async fn devices_epoll_refuses_are_read_directly() {
     assert!(within(lines.next()).await.is_none());
 }
 
+#[tokio::test]
+async fn inotify_events_arrive_for_a_watched_directory() {
+    use fdframe::devices::{InotifyDecoder, InotifyMask};
+    use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+
+    let dir = std::env::temp_dir().join(format!("fdframe-tokio-{}-inotify", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fd = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).unwrap();
+    inotify::add_watch(&fd, &dir, WatchFlags::CREATE | WatchFlags::DELETE).unwrap();
+    let mut events = FdStream::from_fd(fd, InotifyDecoder::new()).unwrap();
+
+    // A name near NAME_MAX: its event needs most of the room the decoder asks for.
+    let name = "n".repeat(250);
+    std::fs::write(dir.join(&name), b"").unwrap();
+    std::fs::remove_file(dir.join(&name)).unwrap();
+    for expected in [InotifyMask::CREATE, InotifyMask::DELETE] {
+        let event = within(events.next()).await.unwrap().unwrap();
+        assert!(event.mask.contains(expected), "{event:?}");
+        assert_eq!(event.to_path(), Some(std::path::Path::new(&name)));
+    }
+    std::fs::remove_dir(&dir).unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // FdRead
 
