@@ -23,6 +23,18 @@ pub(crate) fn all() -> Vec<Contender> {
             name: "fdframe blocking, LinesDecoder, 8 KiB reads",
             run: fdframe_blocking_8k,
         },
+        Contender {
+            name: "fdframe-tokio FdStream, LinesDecoder",
+            run: fdframe_tokio,
+        },
+        Contender {
+            name: "tokio-util FramedRead + LinesCodec (glue)",
+            run: tokio_util_lines,
+        },
+        Contender {
+            name: "tokio-util FramedRead + AnyDelimiterCodec",
+            run: tokio_util_any_delimiter,
+        },
     ]
 }
 
@@ -58,4 +70,55 @@ fn fdframe_blocking_8k(fd: OwnedFd) -> u64 {
         fdframe::ReadFd::from_fd(fd).expect("fd"),
         framer,
     ))
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn fdframe_tokio(fd: OwnedFd) -> u64 {
+    use tokio_stream::StreamExt;
+    tokio_runtime().block_on(async {
+        let mut lines = fdframe_tokio::FdStream::from_fd(fd, LinesDecoder::new()).expect("stream");
+        let mut n = 0;
+        while let Some(line) = lines.next().await {
+            line.expect("a line");
+            n += 1;
+        }
+        n
+    })
+}
+
+/// What hand-written glue looks like: tokio's pipe receiver, `FramedRead` with default buffer
+/// handling, and a codec from tokio-util.
+fn tokio_util_framed<C>(fd: OwnedFd, codec: C) -> u64
+where
+    C: tokio_util::codec::Decoder,
+    C::Error: std::fmt::Debug,
+{
+    use tokio_stream::StreamExt;
+    tokio_runtime().block_on(async {
+        let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(fd).expect("tokio pipe");
+        let mut frames = tokio_util::codec::FramedRead::new(pipe, codec);
+        let mut n = 0;
+        while let Some(frame) = frames.next().await {
+            frame.expect("a frame");
+            n += 1;
+        }
+        n
+    })
+}
+
+fn tokio_util_lines(fd: OwnedFd) -> u64 {
+    tokio_util_framed(fd, tokio_util::codec::LinesCodec::new())
+}
+
+fn tokio_util_any_delimiter(fd: OwnedFd) -> u64 {
+    tokio_util_framed(
+        fd,
+        tokio_util::codec::AnyDelimiterCodec::new(b"\n".to_vec(), Vec::new()),
+    )
 }
