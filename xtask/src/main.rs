@@ -1,8 +1,54 @@
-//! Project automation (`cargo xtask <command>`); see `cargo xtask help`.
+//! Project automation, on matklad's xtask pattern: `cargo xtask <command>`.
+//!
+//! | command       | what it does                                                               |
+//! |---------------|----------------------------------------------------------------------------|
+//! | `ci`          | what CI runs: fmt check, clippy `-D warnings`, tests, docs `-D warnings`, tidy |
+//! | `tidy`        | the repository's own rules (also run by `cargo test -p xtask`)             |
+//!
+//! xtask depends on none of the workspace's crates: it drives `cargo`.
 
 #![forbid(unsafe_code)]
 
-fn main() {
-    eprintln!("usage: cargo xtask <ci>");
-    std::process::exit(2);
+mod ci;
+mod tidy;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci      run what CI runs: fmt --check, clippy -D warnings, tests, doc -D warnings, tidy
+  tidy    check the repository's own rules (module docs, unsafe only where allowed,
+          runtime crates only in their backend)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&args[1..]),
+        Some("tidy") => tidy::run(),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
 }

@@ -86,7 +86,10 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::Decode(e) => write!(f, "malformed message skipped: {e}"),
             Error::Lost(loss) => loss.fmt(f),
             Error::FrameTooLarge { limit, len } => {
-                write!(f, "frame of at least {len} bytes exceeds the limit of {limit} bytes")
+                write!(
+                    f,
+                    "frame of at least {len} bytes exceeds the limit of {limit} bytes"
+                )
             }
             Error::Truncated(bytes) => write!(
                 f,

@@ -96,7 +96,9 @@ impl ReadFd {
         let fd = rustix::fs::open(path.as_ref(), flags, Mode::empty())?;
         let stat = rustix::fs::fstat(&fd)?;
         if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
-            return Err(io::Error::from_raw_os_error(rustix::io::Errno::ISDIR.raw_os_error()));
+            return Err(io::Error::from_raw_os_error(
+                rustix::io::Errno::ISDIR.raw_os_error(),
+            ));
         }
         Self::from_fd(fd)
     }
@@ -191,7 +193,9 @@ impl ReadFd {
     /// Gives the descriptor back, restoring flags this `ReadFd` changed.
     pub fn into_owned_fd(mut self) -> OwnedFd {
         self.restore_flags();
-        self.fd.take().expect("ReadFd holds its descriptor until consumed")
+        self.fd
+            .take()
+            .expect("ReadFd holds its descriptor until consumed")
     }
 
     fn fd(&self) -> BorrowedFd<'_> {

@@ -6,9 +6,9 @@
 
 pub mod blocking;
 pub mod codec;
-mod engine;
 mod decoder;
 pub mod devices;
+mod engine;
 mod error;
 mod fd;
 pub mod kmsg;

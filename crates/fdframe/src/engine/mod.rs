@@ -241,7 +241,10 @@ impl<D: Decoder> Framer<D> {
                         return Poll::Ready(Some(out));
                     }
                 }
-                State::Reading if !self.limits.one_record_per_read && self.buf.len() > self.limits.max_frame_len => {
+                State::Reading
+                    if !self.limits.one_record_per_read
+                        && self.buf.len() > self.limits.max_frame_len =>
+                {
                     self.state = State::Done;
                     return Poll::Ready(Some(Err(Error::FrameTooLarge {
                         limit: self.limits.max_frame_len,
@@ -363,7 +366,9 @@ impl<D: Decoder> Framer<D> {
         // Stop reading far past a frame that is already too large, but never offer less than
         // the decoder's minimum: a record device would fail the read.
         let until_too_large = (self.limits.max_frame_len + 1).saturating_sub(self.buf.len());
-        self.read_size.min(until_too_large).max(self.limits.min_read_capacity)
+        self.read_size
+            .min(until_too_large)
+            .max(self.limits.min_read_capacity)
     }
 
     fn bytes_arrived(&mut self, filled: usize, offer: usize) -> ReadOutcome<D::Item, D::Error> {
@@ -407,4 +412,3 @@ enum ReadOutcome<T, E> {
     Pending,
     Deliver(Result<T, Error<E>>),
 }
-

@@ -102,7 +102,10 @@ pub(crate) fn run<D: Decoder>(
             Poll::Pending => seen.push(Seen::Pending),
         }
     }
-    panic!("stream did not end within {limit} steps: {} seen", seen.len());
+    panic!(
+        "stream did not end within {limit} steps: {} seen",
+        seen.len()
+    );
 }
 
 pub(crate) fn describe<E: std::fmt::Display>(e: &Error<E>) -> String {

@@ -124,16 +124,31 @@ fn several_frames_in_one_read_are_all_delivered_before_the_next_read() {
     let mut script = Script::new([bytes("a\nb\nc\n"), bytes("d\n")]);
     for expected in ["a", "b", "c"] {
         let step = framer.poll_next_with(|buf| script.read(buf));
-        assert!(matches!(step, Poll::Ready(Some(Ok(ref s))) if s == expected), "{step:?}");
+        assert!(
+            matches!(step, Poll::Ready(Some(Ok(ref s))) if s == expected),
+            "{step:?}"
+        );
     }
-    assert_eq!(script.offered.len(), 1, "a, b and c must come from the first read alone");
+    assert_eq!(
+        script.offered.len(),
+        1,
+        "a, b and c must come from the first read alone"
+    );
 }
 
 #[test]
 fn eintr_is_retried_without_surfacing() {
-    let (seen, script) = lines(vec![Outcome::Errno(EINTR), bytes("x\n"), Outcome::Errno(EINTR)]);
+    let (seen, script) = lines(vec![
+        Outcome::Errno(EINTR),
+        bytes("x\n"),
+        Outcome::Errno(EINTR),
+    ]);
     assert_eq!(seen, [item::<()>("x")]);
-    assert_eq!(script.offered.len(), 4, "each EINTR is followed by another read");
+    assert_eq!(
+        script.offered.len(),
+        4,
+        "each EINTR is followed by another read"
+    );
 }
 
 #[test]
@@ -155,7 +170,10 @@ fn stream_is_fused_after_its_end() {
     run(&mut framer, &mut script, 10);
     let reads = script.offered.len();
     for _ in 0..3 {
-        assert!(matches!(framer.poll_next_with(|buf| script.read(buf)), Poll::Ready(None)));
+        assert!(matches!(
+            framer.poll_next_with(|buf| script.read(buf)),
+            Poll::Ready(None)
+        ));
     }
     assert_eq!(script.offered.len(), reads, "no read after the end");
     assert!(framer.is_done());
@@ -198,7 +216,11 @@ fn record_reads_are_always_offered_the_whole_minimum() {
     ]);
     let seen = run(&mut framer, &mut script, 100);
     assert_eq!(script.einvals, 0, "offered: {:?}", script.offered);
-    assert!(script.offered.iter().all(|&room| room >= 512), "{:?}", script.offered);
+    assert!(
+        script.offered.iter().all(|&room| room >= 512),
+        "{:?}",
+        script.offered
+    );
     assert_eq!(seen.len(), 3);
 }
 
@@ -343,7 +365,11 @@ fn read_size_stays_put_when_reads_come_back_short() {
     let mut framer = Framer::new(Lines::default()).with_initial_read_size(1024);
     let mut script = Script::new((0..5).map(|_| bytes("short\n")));
     run(&mut framer, &mut script, 100);
-    assert!(script.offered.iter().all(|&room| room == 1024), "{:?}", script.offered);
+    assert!(
+        script.offered.iter().all(|&room| room == 1024),
+        "{:?}",
+        script.offered
+    );
 }
 
 #[test]

@@ -19,7 +19,11 @@ use bytes::BytesMut;
 
 /// Reads once from `fd` into at most `max` bytes of `buf`'s spare capacity and extends `buf`
 /// by the number of bytes read.
-pub(crate) fn read_into_spare(fd: BorrowedFd<'_>, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
+pub(crate) fn read_into_spare(
+    fd: BorrowedFd<'_>,
+    buf: &mut BytesMut,
+    max: usize,
+) -> io::Result<usize> {
     let spare = buf.spare_capacity_mut();
     let room = spare.len().min(max);
     let (filled, _) = rustix::io::read(fd, &mut spare[..room])?;

@@ -1,0 +1,53 @@
+//! `cargo xtask ci`: the checks CI runs, in the order that fails fastest.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::workspace_root;
+
+/// Runs every CI step; stops at the first failure.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if let Some(arg) = args.first() {
+        return Err(format!("`ci` takes no arguments, got `{arg}`"));
+    }
+    step("fmt", &["fmt", "--all", "--", "--check"], &[])?;
+    step(
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    step("test", &["test", "--workspace", "--all-features"], &[])?;
+    step(
+        "doc",
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    let started = Instant::now();
+    crate::tidy::run()?;
+    println!("xtask ci: tidy ok ({:.1?})", started.elapsed());
+    Ok(())
+}
+
+fn step(name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    println!("xtask ci: cargo {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("{name}: cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("{name} failed ({status})"));
+    }
+    println!("xtask ci: {name} ok ({:.1?})", started.elapsed());
+    Ok(())
+}
