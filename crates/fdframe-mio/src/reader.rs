@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::task::Poll;
 
-use fdframe::{Decoder, Error, Framer, ReadFd};
+use fdframe::{Decoder, Framer, ReadFd, Step};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, event};
 
@@ -183,7 +183,7 @@ impl<D: Decoder> FdReader<D> {
     /// Returns the next message if one can be had without waiting: `Pending` when the descriptor
     /// would block (wait for its next event), `Ready(None)` at the end of the stream (and on
     /// every call after it).
-    pub fn poll_next_now(&mut self) -> Poll<Option<Result<D::Item, Error<D::Error>>>> {
+    pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
         let fd = &self.fd;
         let step = self.framer.poll_next_with(|buf| fd.read_into(buf));
         self.drained = !matches!(step, Poll::Ready(Some(_)));
@@ -236,7 +236,12 @@ impl<D: Decoder> event::Source for FdReader<D> {
     /// Fails with [`io::ErrorKind::Unsupported`] when epoll cannot watch the descriptor (see
     /// [`FdReader::needs_registration`]), and with [`io::ErrorKind::AlreadyExists`] when the
     /// reader is registered already: use `reregister`, or `deregister` first.
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         self.ensure_registrable()?;
         if self.registration.registry.is_some() {
             return Err(io::Error::new(
@@ -251,7 +256,12 @@ impl<D: Decoder> event::Source for FdReader<D> {
         Ok(())
     }
 
-    fn reregister(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         self.ensure_registrable()?;
         SourceFd(&self.fd.as_raw_fd()).reregister(registry, token, interests)
     }

@@ -1,0 +1,499 @@
+//! `fdframe_mio::FdReader` over real descriptors in a real `mio::Poll` loop: pipes, a
+//! socketpair, a pty, regular files, `/dev/kmsg` (as root). Every poll has a timeout, so a lost
+//! wake-up fails the test instead of hanging it.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::task::Poll as StepPoll;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use fdframe::{Decoder, Framer, ReadFd};
+use fdframe_mio::FdReader;
+use mio::event::Source;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+/// How long a test waits for an event that must come.
+const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a test waits to be sure an event does not come.
+const QUIET_TIME: Duration = Duration::from_millis(200);
+
+const T: Token = Token(7);
+
+/// Newline-delimited lines as `Bytes`, without the `\n`.
+#[derive(Debug, Default)]
+struct Lines;
+
+#[derive(Debug)]
+struct Never;
+
+impl std::fmt::Display for Never {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+impl std::error::Error for Never {}
+
+impl Decoder for Lines {
+    type Item = Bytes;
+    type Error = Never;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Never> {
+        Ok(src.iter().position(|&b| b == b'\n').map(|end| {
+            let line = src.split_to(end + 1).freeze();
+            line.slice(..end)
+        }))
+    }
+}
+
+fn lines() -> Lines {
+    Lines
+}
+
+/// A `mio::Poll` with its event buffer.
+struct EventLoop {
+    poll: Poll,
+    events: Events,
+}
+
+impl EventLoop {
+    fn new() -> EventLoop {
+        EventLoop {
+            poll: Poll::new().expect("mio::Poll::new"),
+            events: Events::with_capacity(16),
+        }
+    }
+
+    fn register(&self, source: &mut impl Source, token: Token) {
+        self.poll
+            .registry()
+            .register(source, token, Interest::READABLE)
+            .expect("register");
+    }
+
+    /// Waits up to `timeout` for events; returns the tokens that got one.
+    fn poll_tokens(&mut self, timeout: Duration) -> Vec<Token> {
+        self.poll
+            .poll(&mut self.events, Some(timeout))
+            .expect("poll");
+        self.events.iter().map(|e| e.token()).collect()
+    }
+
+    /// Waits for an event for `token`; panics after [`EVENT_TIMEOUT`].
+    fn expect_event(&mut self, token: Token) {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no event for {token:?} within {EVENT_TIMEOUT:?}"
+            );
+            if self.poll_tokens(left).contains(&token) {
+                return;
+            }
+        }
+    }
+
+    /// Asserts that no event for `token` comes within [`QUIET_TIME`].
+    fn expect_no_event(&mut self, token: Token) {
+        let tokens = self.poll_tokens(QUIET_TIME);
+        assert!(!tokens.contains(&token), "unexpected event for {token:?}");
+    }
+}
+
+fn pipe() -> (OwnedFd, OwnedFd) {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe")
+}
+
+fn write_all(fd: impl AsFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        let n = rustix::io::write(&fd, bytes).expect("write");
+        bytes = &bytes[n..];
+    }
+}
+
+/// Everything `drain` yields, unwrapped.
+fn drain_ok<D: Decoder>(reader: &mut FdReader<D>) -> Vec<D::Item>
+where
+    D::Error: std::fmt::Debug,
+{
+    reader
+        .drain()
+        .map(|item| item.expect("no errors expected"))
+        .collect()
+}
+
+/// Drains on every event until the stream ends; panics if it takes longer than
+/// [`EVENT_TIMEOUT`].
+fn read_to_end(event_loop: &mut EventLoop, reader: &mut FdReader<Lines>) -> Vec<Bytes> {
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    let mut got = drain_ok(reader);
+    while !reader.is_done() {
+        assert!(
+            reader.is_drained(),
+            "waiting is only safe after a full drain"
+        );
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "the stream did not end within {EVENT_TIMEOUT:?}"
+        );
+        event_loop.poll_tokens(left);
+        got.extend(drain_ok(reader));
+    }
+    got
+}
+
+fn numbered_lines(count: usize) -> (Vec<u8>, Vec<Bytes>) {
+    let expected: Vec<Bytes> = (0..count)
+        .map(|n| Bytes::from(format!("line {n:05} {}", "x".repeat(n % 50))))
+        .collect();
+    let mut bytes = Vec::new();
+    for line in &expected {
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+    }
+    (bytes, expected)
+}
+
+// ---- pipes -----------------------------------------------------------------------------------
+
+#[test]
+fn burst_larger_than_one_read_is_drained_after_one_event() {
+    // ~45 KiB: fits the pipe's 64 KiB buffer, so the writer never blocks, and takes many reads.
+    let (bytes, expected) = numbered_lines(1300);
+    assert!(bytes.len() > 40 * 1024 && bytes.len() < 60 * 1024);
+
+    for read_size in [512, Framer::<Lines>::DEFAULT_INITIAL_READ_SIZE] {
+        let (rx, tx) = pipe();
+        let framer = Framer::new(lines())
+            .with_initial_read_size(read_size)
+            .with_max_read_size(read_size);
+        let mut reader = FdReader::with_framer(ReadFd::from_fd(rx).unwrap(), framer).unwrap();
+        let mut event_loop = EventLoop::new();
+        event_loop.register(&mut reader, T);
+
+        write_all(&tx, &bytes);
+        event_loop.expect_event(T);
+        // One event, one drain: everything, without any further event.
+        assert_eq!(drain_ok(&mut reader), expected, "read size {read_size}");
+        assert!(reader.is_drained());
+        assert!(!reader.is_done());
+        event_loop.expect_no_event(T);
+    }
+}
+
+#[test]
+fn frames_split_across_writes_are_joined() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    let steps: [(&[u8], &[&str]); 4] = [
+        (b"hel", &[]),
+        (b"lo\nwor", &["hello"]),
+        (b"ld\n\nlast", &["world", ""]),
+        (b"\n", &["last"]),
+    ];
+    for (write, expected) in steps {
+        write_all(&tx, write);
+        event_loop.expect_event(T);
+        assert_eq!(drain_ok(&mut reader), expected, "after writing {write:?}");
+        assert!(reader.is_drained());
+    }
+}
+
+#[test]
+fn end_of_stream_comes_once_then_the_reader_is_fused() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&tx, b"a\nb\n");
+    drop(tx);
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["a", "b"]);
+    assert!(reader.is_done());
+    assert!(reader.is_drained());
+    assert!(reader.drain().next().is_none());
+    assert!(matches!(reader.poll_next_now(), StepPoll::Ready(None)));
+    assert!(matches!(reader.poll_next_now(), StepPoll::Ready(None)));
+}
+
+#[test]
+fn partial_line_at_end_of_stream_is_reported_truncated() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    write_all(&tx, b"whole\npart");
+    drop(tx);
+    let got: Vec<_> = reader.drain().collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].as_ref().unwrap(), "whole");
+    assert!(matches!(&got[1], Err(fdframe::Error::Truncated(rest)) if rest == "part"));
+    assert!(reader.is_done());
+}
+
+#[test]
+fn stopping_a_drain_early_loses_nothing() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&tx, b"1\n2\n3\n");
+    event_loop.expect_event(T);
+    let first: Vec<_> = reader.drain().take(1).map(Result::unwrap).collect();
+    assert_eq!(first, ["1"]);
+    // Not drained: the caller must come back without waiting for an event.
+    assert!(!reader.is_drained());
+    assert_eq!(drain_ok(&mut reader), ["2", "3"]);
+    assert!(reader.is_drained());
+
+    write_all(&tx, b"4\n");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["4"]);
+}
+
+#[test]
+fn a_finished_drain_stays_finished() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut drain = reader.drain();
+    assert!(drain.next().is_none(), "nothing written yet");
+    write_all(&tx, b"late\n");
+    assert!(drain.next().is_none(), "a Drain is fused");
+    drop(drain);
+    assert_eq!(drain_ok(&mut reader), ["late"]);
+}
+
+#[test]
+fn blocking_descriptor_is_made_nonblocking_until_the_reader_is_dropped() {
+    let (rx, tx) = pipe();
+    let other_holder = rx.try_clone().unwrap(); // shares the open file description
+    let flags = |fd: &OwnedFd| rustix::fs::fcntl_getfl(fd).unwrap();
+    assert!(!flags(&other_holder).contains(rustix::fs::OFlags::NONBLOCK));
+
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    assert!(reader.get_ref().is_nonblocking().unwrap());
+    // Without O_NONBLOCK this would block forever instead of returning Pending.
+    assert!(reader.poll_next_now().is_pending());
+    assert!(flags(&other_holder).contains(rustix::fs::OFlags::NONBLOCK));
+
+    drop(reader);
+    assert!(!flags(&other_holder).contains(rustix::fs::OFlags::NONBLOCK));
+    drop(tx);
+}
+
+// ---- registration --------------------------------------------------------------------------
+
+#[test]
+fn reregister_moves_events_to_the_new_token() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, Token(1));
+    event_loop
+        .poll
+        .registry()
+        .reregister(&mut reader, Token(2), Interest::READABLE)
+        .unwrap();
+
+    write_all(&tx, b"moved\n");
+    event_loop.expect_event(Token(2));
+    assert_eq!(drain_ok(&mut reader), ["moved"]);
+    write_all(&tx, b"again\n");
+    let tokens = event_loop.poll_tokens(EVENT_TIMEOUT);
+    assert_eq!(tokens, [Token(2)]);
+}
+
+#[test]
+fn deregistered_reader_gets_no_events_but_can_register_again() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+    event_loop.poll.registry().deregister(&mut reader).unwrap();
+
+    write_all(&tx, b"quiet\n");
+    event_loop.expect_no_event(T);
+    assert_eq!(drain_ok(&mut reader), ["quiet"]);
+
+    event_loop.register(&mut reader, T);
+    write_all(&tx, b"loud\n");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["loud"]);
+}
+
+#[test]
+fn registering_twice_is_refused() {
+    let (rx, _tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+    let err = event_loop
+        .poll
+        .registry()
+        .register(&mut reader, Token(8), Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+}
+
+#[test]
+fn dropping_the_reader_deregisters_it_even_while_a_dup_keeps_the_pipe_open() {
+    let (rx, tx) = pipe();
+    // Without an explicit deregistration, epoll would keep watching the pipe through this dup.
+    let dup = rx.try_clone().unwrap();
+    let reader = {
+        let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+        let event_loop = EventLoop::new();
+        event_loop.register(&mut reader, T);
+        (reader, event_loop)
+    };
+    let (reader, mut event_loop) = reader;
+    drop(reader);
+
+    write_all(&tx, b"nobody listens\n");
+    event_loop.expect_no_event(T);
+    drop(dup);
+}
+
+#[test]
+fn dropping_the_reader_closes_the_descriptor() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+    drop(reader);
+    // The only read end is closed: the writer gets EPIPE (Rust ignores SIGPIPE).
+    assert_eq!(rustix::io::write(&tx, b"x"), Err(rustix::io::Errno::PIPE));
+}
+
+#[test]
+fn into_inner_deregisters_and_returns_descriptor_and_buffered_bytes() {
+    let (rx, tx) = pipe();
+    let framer = Framer::new(lines())
+        .with_initial_read_size(64)
+        .with_max_read_size(64);
+    let mut reader = FdReader::with_framer(ReadFd::from_fd(rx).unwrap(), framer).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&tx, b"done\npartial");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["done"]);
+
+    let (fd, framer) = reader.into_inner();
+    assert_eq!(framer.buffered(), b"partial");
+    // Registering the same descriptor again only works if it was deregistered (else EEXIST).
+    let raw = fd.as_raw_fd();
+    event_loop
+        .poll
+        .registry()
+        .register(&mut SourceFd(&raw), Token(9), Interest::READABLE)
+        .expect("into_inner deregistered the descriptor");
+    write_all(&tx, b"\n");
+    event_loop.expect_event(Token(9));
+}
+
+// ---- other descriptor kinds ----------------------------------------------------------------
+
+#[test]
+fn socketpair_delivers_frames_and_ends_at_shutdown() {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+
+    let (ours, theirs) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let mut reader = FdReader::from_fd(ours, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    let (bytes, expected) = numbered_lines(2000); // more than a socket buffer's worth
+    let writer = std::thread::spawn(move || {
+        write_all(&theirs, &bytes);
+        drop(theirs);
+    });
+    assert_eq!(read_to_end(&mut event_loop, &mut reader), expected);
+    writer.join().unwrap();
+}
+
+#[test]
+fn pty_master_ends_cleanly_when_the_slave_closes() {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap();
+    // Raw mode: no `\n` -> `\r\n` translation, no echo.
+    let mut termios = rustix::termios::tcgetattr(&slave).unwrap();
+    termios.make_raw();
+    rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios).unwrap();
+
+    let mut reader = FdReader::from_fd(master, lines()).unwrap();
+    assert!(reader.needs_registration());
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&slave, b"one\ntwo\n");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["one", "two"]);
+
+    write_all(&slave, b"three\n");
+    drop(slave); // the master now reads EIO: end of stream, not an error
+    assert_eq!(read_to_end(&mut event_loop, &mut reader), ["three"]);
+}
+
+#[test]
+fn regular_file_is_drained_to_its_end_without_registration() {
+    let path = std::env::temp_dir().join(format!(
+        "fdframe-mio-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let (bytes, expected) = numbered_lines(5000); // several reads' worth
+    std::fs::write(&path, &bytes).unwrap();
+    let opened = FdReader::open(&path, lines());
+    std::fs::remove_file(&path).unwrap();
+    let mut reader = opened.unwrap();
+
+    assert!(!reader.needs_registration());
+    let event_loop = EventLoop::new();
+    let err = event_loop
+        .poll
+        .registry()
+        .register(&mut reader, T, Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    assert!(
+        err.to_string().contains("drain"),
+        "the error says what to do: {err}"
+    );
+
+    assert_eq!(drain_ok(&mut reader), expected);
+    assert!(reader.is_done());
+}
+
+#[test]
+fn device_epoll_refuses_is_detected_and_read_directly() {
+    // /dev/null has no poll operation: epoll_ctl fails with EPERM.
+    let mut reader = FdReader::open("/dev/null", lines()).unwrap();
+    assert!(!reader.needs_registration());
+    assert_eq!(drain_ok(&mut reader), Vec::<Bytes>::new());
+    assert!(reader.is_done());
+}
