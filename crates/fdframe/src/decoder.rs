@@ -1,117 +1,4 @@
-//! The [`Decoder`] trait: how bytes read from a file descriptor become messages.
-//!
-//! A decoder is the only part of fdframe that knows a message format. It never performs I/O:
-//! the [framing engine](crate::Framer) reads from the descriptor into a [`BytesMut`] and asks the
-//! decoder, again and again, whether the bytes buffered so far hold a message. The trait is
-//! deliberately close to `tokio_util::codec::Decoder`, so a decoder written for tokio-util ports
-//! by renaming, but it names no runtime: the same decoder runs on every backend.
-//!
-//! # The contract of [`Decoder::decode`]
-//!
-//! `decode(src)` is called with everything buffered and not yet consumed. For each situation the
-//! decoder answers:
-//!
-//! | what `src` holds                        | decoder does                                     | returns              |
-//! |-----------------------------------------|--------------------------------------------------|----------------------|
-//! | part of a message                       | leaves `src` alone (it may remember how far it searched) | `Ok(None)`   |
-//! | one whole message (maybe more after it) | removes exactly that message's bytes             | `Ok(Some(item))`     |
-//! | a malformed message                     | removes the bad message's bytes                  | `Err(e)`             |
-//! | a message longer than its limit         | removes what it holds of it, skips the rest later | `Err(e)`            |
-//!
-//! The engine calls `decode` again after every `Ok(Some(_))` and every `Err(_)`, so several
-//! messages in one read are all delivered before the next read. An `Err` after which the decoder
-//! **consumed** bytes is *recoverable*: the stream reports it and goes on with the next message (a
-//! garbled kernel log line must not end `dmesg -w`). An `Err` that consumed nothing would repeat
-//! forever, so the engine reports it and then ends the stream.
-//!
-//! At end of input the engine calls [`Decoder::decode_eof`] until it returns `Ok(None)`; bytes still
-//! buffered after that are reported as [`Error::Truncated`](crate::Error::Truncated), never dropped.
-//!
-//! # What a decoder says about reads
-//!
-//! Some descriptors return one whole record per `read(2)` and fail with `EINVAL` when the buffer
-//! is smaller than the record (`/dev/kmsg`, inotify, signalfd, timerfd, eventfd, evdev), or
-//! silently truncate it (TUN, seqpacket sockets). A decoder for such a device declares it in
-//! [`Decoder::read_limits`], and the engine guarantees that room **before every read**: on
-//! `/dev/kmsg` the kernel has already skipped the record when it returns `EINVAL`, so growing the
-//! buffer afterwards would be too late.
-//!
-//! # Equivalent blocking loop
-//!
-//! For a stream-oriented decoder the engine behaves like this loop (minus allocation tricks,
-//! retries of `EINTR`, error classification and loss notices):
-//!
-//! ```
-//! # use bytes::BytesMut;
-//! # use fdframe::Decoder;
-//! # fn run<D: Decoder>(mut decoder: D, mut read: impl FnMut(&mut BytesMut) -> usize) {
-//! let mut buf = BytesMut::new();
-//! loop {
-//!     while let Ok(Some(item)) = decoder.decode(&mut buf) {
-//!         // deliver `item`
-//! #       drop(item);
-//!     }
-//!     let limits = decoder.read_limits();
-//!     buf.reserve(limits.min_read_capacity);
-//!     if read(&mut buf) == 0 {
-//!         while let Ok(Some(item)) = decoder.decode_eof(&mut buf) {
-//!             // deliver `item`
-//! #           drop(item);
-//!         }
-//!         break; // anything left in `buf` is a truncated final frame
-//!     }
-//! }
-//! # }
-//! ```
-//!
-//! # Example
-//!
-//! A decoder for NUL-terminated strings:
-//!
-//! ```
-//! use bytes::{Buf, Bytes, BytesMut};
-//! use fdframe::{Decoder, ReadLimits};
-//!
-//! #[derive(Debug)]
-//! struct TooLong;
-//! impl std::fmt::Display for TooLong {
-//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-//!         f.write_str("string longer than 64 bytes")
-//!     }
-//! }
-//! impl std::error::Error for TooLong {}
-//!
-//! struct NulTerminated;
-//!
-//! impl Decoder for NulTerminated {
-//!     type Item = Bytes;
-//!     type Error = TooLong;
-//!
-//!     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, TooLong> {
-//!         match src.iter().position(|&b| b == 0) {
-//!             Some(end) if end > 64 => {
-//!                 src.advance(end + 1); // consume the bad frame: the stream goes on
-//!                 Err(TooLong)
-//!             }
-//!             Some(end) => {
-//!                 let frame = src.split_to(end + 1).freeze();
-//!                 Ok(Some(frame.slice(..end)))
-//!             }
-//!             None => Ok(None),
-//!         }
-//!     }
-//!
-//!     fn read_limits(&self) -> ReadLimits {
-//!         ReadLimits::stream().max_frame_len(4096)
-//!     }
-//! }
-//!
-//! let mut buf = BytesMut::from(&b"one\0two\0thr"[..]);
-//! let mut decoder = NulTerminated;
-//! assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "one");
-//! assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "two");
-//! assert!(decoder.decode(&mut buf).unwrap().is_none());
-//! ```
+//! The [`Decoder`] trait and what decoders declare about reads ([`ReadLimits`]).
 
 use std::io;
 
@@ -119,7 +6,120 @@ use bytes::BytesMut;
 
 use crate::Loss;
 
-/// Turns buffered bytes into messages; see the [module documentation](self) for the contract.
+/// Turns bytes read from a file descriptor into messages.
+///
+/// A decoder is the only part of fdframe that knows a message format. It never performs I/O:
+/// the [framing engine](crate::Framer) reads from the descriptor into a [`BytesMut`] and asks the
+/// decoder, again and again, whether the bytes buffered so far hold a message. The trait is
+/// deliberately close to `tokio_util::codec::Decoder`, so a decoder written for tokio-util ports
+/// by renaming, but it names no runtime: the same decoder runs on every backend.
+///
+/// # The contract of [`Decoder::decode`]
+///
+/// `decode(src)` is called with everything buffered and not yet consumed. For each situation the
+/// decoder answers:
+///
+/// | what `src` holds                        | decoder does                                     | returns              |
+/// |-----------------------------------------|--------------------------------------------------|----------------------|
+/// | part of a message                       | leaves `src` alone (it may remember how far it searched) | `Ok(None)`   |
+/// | one whole message (maybe more after it) | removes exactly that message's bytes             | `Ok(Some(item))`     |
+/// | a malformed message                     | removes the bad message's bytes                  | `Err(e)`             |
+/// | a message longer than its limit         | removes what it holds of it, skips the rest later | `Err(e)`            |
+///
+/// The engine calls `decode` again after every `Ok(Some(_))` and every `Err(_)`, so several
+/// messages in one read are all delivered before the next read. An `Err` after which the decoder
+/// **consumed** bytes is *recoverable*: the stream reports it and goes on with the next message (a
+/// garbled kernel log line must not end `dmesg -w`). An `Err` that consumed nothing would repeat
+/// forever, so the engine reports it and then ends the stream.
+///
+/// At end of input the engine calls [`Decoder::decode_eof`] until it returns `Ok(None)`; bytes still
+/// buffered after that are reported as [`Error::Truncated`](crate::Error::Truncated), never dropped.
+///
+/// # What a decoder says about reads
+///
+/// Some descriptors return one whole record per `read(2)` and fail with `EINVAL` when the buffer
+/// is smaller than the record (`/dev/kmsg`, inotify, signalfd, timerfd, eventfd, evdev), or
+/// silently truncate it (TUN, seqpacket sockets). A decoder for such a device declares it in
+/// [`Decoder::read_limits`], and the engine guarantees that room **before every read**: on
+/// `/dev/kmsg` the kernel has already skipped the record when it returns `EINVAL`, so growing the
+/// buffer afterwards would be too late.
+///
+/// # Equivalent blocking loop
+///
+/// For a stream-oriented decoder the engine behaves like this loop (minus allocation tricks,
+/// retries of `EINTR`, error classification and loss notices):
+///
+/// ```
+/// # use bytes::BytesMut;
+/// # use fdframe::Decoder;
+/// # fn run<D: Decoder>(mut decoder: D, mut read: impl FnMut(&mut BytesMut) -> usize) {
+/// let mut buf = BytesMut::new();
+/// loop {
+///     while let Ok(Some(item)) = decoder.decode(&mut buf) {
+///         // deliver `item`
+/// #       drop(item);
+///     }
+///     let limits = decoder.read_limits();
+///     buf.reserve(limits.min_read_capacity);
+///     if read(&mut buf) == 0 {
+///         while let Ok(Some(item)) = decoder.decode_eof(&mut buf) {
+///             // deliver `item`
+/// #           drop(item);
+///         }
+///         break; // anything left in `buf` is a truncated final frame
+///     }
+/// }
+/// # }
+/// ```
+///
+/// # Example
+///
+/// A decoder for NUL-terminated strings:
+///
+/// ```
+/// use bytes::{Buf, Bytes, BytesMut};
+/// use fdframe::{Decoder, ReadLimits};
+///
+/// #[derive(Debug)]
+/// struct TooLong;
+/// impl std::fmt::Display for TooLong {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("string longer than 64 bytes")
+///     }
+/// }
+/// impl std::error::Error for TooLong {}
+///
+/// struct NulTerminated;
+///
+/// impl Decoder for NulTerminated {
+///     type Item = Bytes;
+///     type Error = TooLong;
+///
+///     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, TooLong> {
+///         match src.iter().position(|&b| b == 0) {
+///             Some(end) if end > 64 => {
+///                 src.advance(end + 1); // consume the bad frame: the stream goes on
+///                 Err(TooLong)
+///             }
+///             Some(end) => {
+///                 let frame = src.split_to(end + 1).freeze();
+///                 Ok(Some(frame.slice(..end)))
+///             }
+///             None => Ok(None),
+///         }
+///     }
+///
+///     fn read_limits(&self) -> ReadLimits {
+///         ReadLimits::stream().max_frame_len(4096)
+///     }
+/// }
+///
+/// let mut buf = BytesMut::from(&b"one\0two\0thr"[..]);
+/// let mut decoder = NulTerminated;
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "one");
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "two");
+/// assert!(decoder.decode(&mut buf).unwrap().is_none());
+/// ```
 pub trait Decoder {
     /// The message type this decoder produces.
     type Item;

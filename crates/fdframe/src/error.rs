@@ -1,24 +1,4 @@
 //! What a stream reports besides messages: [`Error`] and the [`Loss`] notice.
-//!
-//! Every fdframe stream yields `Result<D::Item, Error<D::Error>>`. The variants name *classes*,
-//! because what a reader should do next depends on the class, not on the errno:
-//!
-//! | variant                        | what happened                                       | the stream           |
-//! |--------------------------------|-----------------------------------------------------|----------------------|
-//! | [`Error::Io`]                  | `read(2)` failed (not `EINTR`, not `WouldBlock`)     | **ends**             |
-//! | [`Error::Decode`]              | one message was malformed and has been skipped      | goes on¹             |
-//! | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
-//! | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on² |
-//! | [`Error::Truncated`]           | input ended inside a message; its bytes are attached | **ends** (input is over) |
-//!
-//! ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
-//! then ends the stream after reporting it.
-//! ² in record mode (one record per read) the oversized record is skipped and the stream goes on;
-//! in stream mode the engine cannot tell where the oversized frame ends, so the stream ends.
-//! Codecs with a resync point (lines) report their own over-limit error as [`Error::Decode`]
-//! instead and go on.
-//!
-//! [`Error::ends_stream`] tells the classes apart for code that only needs "go on or stop".
 
 use std::fmt;
 use std::io;
@@ -26,8 +6,29 @@ use std::ops::RangeInclusive;
 
 use bytes::Bytes;
 
-/// An error or notice from an fdframe stream; see the [module documentation](self) for which
-/// variants end the stream.
+/// An error or notice from an fdframe stream: what a stream reports besides messages.
+///
+/// Every fdframe stream yields `Result<D::Item, Error<D::Error>>`. The variants name *classes*,
+/// because what a reader should do next depends on the class, not on the errno:
+///
+/// | variant                        | what happened                                       | the stream           |
+/// |--------------------------------|-----------------------------------------------------|----------------------|
+/// | [`Error::Io`]                  | `read(2)` failed (not `EINTR`, not `WouldBlock`)     | **ends**             |
+/// | [`Error::Decode`]              | one message was malformed and has been skipped      | goes on¹             |
+/// | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
+/// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on² |
+/// | [`Error::Truncated`]           | input ended inside a message; its bytes are attached³ | ends: input is over |
+///
+/// ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
+/// then ends the stream after reporting it.
+/// ² in record mode (one record per read) the oversized record is skipped and the stream goes on;
+/// in stream mode the engine cannot tell where the oversized frame ends, so the stream ends.
+/// Codecs with a resync point (lines) report their own over-limit error as [`Error::Decode`]
+/// instead and go on.
+///
+/// ³ in record mode: a record the decoder could not use whole; the stream goes on.
+///
+/// [`Error::is_fatal`] tells the classes apart for code that only needs "go on or stop".
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error<E> {
@@ -49,14 +50,11 @@ pub enum Error<E> {
 }
 
 impl<E> Error<E> {
-    /// Returns `true` when no item follows this error: the stream has ended.
-    ///
-    /// `Decode` errors return `false`; the rare decode error that ends the stream (one that
-    /// consumed nothing) is followed by the stream's end, which the caller sees as `None`.
-    /// `FrameTooLarge` returns `true` only when it is not followed by more items, which depends
-    /// on the mode; the stream's next `None` is authoritative.
-    pub fn ends_stream(&self) -> bool {
-        matches!(self, Error::Io(_) | Error::Truncated(_))
+    /// Returns `true` for the one class that ends the stream because of an error: a failed read
+    /// ([`Error::Io`]). Every other variant describes something skipped or lost, and the stream
+    /// goes on (it may still end right after, because input ended; the stream's `None` says so).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Error::Io(_))
     }
 
     /// Returns the loss notice, if this is one.

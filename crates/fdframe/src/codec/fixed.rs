@@ -1,0 +1,173 @@
+//! Records of one fixed size: [`FixedSizeDecoder`].
+
+use std::convert::Infallible;
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::{Decoder, ReadLimits};
+
+/// A decoder that cuts a byte stream into records of exactly `record_len` bytes, yielded as
+/// [`Bytes`] that share the read buffer.
+///
+/// Any bytes form a record, so decoding never fails. Every read is offered room for a whole
+/// record ([`ReadLimits::min_read_capacity`]), which record devices such as eventfd and timerfd
+/// (8-byte counters) or evdev (`struct input_event`) require: they fail with `EINVAL` when
+/// offered less.
+///
+/// # End of input
+///
+/// Input that ends partway through a record leaves those bytes in the buffer, where the engine
+/// reports them as [`Error::Truncated`](crate::Error::Truncated): a short record is never
+/// passed off as a whole one.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use fdframe::Decoder;
+/// use fdframe::codec::FixedSizeDecoder;
+///
+/// let mut decoder = FixedSizeDecoder::new(4)?;
+/// let mut buf = BytesMut::from(&b"abcdefghij"[..]);
+///
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "abcd");
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "efgh");
+/// assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
+/// assert_eq!(buf, "ij"); // reported by the engine as truncated
+/// # Ok::<(), fdframe::codec::ZeroRecordLen>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct FixedSizeDecoder {
+    record_len: usize,
+}
+
+impl FixedSizeDecoder {
+    /// A decoder for records of `record_len` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ZeroRecordLen`] if `record_len` is 0: records of no bytes would be yielded forever
+    /// without consuming anything.
+    pub const fn new(record_len: usize) -> Result<Self, ZeroRecordLen> {
+        if record_len == 0 {
+            return Err(ZeroRecordLen);
+        }
+        Ok(FixedSizeDecoder { record_len })
+    }
+
+    /// The size of every record, in bytes.
+    pub const fn record_len(&self) -> usize {
+        self.record_len
+    }
+}
+
+impl Decoder for FixedSizeDecoder {
+    type Item = Bytes;
+    type Error = Infallible;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Infallible> {
+        if src.len() < self.record_len {
+            src.reserve(self.record_len - src.len());
+            return Ok(None);
+        }
+        Ok(Some(src.split_to(self.record_len).freeze()))
+    }
+
+    /// A stream whose reads always have room for one record; a frame is one record, so the
+    /// engine's frame limit (the record size) is never reached while the decoder waits.
+    fn read_limits(&self) -> ReadLimits {
+        ReadLimits::stream()
+            .min_read_capacity(self.record_len)
+            .max_frame_len(self.record_len)
+    }
+}
+
+/// The error from [`FixedSizeDecoder::new`] when asked for records of zero bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZeroRecordLen;
+
+impl fmt::Display for ZeroRecordLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("fixed-size records must be at least one byte long")
+    }
+}
+
+impl std::error::Error for ZeroRecordLen {}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::codec::test_support::{
+        assert_chunking_does_not_matter, assert_memory_bounded, chunk_sizes, chunked, feed,
+    };
+
+    fn fixed(record_len: usize) -> FixedSizeDecoder {
+        FixedSizeDecoder::new(record_len).expect("record_len is not zero")
+    }
+
+    #[test]
+    fn input_is_cut_into_exact_records() {
+        let fed = feed(fixed(3), chunked(b"abcdefghi", &[2]));
+        assert_eq!(fed.items(), ["abc", "def", "ghi"]);
+    }
+
+    #[test]
+    fn partial_record_at_eof_is_left_in_the_buffer() {
+        let fed = feed(fixed(4), [&b"abcdef"[..]]);
+        assert_eq!(fed.events, [Ok(Bytes::from_static(b"abcd"))]);
+        assert_eq!(fed.leftover, b"ef");
+    }
+
+    #[test]
+    fn zero_record_len_is_refused() {
+        assert_eq!(FixedSizeDecoder::new(0).unwrap_err(), ZeroRecordLen);
+        assert_eq!(
+            ZeroRecordLen.to_string(),
+            "fixed-size records must be at least one byte long"
+        );
+    }
+
+    #[test]
+    fn every_read_has_room_for_a_whole_record() {
+        let limits = fixed(24).read_limits();
+        assert_eq!(limits.min_read_capacity, 24);
+        assert_eq!(limits.max_frame_len, 24);
+        assert!(!limits.one_record_per_read);
+        assert_eq!(fixed(24).record_len(), 24);
+    }
+
+    proptest! {
+        #[test]
+        fn chunking_does_not_change_records(
+            input in prop::collection::vec(any::<u8>(), 0..64),
+            record_len in 1usize..10,
+            sizes in chunk_sizes(),
+        ) {
+            assert_chunking_does_not_matter(|| fixed(record_len), &input, &sizes)?;
+        }
+
+        #[test]
+        fn records_are_the_exact_chunks_and_the_rest_is_left(
+            input in prop::collection::vec(any::<u8>(), 0..64),
+            record_len in 1usize..10,
+            sizes in chunk_sizes(),
+        ) {
+            let fed = feed(fixed(record_len), chunked(&input, &sizes));
+            let records = input.chunks_exact(record_len);
+            prop_assert_eq!(&fed.leftover, records.remainder());
+            prop_assert_eq!(fed.items(), records.collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn random_bytes_keep_memory_bounded(
+            input in prop::collection::vec(any::<u8>(), 0..512),
+            record_len in 1usize..64,
+            sizes in chunk_sizes(),
+        ) {
+            assert_memory_bounded(|| fixed(record_len), &input, &sizes, record_len - 1)?;
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! Frames prefixed with their length: [`LengthDelimitedDecoder`] and its
+//! [`LengthDelimitedError`].
+
+use std::fmt;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::{Decoder, ReadLimits};
+
+/// A decoder for frames that start with a header giving the length of the payload that follows;
+/// yields each payload, without its header, as [`Bytes`] that share the read buffer.
+///
+/// The header is an unsigned integer of 1 to 8 bytes, big or little endian. By default it is 4
+/// bytes, big endian, and counts the payload only:
+///
+/// ```text
+/// INPUT (15 bytes)                          DECODED
+/// +--- len: u32 BE ---+---- payload ----+
+/// | \x00\x00\x00\x0B  |  Hello world    |  -->  Hello world
+/// +-------------------+-----------------+
+/// ```
+///
+/// With [`length_field_len(2)`](Self::length_field_len) and
+/// [`little_endian()`](Self::little_endian):
+///
+/// ```text
+/// INPUT (13 bytes)                          DECODED
+/// +- len: u16 LE -+---- payload ----+
+/// |   \x0B\x00    |  Hello world    |  -->  Hello world
+/// +---------------+-----------------+
+/// ```
+///
+/// With [`length_includes_header(true)`](Self::length_includes_header) the header counts
+/// itself too, so a length smaller than the header is [invalid](LengthDelimitedError::InvalidLength):
+///
+/// ```text
+/// INPUT (15 bytes)                          DECODED
+/// +--- len: u32 BE ---+---- payload ----+
+/// | \x00\x00\x00\x0F  |  Hello world    |  -->  Hello world
+/// +-------------------+-----------------+
+/// ```
+///
+/// # Limits and errors
+///
+/// A payload may have at most [`max_frame_len`](Self::max_frame_len) bytes (default
+/// [8 MiB](Self::DEFAULT_MAX_FRAME_LEN)). A header declaring more is reported as
+/// [`LengthDelimitedError::TooLong`]; the decoder then drops exactly the declared number of
+/// payload bytes as they arrive, without ever buffering or reserving them, and goes on with the
+/// header after them. So memory stays bounded whatever the headers say, and the stream
+/// stays in sync as long as the lengths themselves are right.
+///
+/// # End of input
+///
+/// A frame is complete only with its whole payload: at end of input, a partial header or a
+/// header with part of its payload stays in the buffer (header included), and the engine
+/// reports it as [`Error::Truncated`](crate::Error::Truncated). Input that ends while a
+/// too-long payload is being skipped leaves nothing: that frame's error was already reported.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use fdframe::Decoder;
+/// use fdframe::codec::{LengthDelimitedDecoder, LengthDelimitedError};
+///
+/// let mut decoder = LengthDelimitedDecoder::new()
+///     .length_field_len(2)
+///     .little_endian()
+///     .max_frame_len(5);
+/// let mut buf = BytesMut::from(&b"\x02\x00hi\x07\x00skipped\x03\x00end"[..]);
+///
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "hi");
+/// assert_eq!(
+///     decoder.decode(&mut buf),
+///     Err(LengthDelimitedError::TooLong { payload_len: 7, limit: 5 })
+/// );
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "end");
+/// assert_eq!(decoder.decode(&mut buf), Ok(None));
+/// ```
+#[derive(Clone, Debug)]
+pub struct LengthDelimitedDecoder {
+    length_field_len: usize,
+    little_endian: bool,
+    length_includes_header: bool,
+    max_frame_len: usize,
+    /// Payload bytes of a too-long frame that are still to be dropped as they arrive. A `u64`
+    /// because a header may declare more than `usize` holds on 32-bit targets.
+    skip_remaining: u64,
+}
+
+impl LengthDelimitedDecoder {
+    /// The default [`max_frame_len`](Self::max_frame_len): 8 MiB of payload.
+    pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
+
+    /// A decoder for a 4-byte big-endian payload length, payloads of up to
+    /// [8 MiB](Self::DEFAULT_MAX_FRAME_LEN).
+    pub const fn new() -> Self {
+        LengthDelimitedDecoder {
+            length_field_len: 4,
+            little_endian: false,
+            length_includes_header: false,
+            max_frame_len: Self::DEFAULT_MAX_FRAME_LEN,
+            skip_remaining: 0,
+        }
+    }
+
+    /// Sets the size of the length header, in bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` is not between 1 and 8 (a `u64` is the widest length read). This is a
+    /// configuration mistake, not a property of the input, so it is caught at construction.
+    #[must_use]
+    pub const fn length_field_len(mut self, bytes: usize) -> Self {
+        assert!(
+            bytes >= 1 && bytes <= 8,
+            "length_field_len must be between 1 and 8 bytes"
+        );
+        self.length_field_len = bytes;
+        self
+    }
+
+    /// Reads the length header as big endian (most significant byte first); the default.
+    #[must_use]
+    pub const fn big_endian(mut self) -> Self {
+        self.little_endian = false;
+        self
+    }
+
+    /// Reads the length header as little endian (least significant byte first).
+    #[must_use]
+    pub const fn little_endian(mut self) -> Self {
+        self.little_endian = true;
+        self
+    }
+
+    /// Sets whether the length in the header counts the header itself (default: `false`, it
+    /// counts the payload only).
+    #[must_use]
+    pub const fn length_includes_header(mut self, includes: bool) -> Self {
+        self.length_includes_header = includes;
+        self
+    }
+
+    /// Sets the most bytes a payload may have (the header not counted). `0` accepts only empty
+    /// payloads.
+    #[must_use]
+    pub const fn max_frame_len(mut self, bytes: usize) -> Self {
+        self.max_frame_len = bytes;
+        self
+    }
+
+    /// Reads the length field from the first `length_field_len` bytes of `src`, if there.
+    fn length_field(&self, src: &[u8]) -> Option<u64> {
+        let header = src.get(..self.length_field_len)?;
+        let push = |len: u64, &byte: &u8| (len << 8) | u64::from(byte);
+        Some(if self.little_endian {
+            header.iter().rev().fold(0, push)
+        } else {
+            header.iter().fold(0, push)
+        })
+    }
+
+    /// Drops buffered bytes of a too-long payload; returns `true` once all of it is gone.
+    fn skip(&mut self, src: &mut BytesMut) -> bool {
+        let n = usize::try_from(self.skip_remaining).map_or(src.len(), |rest| rest.min(src.len()));
+        src.advance(n);
+        self.skip_remaining -= n as u64;
+        self.skip_remaining == 0
+    }
+}
+
+impl Default for LengthDelimitedDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder for LengthDelimitedDecoder {
+    type Item = Bytes;
+    type Error = LengthDelimitedError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, LengthDelimitedError> {
+        if !self.skip(src) {
+            return Ok(None);
+        }
+        let header_len = self.length_field_len;
+        let Some(length_field) = self.length_field(src) else {
+            return Ok(None);
+        };
+        let payload_len = if self.length_includes_header {
+            match length_field.checked_sub(header_len as u64) {
+                Some(payload_len) => payload_len,
+                None => {
+                    // Nothing says where this frame ends: drop the header and read on, which
+                    // is the best a stream without sync markers can do.
+                    src.advance(header_len);
+                    return Err(LengthDelimitedError::InvalidLength {
+                        length_field,
+                        header_len,
+                    });
+                }
+            }
+        } else {
+            length_field
+        };
+        let within_limit = usize::try_from(payload_len)
+            .ok()
+            .filter(|&len| len <= self.max_frame_len)
+            .and_then(|len| Some((len, header_len.checked_add(len)?)));
+        let Some((payload_len, frame_len)) = within_limit else {
+            src.advance(header_len);
+            self.skip_remaining = payload_len;
+            self.skip(src);
+            return Err(LengthDelimitedError::TooLong {
+                payload_len,
+                limit: self.max_frame_len,
+            });
+        };
+        if src.len() < frame_len {
+            // The header stays buffered with the partial payload, so a frame cut off by end
+            // of input is reported whole. Reserving is safe: the length is within the limit.
+            src.reserve(frame_len - src.len());
+            return Ok(None);
+        }
+        src.advance(header_len);
+        Ok(Some(src.split_to(payload_len).freeze()))
+    }
+
+    /// A stream; the engine's frame limit is header plus largest payload, one byte more than the
+    /// most this decoder ever holds while waiting, so a too-long frame is always reported as
+    /// [`LengthDelimitedError::TooLong`] and skipped, never as the engine's stream-ending
+    /// `FrameTooLarge`.
+    fn read_limits(&self) -> ReadLimits {
+        ReadLimits::stream().max_frame_len(self.max_frame_len.saturating_add(self.length_field_len))
+    }
+}
+
+/// An error from [`LengthDelimitedDecoder`]; the offending header has been consumed and
+/// decoding goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LengthDelimitedError {
+    /// A header declared a payload longer than the limit; those payload bytes are skipped as
+    /// they arrive, and decoding resumes at the header after them.
+    TooLong {
+        /// The declared payload length, in bytes (the header not counted).
+        payload_len: u64,
+        /// The configured [`max_frame_len`](LengthDelimitedDecoder::max_frame_len), in bytes.
+        limit: usize,
+    },
+    /// A header that counts itself declared less than its own size; the header was dropped and
+    /// the bytes after it are read as the next header.
+    InvalidLength {
+        /// The value of the length field.
+        length_field: u64,
+        /// The size of the length header, in bytes.
+        header_len: usize,
+    },
+}
+
+impl fmt::Display for LengthDelimitedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LengthDelimitedError::TooLong { payload_len, limit } => write!(
+                f,
+                "frame payload of {payload_len} bytes exceeds the limit of {limit} bytes; skipped"
+            ),
+            LengthDelimitedError::InvalidLength {
+                length_field,
+                header_len,
+            } => write!(
+                f,
+                "length field of {length_field} is smaller than its own {header_len}-byte header"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LengthDelimitedError {}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::codec::test_support::{
+        assert_chunking_does_not_matter, assert_memory_bounded, chunk_sizes, chunked, feed,
+    };
+
+    /// A header of `field_len` bytes holding `len`, as an encoder would write it.
+    fn header(len: u64, field_len: usize, little_endian: bool) -> Vec<u8> {
+        if little_endian {
+            len.to_le_bytes()[..field_len].to_vec()
+        } else {
+            len.to_be_bytes()[8 - field_len..].to_vec()
+        }
+    }
+
+    fn decoder(field_len: usize, little_endian: bool) -> LengthDelimitedDecoder {
+        let decoder = LengthDelimitedDecoder::new().length_field_len(field_len);
+        if little_endian {
+            decoder.little_endian()
+        } else {
+            decoder.big_endian()
+        }
+    }
+
+    fn ok(payload: &[u8]) -> Result<Bytes, LengthDelimitedError> {
+        Ok(Bytes::copy_from_slice(payload))
+    }
+
+    fn too_long(payload_len: u64, limit: usize) -> Result<Bytes, LengthDelimitedError> {
+        Err(LengthDelimitedError::TooLong { payload_len, limit })
+    }
+
+    #[test]
+    fn default_header_is_four_bytes_big_endian() {
+        let fed = feed(
+            LengthDelimitedDecoder::new(),
+            [&b"\0\0\0\x0bHello world"[..]],
+        );
+        assert_eq!(fed.events, [ok(b"Hello world")]);
+        assert!(fed.leftover.is_empty());
+    }
+
+    #[test]
+    fn every_header_size_and_byte_order_reads_its_exact_bytes() {
+        let cases: [(usize, bool, &[u8]); 9] = [
+            (1, false, b"\x03abc"),
+            (2, false, b"\x00\x03abc"),
+            (2, true, b"\x03\x00abc"),
+            (3, false, b"\x00\x00\x03abc"),
+            (4, false, b"\x00\x00\x00\x03abc"),
+            (4, true, b"\x03\x00\x00\x00abc"),
+            (8, false, b"\x00\x00\x00\x00\x00\x00\x00\x03abc"),
+            (8, true, b"\x03\x00\x00\x00\x00\x00\x00\x00abc"),
+            (1, true, b"\x03abc"),
+        ];
+        for (field_len, little_endian, input) in cases {
+            let fed = feed(decoder(field_len, little_endian), [input]);
+            assert_eq!(
+                fed.events,
+                [ok(b"abc")],
+                "{field_len} bytes, LE {little_endian}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_order_decides_which_byte_is_significant() {
+        let payload = [7u8; 0x102];
+        let mut big = b"\x01\x02".to_vec();
+        big.extend_from_slice(&payload);
+        let mut little = b"\x02\x01".to_vec();
+        little.extend_from_slice(&payload);
+        assert_eq!(feed(decoder(2, false), [&big]).events, [ok(&payload)]);
+        assert_eq!(feed(decoder(2, true), [&little]).events, [ok(&payload)]);
+    }
+
+    #[test]
+    fn empty_payload_is_an_empty_frame() {
+        let fed = feed(decoder(2, false), [&b"\0\0\0\x01x"[..]]);
+        assert_eq!(fed.events, [ok(b""), ok(b"x")]);
+    }
+
+    #[test]
+    fn length_may_include_the_header() {
+        let fed = feed(
+            decoder(2, false).length_includes_header(true),
+            [&b"\x00\x05abc\x00\x02"[..]],
+        );
+        assert_eq!(fed.events, [ok(b"abc"), ok(b"")]);
+    }
+
+    #[test]
+    fn length_smaller_than_its_header_is_invalid_and_the_next_frame_decodes() {
+        let fed = feed(
+            decoder(2, false).length_includes_header(true),
+            [&b"\x00\x01\x00\x04ok"[..]],
+        );
+        assert_eq!(
+            fed.events,
+            [
+                Err(LengthDelimitedError::InvalidLength {
+                    length_field: 1,
+                    header_len: 2,
+                }),
+                ok(b"ok"),
+            ]
+        );
+    }
+
+    #[test]
+    fn over_max_payload_is_skipped_and_the_next_frame_decodes() {
+        let input = b"\x05abcde\x02ok\x04abcd\x00";
+        let expected = [too_long(5, 3), ok(b"ok"), too_long(4, 3), ok(b"")];
+        let make = || decoder(1, false).max_frame_len(3);
+        assert_eq!(feed(make(), [input]).events, expected);
+        let trickled = feed(make(), chunked(input, &[1]));
+        assert_eq!(trickled.events, expected);
+        // While skipping, nothing of the rejected payload stays buffered.
+        assert!(trickled.max_held <= 3, "held {}", trickled.max_held);
+    }
+
+    #[test]
+    fn huge_declared_length_reserves_nothing() {
+        let mut decoder = decoder(8, false);
+        let mut buf = BytesMut::from(&[0xff; 12][..]);
+        assert_eq!(
+            decoder.decode(&mut buf),
+            Err(LengthDelimitedError::TooLong {
+                payload_len: u64::MAX,
+                limit: LengthDelimitedDecoder::DEFAULT_MAX_FRAME_LEN,
+            })
+        );
+        assert!(buf.is_empty());
+        assert!(buf.capacity() <= 64, "capacity {}", buf.capacity());
+        buf.extend_from_slice(&[0; 1000]);
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        assert!(buf.is_empty());
+        assert_eq!(decoder.skip_remaining, u64::MAX - 4 - 1000);
+    }
+
+    #[test]
+    fn partial_frame_at_eof_is_left_whole_with_its_header() {
+        let fed = feed(
+            LengthDelimitedDecoder::new(),
+            [&b"\0\0\0\x02ok\0\0\0\x05ab"[..]],
+        );
+        assert_eq!(fed.events, [ok(b"ok")]);
+        assert_eq!(fed.leftover, b"\0\0\0\x05ab");
+        let fed = feed(LengthDelimitedDecoder::new(), [&b"\0\0"[..]]);
+        assert!(fed.events.is_empty());
+        assert_eq!(fed.leftover, b"\0\0");
+    }
+
+    #[test]
+    fn read_limits_cover_header_and_largest_payload() {
+        assert_eq!(
+            LengthDelimitedDecoder::new().read_limits(),
+            ReadLimits::stream().max_frame_len(8 * 1024 * 1024 + 4)
+        );
+        let limits = decoder(2, true).max_frame_len(0).read_limits();
+        assert_eq!(limits.max_frame_len, 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "length_field_len must be between 1 and 8 bytes")]
+    fn header_of_nine_bytes_is_refused() {
+        let _ = LengthDelimitedDecoder::new().length_field_len(9);
+    }
+
+    #[test]
+    #[should_panic(expected = "length_field_len must be between 1 and 8 bytes")]
+    fn header_of_zero_bytes_is_refused() {
+        let _ = LengthDelimitedDecoder::new().length_field_len(0);
+    }
+
+    #[test]
+    fn error_messages_give_the_numbers() {
+        assert_eq!(
+            LengthDelimitedError::TooLong {
+                payload_len: 9,
+                limit: 4
+            }
+            .to_string(),
+            "frame payload of 9 bytes exceeds the limit of 4 bytes; skipped"
+        );
+        let invalid = LengthDelimitedError::InvalidLength {
+            length_field: 1,
+            header_len: 4,
+        };
+        assert_eq!(
+            invalid.to_string(),
+            "length field of 1 is smaller than its own 4-byte header"
+        );
+    }
+
+    #[derive(Clone, Debug)]
+    struct Config {
+        field_len: usize,
+        little_endian: bool,
+        includes_header: bool,
+        max_frame_len: usize,
+    }
+
+    impl Config {
+        fn decoder(&self) -> LengthDelimitedDecoder {
+            decoder(self.field_len, self.little_endian)
+                .length_includes_header(self.includes_header)
+                .max_frame_len(self.max_frame_len)
+        }
+    }
+
+    fn configs() -> impl Strategy<Value = Config> {
+        (1usize..=8, any::<bool>(), any::<bool>(), 0usize..10).prop_map(
+            |(field_len, little_endian, includes_header, max_frame_len)| Config {
+                field_len,
+                little_endian,
+                includes_header,
+                max_frame_len,
+            },
+        )
+    }
+
+    /// Headers with small lengths followed by payloads that may or may not match them.
+    fn framed_bytes(config: &Config) -> impl Strategy<Value = Vec<u8>> + use<> {
+        let (field_len, little_endian) = (config.field_len, config.little_endian);
+        let piece = (0u64..14, prop::collection::vec(any::<u8>(), 0..14));
+        prop::collection::vec(piece, 0..6).prop_map(move |pieces| {
+            let mut input = Vec::new();
+            for (len, payload) in pieces {
+                input.extend(header(len, field_len, little_endian));
+                input.extend(payload);
+            }
+            input
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn chunking_does_not_change_frames(
+            (config, input) in configs().prop_flat_map(|c| {
+                let input = framed_bytes(&c);
+                (Just(c), input)
+            }),
+            sizes in chunk_sizes(),
+        ) {
+            assert_chunking_does_not_matter(|| config.decoder(), &input, &sizes)?;
+        }
+
+        #[test]
+        fn encoded_frames_decode_and_over_max_ones_are_skipped(
+            config in configs(),
+            payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..14), 0..6),
+            sizes in chunk_sizes(),
+        ) {
+            let mut input = Vec::new();
+            let mut expected = Vec::new();
+            for payload in &payloads {
+                let len = payload.len() as u64;
+                let field = if config.includes_header { len + config.field_len as u64 } else { len };
+                input.extend(header(field, config.field_len, config.little_endian));
+                input.extend(payload);
+                expected.push(if payload.len() > config.max_frame_len {
+                    too_long(len, config.max_frame_len)
+                } else {
+                    ok(payload)
+                });
+            }
+            let fed = feed(config.decoder(), chunked(&input, &sizes));
+            prop_assert_eq!(fed.events, expected);
+            prop_assert!(fed.leftover.is_empty());
+        }
+
+        #[test]
+        fn random_bytes_keep_memory_bounded(
+            config in configs(),
+            input in prop::collection::vec(any::<u8>(), 0..512),
+            sizes in chunk_sizes(),
+        ) {
+            let bound = config.field_len + config.max_frame_len - 1;
+            assert_memory_bounded(|| config.decoder(), &input, &sizes, bound)?;
+        }
+    }
+}
