@@ -19,27 +19,13 @@ use crate::FdReader;
 /// A regular file is never registered; one drain reads it to the end:
 ///
 /// ```
-/// use fdframe::{Decoder, ReadLimits};
+/// use fdframe::codec::LinesDecoder;
 /// use fdframe_mio::FdReader;
-/// # #[derive(Debug)] struct Never;
-/// # impl std::fmt::Display for Never { fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { Ok(()) } }
-/// # impl std::error::Error for Never {}
-/// # struct LinesDecoder;
-/// # impl LinesDecoder { fn new() -> Self { LinesDecoder } }
-/// # impl Decoder for LinesDecoder {
-/// #     type Item = String; type Error = Never;
-/// #     fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<String>, Never> {
-/// #         Ok(src.iter().position(|&b| b == b'\n').map(|end| {
-/// #             let line = src.split_to(end + 1);
-/// #             String::from_utf8_lossy(&line[..end]).into_owned()
-/// #         }))
-/// #     }
-/// # }
 ///
 /// let mut status = FdReader::open("/proc/self/status", LinesDecoder::new())?;
 /// assert!(!status.needs_registration());
-/// let lines: Vec<String> = status.drain().collect::<Result<_, _>>()?;
-/// assert!(lines[0].starts_with("Name:"));
+/// let lines: Vec<_> = status.drain().collect::<Result<_, _>>()?;
+/// assert!(lines[0].starts_with(b"Name:"));
 /// assert!(status.is_done());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

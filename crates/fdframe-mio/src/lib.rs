@@ -29,23 +29,9 @@
 //! ```
 //! use std::io::Write;
 //! use std::time::Duration;
-//! use fdframe::Decoder;
+//! use fdframe::codec::LinesDecoder;
 //! use fdframe_mio::FdReader;
 //! use mio::{Events, Interest, Poll, Token};
-//! # #[derive(Debug)] struct Never;
-//! # impl std::fmt::Display for Never { fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { Ok(()) } }
-//! # impl std::error::Error for Never {}
-//! # struct LinesDecoder;
-//! # impl LinesDecoder { fn new() -> Self { LinesDecoder } }
-//! # impl Decoder for LinesDecoder {
-//! #     type Item = String; type Error = Never;
-//! #     fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<String>, Never> {
-//! #         Ok(src.iter().position(|&b| b == b'\n').map(|end| {
-//! #             let line = src.split_to(end + 1);
-//! #             String::from_utf8_lossy(&line[..end]).into_owned()
-//! #         }))
-//! #     }
-//! # }
 //!
 //! const LINES: Token = Token(0);
 //!
@@ -74,7 +60,7 @@
 //!         if event.token() == LINES {
 //!             for line in lines.drain() {
 //!                 let line = line?; // a decode error, a loss notice, or a read error
-//!                 assert!(line.starts_with("burst "));
+//!                 assert!(line.starts_with(b"burst "));
 //!                 received += 1;
 //!             }
 //!         }

@@ -39,23 +39,9 @@ use crate::Drain;
 /// ```
 /// use std::io::Write;
 /// use std::time::Duration;
-/// use fdframe::{Decoder, ReadLimits};
+/// use fdframe::codec::LinesDecoder;
 /// use fdframe_mio::FdReader;
 /// use mio::{Events, Interest, Poll, Token};
-/// # #[derive(Debug)] struct Never;
-/// # impl std::fmt::Display for Never { fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { Ok(()) } }
-/// # impl std::error::Error for Never {}
-/// # struct LinesDecoder;
-/// # impl LinesDecoder { fn new() -> Self { LinesDecoder } }
-/// # impl Decoder for LinesDecoder {
-/// #     type Item = String; type Error = Never;
-/// #     fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<String>, Never> {
-/// #         Ok(src.iter().position(|&b| b == b'\n').map(|end| {
-/// #             let line = src.split_to(end + 1);
-/// #             String::from_utf8_lossy(&line[..end]).into_owned()
-/// #         }))
-/// #     }
-/// # }
 ///
 /// let (reader, mut writer) = std::io::pipe()?;
 /// let mut lines = FdReader::from_fd(reader.into(), LinesDecoder::new())?;
@@ -67,7 +53,7 @@ use crate::Drain;
 /// let mut events = Events::with_capacity(8);
 /// poll.poll(&mut events, Some(Duration::from_secs(5)))?;
 /// assert!(!events.is_empty(), "the pipe became readable");
-/// let got: Vec<String> = lines.drain().collect::<Result<_, _>>()?;
+/// let got: Vec<_> = lines.drain().collect::<Result<_, _>>()?;
 /// assert_eq!(got, ["one", "two"]);
 /// assert!(lines.is_drained()); // safe to wait for the next event
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -7,7 +7,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::task::Poll as StepPoll;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use fdframe::codec::LinesDecoder;
 use fdframe::{Decoder, Framer, ReadFd};
 use fdframe_mio::FdReader;
 use mio::event::Source;
@@ -21,35 +22,8 @@ const QUIET_TIME: Duration = Duration::from_millis(200);
 
 const T: Token = Token(7);
 
-/// Newline-delimited lines as `Bytes`, without the `\n`.
-#[derive(Debug, Default)]
-struct Lines;
-
-#[derive(Debug)]
-struct Never;
-
-impl std::fmt::Display for Never {
-    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Ok(())
-    }
-}
-
-impl std::error::Error for Never {}
-
-impl Decoder for Lines {
-    type Item = Bytes;
-    type Error = Never;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Never> {
-        Ok(src.iter().position(|&b| b == b'\n').map(|end| {
-            let line = src.split_to(end + 1).freeze();
-            line.slice(..end)
-        }))
-    }
-}
-
-fn lines() -> Lines {
-    Lines
+fn lines() -> LinesDecoder {
+    LinesDecoder::new()
 }
 
 /// A `mio::Poll` with its event buffer.
@@ -127,7 +101,7 @@ where
 
 /// Drains on every event until the stream ends; panics if it takes longer than
 /// [`EVENT_TIMEOUT`].
-fn read_to_end(event_loop: &mut EventLoop, reader: &mut FdReader<Lines>) -> Vec<Bytes> {
+fn read_to_end(event_loop: &mut EventLoop, reader: &mut FdReader<LinesDecoder>) -> Vec<Bytes> {
     let deadline = Instant::now() + EVENT_TIMEOUT;
     let mut got = drain_ok(reader);
     while !reader.is_done() {
@@ -166,7 +140,7 @@ fn burst_larger_than_one_read_is_drained_after_one_event() {
     let (bytes, expected) = numbered_lines(1300);
     assert!(bytes.len() > 40 * 1024 && bytes.len() < 60 * 1024);
 
-    for read_size in [512, Framer::<Lines>::DEFAULT_INITIAL_READ_SIZE] {
+    for read_size in [512, Framer::<LinesDecoder>::DEFAULT_INITIAL_READ_SIZE] {
         let (rx, tx) = pipe();
         let framer = Framer::new(lines())
             .with_initial_read_size(read_size)
@@ -225,15 +199,12 @@ fn end_of_stream_comes_once_then_the_reader_is_fused() {
 }
 
 #[test]
-fn partial_line_at_end_of_stream_is_reported_truncated() {
+fn last_line_without_newline_is_delivered_at_end_of_stream() {
     let (rx, tx) = pipe();
     let mut reader = FdReader::from_fd(rx, lines()).unwrap();
     write_all(&tx, b"whole\npart");
     drop(tx);
-    let got: Vec<_> = reader.drain().collect();
-    assert_eq!(got.len(), 2, "{got:?}");
-    assert_eq!(got[0].as_ref().unwrap(), "whole");
-    assert!(matches!(&got[1], Err(fdframe::Error::Truncated(rest)) if rest == "part"));
+    assert_eq!(drain_ok(&mut reader), ["whole", "part"]);
     assert!(reader.is_done());
 }
 
