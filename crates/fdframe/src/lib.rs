@@ -1,6 +1,46 @@
 //! Turn Linux file descriptors into streams of decoded messages.
 //!
-//! (crate documentation is written once the engine lands)
+//! fdframe reads `/dev/kmsg`, `/proc/kmsg`, pipes, FIFOs, ptys, sockets, inotify, signalfd,
+//! timerfd, eventfd, evdev, TUN and regular files, and hands out typed messages. This crate is the
+//! runtime-neutral core:
+//!
+//! - [`Decoder`]: how bytes become messages (close to `tokio_util::codec::Decoder`), and
+//!   [`ReadLimits`]: what a decoder needs from every `read(2)`.
+//! - [`Framer`]: the sans-IO framing engine shared by every backend. It owns the buffer,
+//!   guarantees the room record devices need *before* each read, adapts read sizes, bounds memory,
+//!   and classifies what goes wrong into one [`Error`] type.
+//! - Decoders: [`codec`] (lines, UTF-8 lines, length-delimited, fixed-size, chunks), [`kmsg`]
+//!   (`/dev/kmsg` records with loss accounting, `/proc/kmsg` lines), [`devices`] (inotify,
+//!   signalfd, timerfd/eventfd, evdev, datagrams).
+//! - [`ReadFd`]: an owned descriptor with its kind and careful `O_NONBLOCK` handling, and
+//!   [`blocking::FdReader`], the reference backend (an `Iterator`).
+//!
+//! The async backends live in their own crates: `fdframe-tokio`, `fdframe-async-std` (async-std
+//! and smol) and `fdframe-mio`. They add readiness, nothing else.
+//!
+//! # Example
+//!
+//! Lines from a pipe, on the blocking backend:
+//!
+//! ```
+//! use std::io::Write;
+//! use fdframe::{blocking::FdReader, codec::Utf8LinesDecoder};
+//!
+//! let (reader, mut writer) = std::io::pipe()?;
+//! writer.write_all(b"one\ntwo\n")?;
+//! drop(writer);
+//!
+//! for line in FdReader::from_fd(reader.into(), Utf8LinesDecoder::new())? {
+//!     println!("{}", line?);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What a stream yields
+//!
+//! Every reader yields `Result<D::Item, Error<D::Error>>`. Only [`Error::Io`] ends the stream;
+//! malformed messages ([`Error::Decode`]), device-side loss ([`Error::Lost`]) and oversized records
+//! are reported and reading goes on. See [`Error`] for the table.
 
 #![deny(unsafe_code)]
 
