@@ -111,10 +111,9 @@
 //!   [`FdReader::into_inner`]) can deregister it, registering keeps a clone of the `Poll`'s
 //!   registry, which is one duplicate of its epoll descriptor, until the reader is deregistered
 //!   or dropped.
-//! - **One `Poll` at a time.** Registering a registered reader fails with
-//!   [`std::io::ErrorKind::AlreadyExists`]; `reregister` (for a new token or interest) and
-//!   `deregister` must be given the registry it was registered with, as mio requires of every
-//!   source.
+//! - **One `Poll` at a time.** Registering a registered reader again first removes the old
+//!   registration (so a reader can move to a new `Poll`); `reregister` and `deregister` must be
+//!   given the registry it is registered with, as mio requires of every source.
 
 #![forbid(unsafe_code)]
 

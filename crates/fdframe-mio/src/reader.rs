@@ -5,6 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::task::Poll;
 
+use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
 use fdframe::{Decoder, Framer, ReadFd, Step};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, event};
@@ -215,13 +216,35 @@ impl<D: Decoder> FdReader<D> {
     }
 }
 
-impl<D: Decoder> event::Source for FdReader<D> {
-    /// Registers the descriptor (edge-triggered, as always in mio) and remembers the registry,
-    /// so that dropping the reader deregisters it.
+impl FdReader<KmsgDecoder> {
+    /// Opens `/dev/kmsg` at `start` (see [`kmsg::open`]) and reads its records.
     ///
-    /// Fails with [`io::ErrorKind::Unsupported`] when epoll cannot watch the descriptor (see
-    /// [`FdReader::needs_registration`]), and with [`io::ErrorKind::AlreadyExists`] when the
-    /// reader is registered already: use `reregister`, or `deregister` first.
+    /// Needs root or `CAP_SYSLOG` where `kernel.dmesg_restrict=1`. Overwritten records show up as
+    /// [`Error::Lost`](fdframe::Error::Lost) notices (the kernel also reports them as an error
+    /// event on the token: drain as for any other event), and the stream goes on.
+    ///
+    /// ```no_run
+    /// use fdframe::kmsg::KmsgStart;
+    /// use fdframe_mio::FdReader;
+    ///
+    /// // Only records logged from now on, as `dmesg --follow-new`.
+    /// let kmsg = FdReader::kmsg(KmsgStart::New)?;
+    /// assert!(kmsg.needs_registration());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn kmsg(start: KmsgStart) -> io::Result<Self> {
+        Self::from_fd(kmsg::open(start)?, KmsgDecoder::new())
+    }
+}
+
+impl<D: Decoder> event::Source for FdReader<D> {
+    /// Registers the descriptor (edge-triggered, as always in mio) and keeps a clone of the
+    /// registry, so that dropping the reader deregisters it.
+    ///
+    /// A reader is registered with one `Poll` at a time: registering it again first removes the
+    /// old registration, so it can move to a new `Poll` (say, after the old one was dropped
+    /// without deregistering it). Fails with [`io::ErrorKind::Unsupported`] when epoll cannot
+    /// watch the descriptor; see [`FdReader::needs_registration`].
     fn register(
         &mut self,
         registry: &Registry,
@@ -229,14 +252,9 @@ impl<D: Decoder> event::Source for FdReader<D> {
         interests: Interest,
     ) -> io::Result<()> {
         self.ensure_registrable()?;
-        if self.registration.registry.is_some() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "fdframe-mio: FdReader is registered already; reregister it, or deregister it first",
-            ));
-        }
         // Cloned before registering, so that a failed clone leaves nothing registered.
         let keep = registry.try_clone()?;
+        self.registration.remove();
         SourceFd(&self.fd.as_raw_fd()).register(registry, token, interests)?;
         self.registration.registry = Some(keep);
         Ok(())
@@ -272,13 +290,20 @@ struct Registration {
     fd: RawFd,
 }
 
-impl Drop for Registration {
-    fn drop(&mut self) {
+impl Registration {
+    /// Deregisters the descriptor from the registry it was registered with, if any.
+    fn remove(&mut self) {
         if let Some(registry) = self.registry.take() {
-            // Nobody is left to report a failure to; closing the descriptor right after also
-            // removes it from epoll unless another `dup` of it is still open.
+            // Nobody is left to report a failure to (the `Poll` may be gone, or the user may have
+            // deregistered through another handle): either way the registration is gone.
             let _ = registry.deregister(&mut SourceFd(&self.fd));
         }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.remove();
     }
 }
 
