@@ -3,7 +3,8 @@
 //!
 //! Each contender reads the same stream of 64-byte lines from a pipe that a writer thread fills
 //! as fast as it can; contenders take turns (round-robin, several rounds) and the median of each
-//! is reported. Run with `cargo xtask bench` (a release build).
+//! is reported. Run with `cargo xtask bench` (a release build); options: `--megabytes N`,
+//! `--rounds N`, `--only WORD` (only contenders whose name contains WORD, plus the baseline).
 
 #![forbid(unsafe_code)]
 
@@ -11,6 +12,7 @@ mod contenders;
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,9 +31,19 @@ fn main() {
     let rounds: usize = flag(&args, "--rounds").unwrap_or(5);
     let total = megabytes * 1024 * 1024 / LINE_LEN * LINE_LEN;
     let lines = (total / LINE_LEN) as u64;
-    let payload = make_lines(total);
+    let payload = Arc::new(make_lines(total));
 
-    let contenders = contenders::all();
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|at| args.get(at + 1));
+    let contenders: Vec<Contender> = contenders::all()
+        .into_iter()
+        .enumerate()
+        // The baseline always runs: the ratios are relative to it.
+        .filter(|(i, c)| *i == 0 || only.is_none_or(|word| c.name.contains(word.as_str())))
+        .map(|(_, c)| c)
+        .collect();
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
     for _ in 0..rounds {
         for (i, contender) in contenders.iter().enumerate() {
@@ -67,15 +79,19 @@ fn flag(args: &[String], name: &str) -> Option<usize> {
 fn make_lines(total: usize) -> Vec<u8> {
     let mut line = [b'x'; LINE_LEN];
     line[LINE_LEN - 1] = b'\n';
-    line.iter().copied().cycle().take(total).collect()
+    let mut payload = Vec::with_capacity(total);
+    while payload.len() < total {
+        payload.extend_from_slice(&line);
+    }
+    payload
 }
 
 /// Times one contender reading `payload` from a fresh pipe filled by a writer thread.
-fn measure(contender: &Contender, payload: &[u8]) -> (Duration, u64) {
+fn measure(contender: &Contender, payload: &Arc<Vec<u8>>) -> (Duration, u64) {
     let (reader, writer) = std::io::pipe().expect("pipe");
     // A full-size pipe buffer, as a busy producer would have; failure only makes it slower.
     let _ = rustix::pipe::fcntl_setpipe_size(&writer, 1024 * 1024);
-    let payload = payload.to_vec();
+    let payload = Arc::clone(payload);
     let started = Instant::now();
     let writing = thread::spawn(move || {
         let mut writer = std::fs::File::from(OwnedFd::from(writer));

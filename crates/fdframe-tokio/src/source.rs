@@ -107,6 +107,21 @@ impl Source {
     /// A `Pending` from `step` without a `WouldBlock` read (not expected from the callers) and a
     /// `WouldBlock` from a direct read (not expected from non-pollable files) both yield to the
     /// scheduler and try again later instead of spinning or hanging.
+    /// Hands out what the engine has without reading, spending tokio's cooperative budget as
+    /// a read would, so a task draining a full buffer still yields to its neighbours.
+    pub(crate) fn poll_buffered<D: fdframe::Decoder>(
+        &self,
+        cx: &mut Context<'_>,
+        framer: &mut fdframe::Framer<D>,
+    ) -> fdframe::Step<D::Item, D::Error> {
+        let budget = std::task::ready!(coop::poll_proceed(cx));
+        let step = framer.poll_buffered();
+        if step.is_ready() {
+            budget.made_progress();
+        }
+        step
+    }
+
     pub(crate) fn poll_with<T>(
         &self,
         cx: &mut Context<'_>,

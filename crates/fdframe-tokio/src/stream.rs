@@ -158,6 +158,10 @@ impl<D: Decoder> Stream for FdStream<D> {
             // Fused without touching the reactor, which may be gone by now.
             return Poll::Ready(None);
         }
+        // Frames already buffered need no readiness check (one read often brings hundreds).
+        if let Poll::Ready(step) = source.poll_buffered(cx, framer) {
+            return Poll::Ready(step);
+        }
         source.poll_with(
             cx,
             |reader| framer.poll_next_with(|buf| reader.read(|fd| fd.read_into(buf))),
