@@ -4,11 +4,13 @@
 //! |---------------|----------------------------------------------------------------------------|
 //! | `ci`          | what CI runs: fmt check, clippy `-D warnings`, tests, docs `-D warnings`, tidy |
 //! | `tidy`        | the repository's own rules (also run by `cargo test -p xtask`)             |
+//! | `bench`       | throughput against tokio-util, asynchronous-codec and raw `read(2)`, as ratios |
 //!
 //! xtask depends on none of the workspace's crates: it drives `cargo`.
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod ci;
 mod tidy;
 
@@ -21,6 +23,7 @@ commands:
   ci      run what CI runs: fmt --check, clippy -D warnings, tests, doc -D warnings, tidy
   tidy    check the repository's own rules (module docs, unsafe only where allowed,
           runtime crates only in their backend)
+  bench   [--megabytes N] [--rounds N]  throughput against peers, as ratios
 ";
 
 fn main() -> ExitCode {
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("tidy") => tidy::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

@@ -5,7 +5,8 @@
 //!   `AsyncFd::register` is an `unsafe fn`), and every `unsafe {` block has a `// SAFETY:`
 //!   comment right above it;
 //! - each runtime crate (tokio, mio, async-io, async-std, smol) is a dependency of exactly one
-//!   published crate, and never of the core.
+//!   library crate (its backend), and never of the core; applications (CLI, benchmarks) may
+//!   use any.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use crate::{Decoder, Error, Framer, ReadFd};
+use crate::{Decoder, Error, Framer, ReadFd, Step};
 
 /// Reads messages from a descriptor, waiting (in `poll(2)`) when none are ready.
 ///
@@ -103,17 +103,14 @@ impl<D: Decoder> FdReader<D> {
 
     /// Returns the next message if one can be had without waiting: `Pending` when the descriptor
     /// would block, `Ready(None)` at the end of the stream.
-    pub fn poll_next_now(&mut self) -> Poll<Option<Result<D::Item, Error<D::Error>>>> {
+    pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
         let fd = &self.fd;
         self.framer.poll_next_with(|buf| fd.read_into(buf))
     }
 
     /// Returns the next message, waiting at most `timeout` for the descriptor to become readable.
     /// `Pending` means the time ran out.
-    pub fn next_timeout(
-        &mut self,
-        timeout: Duration,
-    ) -> Poll<Option<Result<D::Item, Error<D::Error>>>> {
+    pub fn next_timeout(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Poll::Ready(step) = self.poll_next_now() {

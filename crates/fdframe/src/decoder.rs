@@ -21,7 +21,7 @@ use crate::Loss;
 ///
 /// | what `src` holds                        | decoder does                                     | returns              |
 /// |-----------------------------------------|--------------------------------------------------|----------------------|
-/// | part of a message                       | leaves `src` alone (it may remember how far it searched) | `Ok(None)`   |
+/// | part of a message                       | leaves it (may remember how far it searched, may drop bytes of a frame it is skipping) | `Ok(None)` |
 /// | one whole message (maybe more after it) | removes exactly that message's bytes             | `Ok(Some(item))`     |
 /// | a malformed message                     | removes the bad message's bytes                  | `Err(e)`             |
 /// | a message longer than its limit         | removes what it holds of it, skips the rest later | `Err(e)`            |

@@ -260,6 +260,15 @@ impl<D: Decoder> Framer<D> {
         }
     }
 
+    /// Returns the next message if it can be had **without reading**: from an item held back,
+    /// bytes already buffered, or the end-of-input drain. `Pending` means a read is needed.
+    ///
+    /// Backends call this before touching their reactor: when one read brought many frames,
+    /// handing them out needs no readiness check per frame.
+    pub fn poll_buffered(&mut self) -> Step<D::Item, D::Error> {
+        self.poll_next_with(|_| Err(io::ErrorKind::WouldBlock.into()))
+    }
+
     /// Offers the buffered bytes to the decoder once; `None` when it needs more.
     fn decode_step(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
         let before = self.buf.len();

@@ -438,3 +438,56 @@ proptest! {
         }
     }
 }
+
+/// Runs a real codec through the engine over `chunks` and describes what came out.
+fn through_engine<D: Decoder>(decoder: D, chunks: Vec<Outcome>, read_size: usize) -> Vec<String>
+where
+    D::Item: std::fmt::Debug,
+{
+    let mut framer = Framer::new(decoder).with_initial_read_size(read_size);
+    let mut script = Script::new(chunks);
+    run(&mut framer, &mut script, 100_000)
+        .into_iter()
+        .filter(|seen| !matches!(seen, Seen::Pending))
+        .map(|seen| format!("{seen:?}"))
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn real_codecs_give_the_same_frames_through_the_engine_however_reads_fall(
+        input in prop::collection::vec(prop::sample::select(&[b'a', b'\n', b'\r', 0xff, 0][..]), 0..200),
+        sizes in prop::collection::vec(1usize..40, 1..8),
+        read_size in 1usize..64,
+    ) {
+        use crate::codec::{LengthDelimitedDecoder, LinesDecoder, Utf8LinesDecoder};
+        let lines = || LinesDecoder::new().max_line_len(16).strip_cr(true);
+        prop_assert_eq!(
+            through_engine(lines(), chunked(&input, &sizes), read_size),
+            through_engine(lines(), vec![Outcome::Bytes(input.clone())], 4096)
+        );
+        let utf8 = || Utf8LinesDecoder::new().max_line_len(16);
+        prop_assert_eq!(
+            through_engine(utf8(), chunked(&input, &sizes), read_size),
+            through_engine(utf8(), vec![Outcome::Bytes(input.clone())], 4096)
+        );
+        let framed = || LengthDelimitedDecoder::new().length_field_len(1).max_frame_len(8);
+        prop_assert_eq!(
+            through_engine(framed(), chunked(&input, &sizes), read_size),
+            through_engine(framed(), vec![Outcome::Bytes(input.clone())], 4096)
+        );
+    }
+}
+
+#[test]
+fn poll_buffered_hands_out_buffered_frames_and_never_reads() {
+    let mut framer = Framer::new(Lines::default());
+    let mut script = Script::new([bytes("a\nb\nc"), bytes("\n")]);
+    let first = framer.poll_next_with(|buf| script.read(buf));
+    assert!(matches!(first, Poll::Ready(Some(Ok(ref s))) if s == "a"));
+    assert!(matches!(framer.poll_buffered(), Poll::Ready(Some(Ok(ref s))) if s == "b"));
+    assert!(framer.poll_buffered().is_pending(), "\"c\" needs more bytes");
+    assert_eq!(script.offered.len(), 1, "poll_buffered performed no read");
+    let third = framer.poll_next_with(|buf| script.read(buf));
+    assert!(matches!(third, Poll::Ready(Some(Ok(ref s))) if s == "c"));
+}

@@ -1,1 +1,76 @@
-//! (filled in by its own module work)
+//! The kernel log: `/dev/kmsg` records with exact loss accounting, and `/proc/kmsg` lines.
+//!
+//! # `/dev/kmsg`
+//!
+//! [`open`] gives a non-blocking descriptor positioned where [`KmsgStart`] says; a
+//! [`KmsgDecoder`] turns each `read(2)` of it into one [`KmsgRecord`]. The record format
+//! (`Documentation/ABI/testing/dev-kmsg` in the kernel tree) is drawn byte by byte on
+//! [`KmsgRecord`]:
+//!
+//! ```text
+//! PRIO,SEQ,TS_USEC,FLAG[,FIELD...];MESSAGE\n      PRIO = facility * 8 + level; MESSAGE escaped as \xNN
+//!  KEY=VALUE\n                                    zero or more dictionary lines, VALUE escaped
+//! ```
+//!
+//! What the device does, and what this module makes of it:
+//!
+//! | the device                                              | here                                            |
+//! |---------------------------------------------------------|-------------------------------------------------|
+//! | one record per `read(2)`, `EINVAL` (record lost) if the buffer is too small | [`KmsgDecoder`] asks the engine for 8193 bytes before every read |
+//! | `EPIPE`: records were overwritten before they were read | [`Error::Lost`](crate::Error::Lost) with the exact count from sequence numbers, then the stream goes on |
+//! | a record that does not parse                            | [`KmsgError`] with the raw bytes; the next record decodes |
+//! | unknown prefix fields, unknown flag values              | kept ([`KmsgRecord::extra_fields`], [`KmsgFlag::Other`]) |
+//! | `\xNN` escapes in message and dictionary                | undone; broken escapes kept literally           |
+//! | `lseek` `SEEK_END` / `SEEK_DATA`                        | [`KmsgStart::New`] / [`KmsgStart::AfterClear`]  |
+//!
+//! Reading needs `CAP_SYSLOG` when `kernel.dmesg_restrict=1`; [`open`] returns the kernel's
+//! error unchanged.
+//!
+//! # `/proc/kmsg`, `syslog(2)`, `dmesg -r`
+//!
+//! The older syslog format, `<6>[    1.234567] text\n`, is a plain line stream with no sequence
+//! numbers: [`ProcKmsgDecoder`] turns it into [`ProcKmsgLine`]s. Note that reading `/proc/kmsg`
+//! *consumes* the lines for every other reader of it; `/dev/kmsg` does not.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use fdframe::kmsg::{Facility, KmsgDecoder, Level};
+//! use fdframe::{Decoder, ReadLimits};
+//!
+//! let mut decoder = KmsgDecoder::new();
+//! assert_eq!(decoder.read_limits(), ReadLimits::one_record_per_read(8192));
+//!
+//! // What one read(2) of /dev/kmsg returned:
+//! let mut read = BytesMut::from(&b"30,340,5690716,-;udevd[80]: starting version 181\n"[..]);
+//! let record = decoder.decode(&mut read).unwrap().unwrap();
+//! assert_eq!((record.facility(), record.level()), (Facility::DAEMON, Level::Info));
+//! assert_eq!(record.message(), "udevd[80]: starting version 181");
+//! assert!(read.is_empty());
+//! ```
+
+mod caller;
+mod decoder;
+mod dictionary;
+mod error;
+mod escape;
+mod facility;
+mod flag;
+mod level;
+mod open;
+mod parse;
+mod proc_kmsg;
+mod record;
+
+#[cfg(test)]
+mod tests;
+
+pub use caller::Caller;
+pub use decoder::KmsgDecoder;
+pub use dictionary::Dictionary;
+pub use error::{KmsgError, KmsgErrorKind, KmsgField, ProcKmsgError, ProcKmsgErrorKind};
+pub use facility::{Facility, ParseFacilityError};
+pub use flag::KmsgFlag;
+pub use level::{Level, ParseLevelError};
+pub use open::{KmsgStart, open, open_at};
+pub use proc_kmsg::{ProcKmsgDecoder, ProcKmsgLine};
+pub use record::KmsgRecord;

@@ -1,0 +1,64 @@
+//! [`Drain`]: the messages an [`FdReader`] has ready, read until the descriptor would block.
+
+use std::iter::FusedIterator;
+use std::task::Poll;
+
+use fdframe::{Decoder, Error};
+
+use crate::FdReader;
+
+/// The messages an [`FdReader`] can deliver without waiting; returned by [`FdReader::drain`].
+///
+/// Yields messages, notices and errors until the descriptor would block or the stream ends, then
+/// `None` for good: this `Drain` is [fused](FusedIterator). Call [`FdReader::drain`] again on
+/// the reader's next event. After a full drain, [`FdReader::is_drained`] is `true`, the condition
+/// for edge-triggered readiness to report the next change.
+///
+/// # Example
+///
+/// A regular file is never registered; one drain reads it to the end:
+///
+/// ```
+/// use fdframe::codec::LinesDecoder;
+/// use fdframe_mio::FdReader;
+///
+/// let mut status = FdReader::open("/proc/self/status", LinesDecoder::new())?;
+/// assert!(!status.needs_registration());
+/// let lines: Vec<_> = status.drain().collect::<Result<_, _>>()?;
+/// assert!(lines[0].starts_with(b"Name:"));
+/// assert!(status.is_done());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Drain<'a, D: Decoder> {
+    reader: &'a mut FdReader<D>,
+    finished: bool,
+}
+
+impl<'a, D: Decoder> Drain<'a, D> {
+    pub(crate) fn new(reader: &'a mut FdReader<D>) -> Self {
+        Drain {
+            reader,
+            finished: false,
+        }
+    }
+}
+
+impl<D: Decoder> Iterator for Drain<'_, D> {
+    type Item = Result<D::Item, Error<D::Error>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        match self.reader.poll_next_now() {
+            Poll::Ready(Some(step)) => Some(step),
+            Poll::Ready(None) | Poll::Pending => {
+                self.finished = true;
+                None
+            }
+        }
+    }
+}
+
+impl<D: Decoder> FusedIterator for Drain<'_, D> {}

@@ -1,0 +1,124 @@
+//! Decoded messages from Linux file descriptors in a hand-written [`mio`] event loop.
+//!
+//! [`FdReader`] wraps a descriptor (`/dev/kmsg`, a pipe or FIFO, a pty, a socket, inotify, ...)
+//! and an [`fdframe`] decoder. It is a [`mio::event::Source`]: register it with your
+//! [`mio::Poll`] under a token of your choice, and on every event for that token call
+//! [`FdReader::drain`], which yields the decoded messages that are ready without ever waiting.
+//! Framing, record sizes, `/dev/kmsg` loss notices, pty end-of-stream and errors all come from
+//! the fdframe engine and behave exactly as in `fdframe::blocking::FdReader`; this crate adds only
+//! the readiness glue.
+//!
+//! # Edge-triggered readiness: drain until it would block
+//!
+//! mio registers descriptors edge-triggered: an event means "readiness changed", not "data is
+//! there". Once you get an event you must read until `read(2)` says `WouldBlock`, or no further
+//! event comes for the bytes left in the kernel and your loop hangs. `drain` does exactly that:
+//! it ends when the descriptor would block (or the stream ends), and
+//! [`FdReader::is_drained`] tells you whether it got that far. If you stop iterating early (to be
+//! fair to other sources, say), come back to the reader *without* waiting for an event.
+//!
+//! Treat any event for the reader's token (readable, read-closed, error, priority) as "drain
+//! now": `/dev/kmsg` signals overwritten records as an error event, and the drain then reports
+//! the loss ([`fdframe::Error::Lost`]) and goes on.
+//!
+//! # Example: an event loop
+//!
+//! A thread writes lines into a pipe in bursts; the loop drains the reader on each event and
+//! stops when the stream ends.
+//!
+//! ```
+//! use std::io::Write;
+//! use std::time::Duration;
+//! use fdframe::codec::LinesDecoder;
+//! use fdframe_mio::FdReader;
+//! use mio::{Events, Interest, Poll, Token};
+//!
+//! const LINES: Token = Token(0);
+//!
+//! let (reader, mut writer) = std::io::pipe()?;
+//! let mut lines = FdReader::from_fd(reader.into(), LinesDecoder::new())?;
+//! let mut poll = Poll::new()?;
+//! poll.registry().register(&mut lines, LINES, Interest::READABLE)?;
+//!
+//! let producer = std::thread::spawn(move || -> std::io::Result<()> {
+//!     for burst in 0..3 {
+//!         // Far more than one read's worth: only a drain to `WouldBlock` gets it all.
+//!         for n in 0..10_000 {
+//!             writeln!(writer, "burst {burst} line {n}")?;
+//!         }
+//!         std::thread::sleep(Duration::from_millis(10));
+//!     }
+//!     Ok(()) // dropping `writer` ends the stream
+//! });
+//!
+//! let mut events = Events::with_capacity(16);
+//! let mut received = 0;
+//! while !lines.is_done() {
+//!     poll.poll(&mut events, Some(Duration::from_secs(10)))?;
+//!     assert!(!events.is_empty(), "timed out waiting for the pipe");
+//!     for event in &events {
+//!         if event.token() == LINES {
+//!             for line in lines.drain() {
+//!                 let line = line?; // a decode error, a loss notice, or a read error
+//!                 assert!(line.starts_with(b"burst "));
+//!                 received += 1;
+//!             }
+//!         }
+//!     }
+//! }
+//! poll.registry().deregister(&mut lines)?;
+//! producer.join().unwrap()?;
+//! assert_eq!(received, 30_000);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Following the kernel log (root, or `CAP_SYSLOG` where `kernel.dmesg_restrict=1`):
+//!
+//! ```no_run
+//! use fdframe::kmsg::KmsgStart;
+//! use fdframe_mio::FdReader;
+//! use mio::{Events, Interest, Poll, Token};
+//!
+//! let mut kmsg = FdReader::kmsg(KmsgStart::Oldest)?;
+//! let mut poll = Poll::new()?;
+//! poll.registry().register(&mut kmsg, Token(0), Interest::READABLE)?;
+//! let mut events = Events::with_capacity(16);
+//! loop {
+//!     // The first drain prints the whole ring buffer, later ones the new records.
+//!     for record in kmsg.drain() {
+//!         match record {
+//!             Ok(record) => println!("{}", record.message_lossy()),
+//!             Err(e) => eprintln!("{e}"), // e.g. "12 kernel log records lost (...)"
+//!         }
+//!     }
+//!     poll.poll(&mut events, None)?;
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Caveats
+//!
+//! - **Regular files cannot be registered.** epoll refuses them (and a few devices such as
+//!   `/dev/null`) with `EPERM`. [`FdReader::needs_registration`] returns `false` for them, and
+//!   registering fails with [`std::io::ErrorKind::Unsupported`] rather than handing the descriptor
+//!   to epoll. Their reads never wait, so one `drain` reads them to the end, inline in your loop
+//!   (a slow disk stalls it meanwhile).
+//! - **`O_NONBLOCK` is shared.** A blocking descriptor handed to [`FdReader::from_fd`] (or
+//!   [`FdReader::new`]) is made non-blocking for the reader's lifetime, and every `dup` of it,
+//!   in any process, sees that. [`FdReader::open`] and [`FdReader::stdin`] open descriptions of
+//!   their own where they can.
+//! - **Dropping deregisters, at the cost of one descriptor.** So that dropping a reader (or
+//!   [`FdReader::into_inner`]) can deregister it, registering keeps a clone of the `Poll`'s
+//!   registry, which is one duplicate of its epoll descriptor, until the reader is deregistered
+//!   or dropped.
+//! - **One `Poll` at a time.** Registering a registered reader again first removes the old
+//!   registration (so a reader can move to a new `Poll`); `reregister` and `deregister` must be
+//!   given the registry it is registered with, as mio requires of every source.
+
+#![forbid(unsafe_code)]
+
+mod drain;
+mod reader;
+
+pub use drain::Drain;
+pub use reader::FdReader;

@@ -1,0 +1,613 @@
+//! `fdframe_mio::FdReader` over real descriptors in a real `mio::Poll` loop: pipes, a
+//! socketpair, a pty, regular files, `/dev/kmsg` (as root; skipped loudly otherwise, failing
+//! instead when `FDFRAME_REQUIRE_PRIVILEGED=1`). Every poll has a timeout, so a lost
+//! wake-up fails the test instead of hanging it.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::task::Poll as StepPoll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fdframe::codec::LinesDecoder;
+use fdframe::kmsg::{KmsgDecoder, KmsgStart};
+use fdframe::{Decoder, Framer, ReadFd};
+use fdframe_mio::FdReader;
+use mio::event::Source;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+/// How long a test waits for an event that must come.
+const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a test waits to be sure an event does not come.
+const QUIET_TIME: Duration = Duration::from_millis(200);
+
+const T: Token = Token(7);
+
+fn lines() -> LinesDecoder {
+    LinesDecoder::new()
+}
+
+/// A `mio::Poll` with its event buffer.
+struct EventLoop {
+    poll: Poll,
+    events: Events,
+}
+
+impl EventLoop {
+    fn new() -> EventLoop {
+        EventLoop {
+            poll: Poll::new().expect("mio::Poll::new"),
+            events: Events::with_capacity(16),
+        }
+    }
+
+    fn register(&self, source: &mut impl Source, token: Token) {
+        self.poll
+            .registry()
+            .register(source, token, Interest::READABLE)
+            .expect("register");
+    }
+
+    /// Waits up to `timeout` for events; returns the tokens that got one.
+    fn poll_tokens(&mut self, timeout: Duration) -> Vec<Token> {
+        self.poll
+            .poll(&mut self.events, Some(timeout))
+            .expect("poll");
+        self.events.iter().map(|e| e.token()).collect()
+    }
+
+    /// Waits for an event for `token`; panics after [`EVENT_TIMEOUT`].
+    fn expect_event(&mut self, token: Token) {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no event for {token:?} within {EVENT_TIMEOUT:?}"
+            );
+            if self.poll_tokens(left).contains(&token) {
+                return;
+            }
+        }
+    }
+
+    /// Asserts that no event for `token` comes within [`QUIET_TIME`].
+    fn expect_no_event(&mut self, token: Token) {
+        let tokens = self.poll_tokens(QUIET_TIME);
+        assert!(!tokens.contains(&token), "unexpected event for {token:?}");
+    }
+}
+
+fn pipe() -> (OwnedFd, OwnedFd) {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe")
+}
+
+fn write_all(fd: impl AsFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        let n = rustix::io::write(&fd, bytes).expect("write");
+        bytes = &bytes[n..];
+    }
+}
+
+/// Everything `drain` yields, unwrapped.
+fn drain_ok<D: Decoder>(reader: &mut FdReader<D>) -> Vec<D::Item>
+where
+    D::Error: std::fmt::Debug,
+{
+    reader
+        .drain()
+        .map(|item| item.expect("no errors expected"))
+        .collect()
+}
+
+/// Drains on every event until the stream ends; panics if it takes longer than
+/// [`EVENT_TIMEOUT`].
+fn read_to_end(event_loop: &mut EventLoop, reader: &mut FdReader<LinesDecoder>) -> Vec<Bytes> {
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    let mut got = drain_ok(reader);
+    while !reader.is_done() {
+        assert!(
+            reader.is_drained(),
+            "waiting is only safe after a full drain"
+        );
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "the stream did not end within {EVENT_TIMEOUT:?}"
+        );
+        event_loop.poll_tokens(left);
+        got.extend(drain_ok(reader));
+    }
+    got
+}
+
+fn numbered_lines(count: usize) -> (Vec<u8>, Vec<Bytes>) {
+    let expected: Vec<Bytes> = (0..count)
+        .map(|n| Bytes::from(format!("line {n:05} {}", "x".repeat(n % 50))))
+        .collect();
+    let mut bytes = Vec::new();
+    for line in &expected {
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+    }
+    (bytes, expected)
+}
+
+// ---- pipes -----------------------------------------------------------------------------------
+
+#[test]
+fn burst_larger_than_one_read_is_drained_after_one_event() {
+    // ~45 KiB: fits the pipe's 64 KiB buffer, so the writer never blocks, and takes many reads.
+    let (bytes, expected) = numbered_lines(1300);
+    assert!(bytes.len() > 40 * 1024 && bytes.len() < 60 * 1024);
+
+    for read_size in [512, Framer::<LinesDecoder>::DEFAULT_INITIAL_READ_SIZE] {
+        let (rx, tx) = pipe();
+        let framer = Framer::new(lines())
+            .with_initial_read_size(read_size)
+            .with_max_read_size(read_size);
+        let mut reader = FdReader::with_framer(ReadFd::from_fd(rx).unwrap(), framer).unwrap();
+        let mut event_loop = EventLoop::new();
+        event_loop.register(&mut reader, T);
+
+        write_all(&tx, &bytes);
+        event_loop.expect_event(T);
+        // One event, one drain: everything, without any further event.
+        assert_eq!(drain_ok(&mut reader), expected, "read size {read_size}");
+        assert!(reader.is_drained());
+        assert!(!reader.is_done());
+        event_loop.expect_no_event(T);
+    }
+}
+
+#[test]
+fn frames_split_across_writes_are_joined() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    let steps: [(&[u8], &[&str]); 4] = [
+        (b"hel", &[]),
+        (b"lo\nwor", &["hello"]),
+        (b"ld\n\nlast", &["world", ""]),
+        (b"\n", &["last"]),
+    ];
+    for (write, expected) in steps {
+        write_all(&tx, write);
+        event_loop.expect_event(T);
+        assert_eq!(drain_ok(&mut reader), expected, "after writing {write:?}");
+        assert!(reader.is_drained());
+    }
+}
+
+#[test]
+fn end_of_stream_comes_once_then_the_reader_is_fused() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&tx, b"a\nb\n");
+    drop(tx);
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["a", "b"]);
+    assert!(reader.is_done());
+    assert!(reader.is_drained());
+    assert!(reader.drain().next().is_none());
+    assert!(matches!(reader.poll_next_now(), StepPoll::Ready(None)));
+    assert!(matches!(reader.poll_next_now(), StepPoll::Ready(None)));
+}
+
+#[test]
+fn last_line_without_newline_is_delivered_at_end_of_stream() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    write_all(&tx, b"whole\npart");
+    drop(tx);
+    assert_eq!(drain_ok(&mut reader), ["whole", "part"]);
+    assert!(reader.is_done());
+}
+
+#[test]
+fn stopping_a_drain_early_loses_nothing() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&tx, b"1\n2\n3\n");
+    event_loop.expect_event(T);
+    let first: Vec<_> = reader.drain().take(1).map(Result::unwrap).collect();
+    assert_eq!(first, ["1"]);
+    // Not drained: the caller must come back without waiting for an event.
+    assert!(!reader.is_drained());
+    assert_eq!(drain_ok(&mut reader), ["2", "3"]);
+    assert!(reader.is_drained());
+
+    write_all(&tx, b"4\n");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["4"]);
+}
+
+#[test]
+fn a_finished_drain_stays_finished() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    {
+        let mut drain = reader.drain();
+        assert!(drain.next().is_none(), "nothing written yet");
+        write_all(&tx, b"late\n");
+        assert!(drain.next().is_none(), "a Drain is fused");
+    }
+    assert_eq!(drain_ok(&mut reader), ["late"]);
+}
+
+#[test]
+fn blocking_descriptor_is_made_nonblocking_until_the_reader_is_dropped() {
+    let (rx, tx) = pipe();
+    let other_holder = rx.try_clone().unwrap(); // shares the open file description
+    let flags = |fd: &OwnedFd| rustix::fs::fcntl_getfl(fd).unwrap();
+    assert!(!flags(&other_holder).contains(rustix::fs::OFlags::NONBLOCK));
+
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    assert!(reader.get_ref().is_nonblocking().unwrap());
+    // Without O_NONBLOCK this would block forever instead of returning Pending.
+    assert!(reader.poll_next_now().is_pending());
+    assert!(flags(&other_holder).contains(rustix::fs::OFlags::NONBLOCK));
+
+    drop(reader);
+    assert!(!flags(&other_holder).contains(rustix::fs::OFlags::NONBLOCK));
+    drop(tx);
+}
+
+// ---- registration --------------------------------------------------------------------------
+
+#[test]
+fn reregister_moves_events_to_the_new_token() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, Token(1));
+    event_loop
+        .poll
+        .registry()
+        .reregister(&mut reader, Token(2), Interest::READABLE)
+        .unwrap();
+
+    write_all(&tx, b"moved\n");
+    event_loop.expect_event(Token(2));
+    assert_eq!(drain_ok(&mut reader), ["moved"]);
+    write_all(&tx, b"again\n");
+    let tokens = event_loop.poll_tokens(EVENT_TIMEOUT);
+    assert_eq!(tokens, [Token(2)]);
+}
+
+#[test]
+fn deregistered_reader_gets_no_events_but_can_register_again() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+    event_loop.poll.registry().deregister(&mut reader).unwrap();
+
+    write_all(&tx, b"quiet\n");
+    event_loop.expect_no_event(T);
+    assert_eq!(drain_ok(&mut reader), ["quiet"]);
+
+    event_loop.register(&mut reader, T);
+    write_all(&tx, b"loud\n");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["loud"]);
+}
+
+#[test]
+fn registering_again_moves_the_registration() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let mut old_loop = EventLoop::new();
+    let mut new_loop = EventLoop::new();
+    old_loop.register(&mut reader, Token(1));
+    // Same Poll, new token: replaces the registration instead of failing with EEXIST.
+    old_loop.register(&mut reader, Token(2));
+    new_loop.register(&mut reader, Token(3));
+
+    write_all(&tx, b"moved\n");
+    new_loop.expect_event(Token(3));
+    assert_eq!(old_loop.poll_tokens(QUIET_TIME), []);
+    assert_eq!(drain_ok(&mut reader), ["moved"]);
+}
+
+#[test]
+fn dropping_the_reader_deregisters_it_even_while_a_dup_keeps_the_pipe_open() {
+    let (rx, tx) = pipe();
+    // Without an explicit deregistration, epoll would keep watching the pipe through this dup.
+    let dup = rx.try_clone().unwrap();
+    let reader = {
+        let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+        let event_loop = EventLoop::new();
+        event_loop.register(&mut reader, T);
+        (reader, event_loop)
+    };
+    let (reader, mut event_loop) = reader;
+    drop(reader);
+
+    write_all(&tx, b"nobody listens\n");
+    event_loop.expect_no_event(T);
+    drop(dup);
+}
+
+#[test]
+fn dropping_the_reader_closes_the_descriptor() {
+    let (rx, tx) = pipe();
+    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
+    let event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+    drop(reader);
+    // The only read end is closed: the writer gets EPIPE (Rust ignores SIGPIPE).
+    assert_eq!(rustix::io::write(&tx, b"x"), Err(rustix::io::Errno::PIPE));
+}
+
+#[test]
+fn into_inner_deregisters_and_returns_descriptor_and_buffered_bytes() {
+    let (rx, tx) = pipe();
+    let framer = Framer::new(lines())
+        .with_initial_read_size(64)
+        .with_max_read_size(64);
+    let mut reader = FdReader::with_framer(ReadFd::from_fd(rx).unwrap(), framer).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&tx, b"done\npartial");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["done"]);
+
+    let (fd, framer) = reader.into_inner();
+    assert_eq!(framer.buffered(), b"partial");
+    // Registering the same descriptor again only works if it was deregistered (else EEXIST).
+    let raw = fd.as_raw_fd();
+    event_loop
+        .poll
+        .registry()
+        .register(&mut SourceFd(&raw), Token(9), Interest::READABLE)
+        .expect("into_inner deregistered the descriptor");
+    write_all(&tx, b"\n");
+    event_loop.expect_event(Token(9));
+}
+
+// ---- other descriptor kinds ----------------------------------------------------------------
+
+#[test]
+fn socketpair_delivers_frames_and_ends_at_shutdown() {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+
+    let (ours, theirs) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let mut reader = FdReader::from_fd(ours, lines()).unwrap();
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    let (bytes, expected) = numbered_lines(2000); // more than a socket buffer's worth
+    let writer = std::thread::spawn(move || {
+        write_all(&theirs, &bytes);
+        drop(theirs);
+    });
+    assert_eq!(read_to_end(&mut event_loop, &mut reader), expected);
+    writer.join().unwrap();
+}
+
+#[test]
+fn pty_master_ends_cleanly_when_the_slave_closes() {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap();
+    // Raw mode: no `\n` -> `\r\n` translation, no echo.
+    let mut termios = rustix::termios::tcgetattr(&slave).unwrap();
+    termios.make_raw();
+    rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios).unwrap();
+
+    let mut reader = FdReader::from_fd(master, lines()).unwrap();
+    assert!(reader.needs_registration());
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    write_all(&slave, b"one\ntwo\n");
+    event_loop.expect_event(T);
+    assert_eq!(drain_ok(&mut reader), ["one", "two"]);
+
+    write_all(&slave, b"three\n");
+    drop(slave); // the master now reads EIO: end of stream, not an error
+    assert_eq!(read_to_end(&mut event_loop, &mut reader), ["three"]);
+}
+
+#[test]
+fn regular_file_is_drained_to_its_end_without_registration() {
+    let path = std::env::temp_dir().join(format!(
+        "fdframe-mio-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let (bytes, expected) = numbered_lines(5000); // several reads' worth
+    std::fs::write(&path, &bytes).unwrap();
+    let opened = FdReader::open(&path, lines());
+    std::fs::remove_file(&path).unwrap();
+    let mut reader = opened.unwrap();
+
+    assert!(!reader.needs_registration());
+    let event_loop = EventLoop::new();
+    let err = event_loop
+        .poll
+        .registry()
+        .register(&mut reader, T, Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    assert!(
+        err.to_string().contains("drain"),
+        "the error says what to do: {err}"
+    );
+
+    assert_eq!(drain_ok(&mut reader), expected);
+    assert!(reader.is_done());
+}
+
+#[test]
+fn device_epoll_refuses_is_detected_and_read_directly() {
+    // /dev/null has no poll operation: epoll_ctl fails with EPERM.
+    let mut reader = FdReader::open("/dev/null", lines()).unwrap();
+    assert!(!reader.needs_registration());
+    assert_eq!(drain_ok(&mut reader), Vec::<Bytes>::new());
+    assert!(reader.is_done());
+}
+
+// ---- /dev/kmsg (root) ----------------------------------------------------------------------
+
+/// Reports a privileged test that cannot run: a loud skip, or a failure where CI demands it.
+fn skip_privileged(reason: &str) {
+    if std::env::var_os("FDFRAME_REQUIRE_PRIVILEGED").is_some_and(|v| v == "1") {
+        panic!("FDFRAME_REQUIRE_PRIVILEGED=1 but {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// A marker no other test run (or other backend's test) writes.
+fn unique_marker() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("m{}x{nanos}", std::process::id())
+}
+
+/// Writes one record of about 1000 bytes, through a new descriptor each time (the kernel
+/// rate-limits writes per open file).
+fn write_kmsg_record(marker: &str, n: usize) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+
+    let head = format!("<14>fdframe-mio-test {marker} {n} ");
+    let record = format!("{head}{}\n", "p".repeat(999 - head.len()));
+    let fd = rustix::fs::open("/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
+    rustix::io::write(&fd, record.as_bytes())?;
+    Ok(())
+}
+
+/// Opens `/dev/kmsg` at `start`; `None` (after a skip) when this process may not read it.
+fn kmsg_reader_or_skip(start: KmsgStart) -> Option<FdReader<KmsgDecoder>> {
+    match FdReader::kmsg(start) {
+        Ok(reader) => Some(reader),
+        Err(e) => {
+            skip_privileged(&format!("cannot open /dev/kmsg for reading: {e}"));
+            None
+        }
+    }
+}
+
+/// Drains `reader` on every event until `want` records carrying `marker` have arrived; returns
+/// every marked message seen (as text). Loss notices and malformed records are tolerated (other
+/// programs log too); a read error fails the test.
+fn collect_marked(
+    event_loop: &mut EventLoop,
+    reader: &mut FdReader<KmsgDecoder>,
+    marker: &str,
+    want: usize,
+) -> Vec<String> {
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    let mut marked = Vec::new();
+    loop {
+        for record in reader.drain() {
+            match record {
+                Ok(record) => {
+                    let message = record.message_lossy().into_owned();
+                    if message.contains(marker) {
+                        marked.push(message);
+                    }
+                }
+                Err(fdframe::Error::Lost(_) | fdframe::Error::Decode(_)) => {}
+                Err(e) => panic!("reading /dev/kmsg failed: {e}"),
+            }
+        }
+        if marked.len() >= want {
+            return marked;
+        }
+        assert!(reader.is_drained());
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "saw {} of {want} records marked {marker}",
+            marked.len()
+        );
+        event_loop.poll_tokens(left);
+    }
+}
+
+/// The number written after the marker, for a message `fdframe-mio-test <marker> <n> <padding>`.
+fn record_number(message: &str, marker: &str) -> Option<usize> {
+    let rest = message.split_once(marker)?.1;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn kmsg_oldest_reads_the_whole_buffer_including_our_records() {
+    let marker = unique_marker();
+    if let Err(e) = (0..3).try_for_each(|n| write_kmsg_record(&marker, n)) {
+        return skip_privileged(&format!("cannot write to /dev/kmsg: {e}"));
+    }
+    let Some(mut reader) = kmsg_reader_or_skip(KmsgStart::Oldest) else {
+        return;
+    };
+    assert!(reader.needs_registration());
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+
+    let marked = collect_marked(&mut event_loop, &mut reader, &marker, 3);
+    let numbers: Vec<_> = marked.iter().map(|m| record_number(m, &marker)).collect();
+    assert_eq!(numbers, [Some(0), Some(1), Some(2)]);
+    assert!(marked.iter().all(|m| m.len() > 900), "records arrive whole");
+}
+
+#[test]
+fn kmsg_new_sees_only_records_written_after_opening() {
+    let marker = unique_marker();
+    if let Err(e) = write_kmsg_record(&marker, 99) {
+        return skip_privileged(&format!("cannot write to /dev/kmsg: {e}"));
+    }
+    let Some(mut reader) = kmsg_reader_or_skip(KmsgStart::New) else {
+        return;
+    };
+    let mut event_loop = EventLoop::new();
+    event_loop.register(&mut reader, T);
+    // Whatever the kernel logs meanwhile may come; record 99 must not.
+    let early = reader
+        .drain()
+        .filter_map(Result::ok)
+        .filter(|record| record.message_lossy().contains(&marker))
+        .count();
+    assert_eq!(early, 0, "a record written before the open was read");
+
+    for n in 0..3 {
+        write_kmsg_record(&marker, n).expect("writing worked a moment ago");
+    }
+    event_loop.expect_event(T);
+    let marked = collect_marked(&mut event_loop, &mut reader, &marker, 3);
+    let numbers: Vec<_> = marked.iter().map(|m| record_number(m, &marker)).collect();
+    assert_eq!(
+        numbers,
+        [Some(0), Some(1), Some(2)],
+        "record 99 came before the open"
+    );
+}

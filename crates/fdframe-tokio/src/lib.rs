@@ -1,0 +1,76 @@
+//! fdframe on tokio: Linux file descriptors as [`Stream`](futures_core::Stream)s of decoded
+//! messages, woken by tokio's reactor.
+//!
+//! [`FdStream`] reads a descriptor — `/dev/kmsg`, a pipe or FIFO, a pty, a socket, inotify, a
+//! regular file — and yields what an [`fdframe::Decoder`] makes of the bytes. The framing is
+//! [`fdframe`]'s engine, the same in every backend; this crate only waits for readiness the way
+//! tokio's `AsyncFd` wants it (read until `WouldBlock`, clear readiness only then). For your own
+//! codec there is [`FdRead`], the descriptor's bytes as a `tokio::io::AsyncRead`, and with the
+//! `tokio-util` feature, `TokioUtilDecoder` runs a `tokio_util::codec::Decoder` on the engine.
+//!
+//! # Features
+//!
+//! - `tokio-util` (off by default): `TokioUtilDecoder`, an adapter that lets an existing
+//!   `tokio_util::codec::Decoder` be an [`fdframe::Decoder`].
+//!
+//! ```no_run
+//! use fdframe::kmsg::KmsgStart;
+//! use fdframe_tokio::FdStream;
+//! use tokio_stream::StreamExt; // or futures::StreamExt
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! // `dmesg -w`: every record in the kernel's ring buffer, then new ones as they come.
+//! let mut kmsg = FdStream::kmsg(KmsgStart::Oldest)?;
+//! while let Some(record) = kmsg.next().await {
+//!     match record {
+//!         Ok(record) => println!("{}", record.message_lossy()),
+//!         // Loss notices and malformed records: the stream goes on.
+//!         Err(e) => eprintln!("{e}"),
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Why not `AsyncFd` + `FramedRead`?
+//!
+//! That glue reads into whatever capacity the buffer has left. Record devices return one
+//! record per `read(2)` and fail with `EINVAL` when it does not fit; `/dev/kmsg` has then
+//! already skipped the record. Reading the kernel log that way loses records after the first
+//! few kilobytes. The engine offers every read the room its decoder declared
+//! ([`fdframe::ReadLimits`]; 8 KiB for `/dev/kmsg`) before the read, never after.
+//!
+//! # Caveats
+//!
+//! - **Create readers inside a tokio runtime** with I/O enabled: registration needs the
+//!   reactor (outside a runtime the constructors return an error; a runtime without
+//!   `enable_io` makes tokio panic).
+//! - **`O_NONBLOCK` is shared.** A pollable descriptor handed over in blocking mode
+//!   ([`FdStream::from_fd`], [`FdStream::new`]) is switched to non-blocking, and every process
+//!   sharing its open file description sees that until the reader is dropped (the old flags
+//!   are then restored). [`FdStream::open`] and [`FdStream::stdin`] open descriptions of their
+//!   own where possible, so they avoid this.
+//! - **Regular files are read inline.** epoll refuses them (`EPERM`), so they are never
+//!   registered and are read to end of file inside `poll_next`; a slow disk blocks the runtime
+//!   thread for that read. The same applies to devices epoll refuses (`/dev/null`).
+//! - **One reader per descriptor.** The reader owns the registration; dropping it
+//!   deregisters and closes the descriptor (`into_inner` deregisters and gives it back).
+//! - **[`FdRead`] is for byte streams.** It reads into the caller's buffer, so it cannot
+//!   guarantee record devices the room they need; read those with [`FdStream`].
+
+#![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod kmsg;
+mod read;
+mod source;
+mod stream;
+#[cfg(feature = "tokio-util")]
+mod tokio_util_decoder;
+
+pub use read::FdRead;
+pub use stream::FdStream;
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub use tokio_util_decoder::TokioUtilDecoder;

@@ -1,0 +1,202 @@
+//! [`Source`]: how a [`ReadFd`] is waited on under tokio, and the one `unsafe` block of the crate.
+//!
+//! Readiness rules this module's users follow (from `tokio::io::unix::AsyncFd`'s contract):
+//!
+//! - tokio caches readiness per registration. A guard from `poll_read_ready` says "reading may
+//!   make progress"; `AsyncFdReadyGuard::try_io` clears that cache **only** when the read really
+//!   returned `WouldBlock`. Clearing it after a successful read would lose the edge and hang.
+//! - After clearing, `poll_read_ready` must be polled again before returning `Pending`: that call
+//!   either finds a newer readiness event (read again) or stores the waker.
+
+use std::io;
+use std::task::{Context, Poll};
+
+use fdframe::ReadFd;
+use tokio::io::Interest;
+use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
+use tokio::task::coop;
+
+/// A descriptor as a tokio reader holds it: registered with the reactor, or read directly when
+/// the reactor cannot watch it.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// Registered with tokio's reactor for read readiness.
+    Reactor(AsyncFd<ReadFd>),
+    /// Not pollable (a regular file, or a device epoll refuses with `EPERM`): every read
+    /// completes at once, so it is read without waiting for readiness.
+    Direct(ReadFd),
+}
+
+const EPERM: i32 = 1;
+
+impl Source {
+    /// Registers `fd` with the current runtime's reactor, making it non-blocking first if
+    /// needed (see [`ReadFd::set_nonblocking`]: the old flags come back on drop). Descriptors
+    /// the reactor cannot watch are kept for direct reads.
+    ///
+    /// Fails if no tokio runtime is running; panics (in tokio) if the runtime has no I/O driver.
+    pub(crate) fn new(mut fd: ReadFd) -> io::Result<Source> {
+        if !fd.kind().is_pollable() {
+            return Ok(Source::Direct(fd));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(io::Error::other(
+                "fdframe-tokio: a reader must be created inside a tokio runtime (its reactor watches the descriptor)",
+            ));
+        }
+        // An edge-triggered reactor needs reads that return `WouldBlock` instead of waiting.
+        // (A no-op when the flag is already set; otherwise undone when `fd` is dropped.)
+        fd.set_nonblocking(true)?;
+        #[allow(unsafe_code)]
+        // SAFETY: `register_with_interest` requires that `as_raw_fd()` return the same open
+        // descriptor, referring to the same open file description, for as long as the `AsyncFd`
+        // owns the value. `ReadFd` owns its descriptor (an `OwnedFd`) and closes it only when
+        // it is dropped or given back by `into_owned_fd`, both of which need ownership, which
+        // the `AsyncFd` holds until `into_inner` has deregistered. `ReadFd` has no method that
+        // swaps or closes its descriptor through `&mut self`, so `as_raw_fd` always returns the
+        // number it had at registration; and this crate never calls `AsyncFd::get_mut` or
+        // hands out `&mut ReadFd` while it is registered.
+        let registered = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) };
+        match registered {
+            Ok(registered) => Ok(Source::Reactor(registered)),
+            Err(e) => {
+                let (fd, cause) = e.into_parts();
+                if cause.raw_os_error() == Some(EPERM) {
+                    // epoll refuses descriptors without poll support (`/dev/null`, some
+                    // character devices): their reads never wait, so read them directly.
+                    Ok(Source::Direct(fd))
+                } else {
+                    Err(cause)
+                }
+            }
+        }
+    }
+
+    /// The descriptor.
+    pub(crate) fn get_ref(&self) -> &ReadFd {
+        match self {
+            Source::Reactor(registered) => registered.get_ref(),
+            Source::Direct(fd) => fd,
+        }
+    }
+
+    /// Deregisters (if registered) and returns the descriptor.
+    pub(crate) fn into_inner(self) -> ReadFd {
+        match self {
+            Source::Reactor(registered) => registered.into_inner(),
+            Source::Direct(fd) => fd,
+        }
+    }
+
+    /// Whether the reactor watches this descriptor.
+    pub(crate) fn is_registered(&self) -> bool {
+        matches!(self, Source::Reactor(_))
+    }
+
+    /// Drives `step` with readiness glue until it is ready.
+    ///
+    /// `step` reads through the [`Reader`] it is given, as often as it likes, and returns
+    /// `Pending` only after a read returned `WouldBlock`.
+    ///
+    /// - Registered: each round takes a readiness guard. A read that would block clears the
+    ///   guard's readiness (and nothing else does), and the next round's `poll_read_ready` either
+    ///   finds newer readiness (read again) or stores `cx`'s waker and returns `Pending`.
+    /// - Direct: reads never wait. One unit of tokio's cooperative budget is spent per ready
+    ///   step, so a huge regular file does not starve other tasks on the same thread.
+    ///
+    /// A `Pending` from `step` without a `WouldBlock` read (not expected from the callers) and a
+    /// `WouldBlock` from a direct read (not expected from non-pollable files) both yield to the
+    /// scheduler and try again later instead of spinning or hanging.
+    /// Hands out what the engine has without reading, spending tokio's cooperative budget as
+    /// a read would, so a task draining a full buffer still yields to its neighbours.
+    pub(crate) fn poll_buffered<D: fdframe::Decoder>(
+        &self,
+        cx: &mut Context<'_>,
+        framer: &mut fdframe::Framer<D>,
+    ) -> fdframe::Step<D::Item, D::Error> {
+        let budget = std::task::ready!(coop::poll_proceed(cx));
+        let step = framer.poll_buffered();
+        if step.is_ready() {
+            budget.made_progress();
+        }
+        step
+    }
+
+    pub(crate) fn poll_with<T>(
+        &self,
+        cx: &mut Context<'_>,
+        mut step: impl FnMut(&mut Reader<'_>) -> Poll<T>,
+        on_wait_error: impl FnOnce(io::Error) -> T,
+    ) -> Poll<T> {
+        match self {
+            Source::Direct(fd) => {
+                let budget = std::task::ready!(coop::poll_proceed(cx));
+                let mut reader = Reader {
+                    access: Access::Direct(fd),
+                    would_block: false,
+                };
+                match step(&mut reader) {
+                    Poll::Ready(out) => {
+                        budget.made_progress();
+                        Poll::Ready(out)
+                    }
+                    Poll::Pending => {
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                }
+            }
+            Source::Reactor(registered) => loop {
+                let guard = match registered.poll_read_ready(cx) {
+                    Poll::Ready(Ok(guard)) => guard,
+                    Poll::Ready(Err(e)) => return Poll::Ready(on_wait_error(e)),
+                    Poll::Pending => return Poll::Pending,
+                };
+                let mut reader = Reader {
+                    access: Access::Guard(guard),
+                    would_block: false,
+                };
+                match step(&mut reader) {
+                    Poll::Ready(out) => return Poll::Ready(out),
+                    // Readiness was cleared by that `WouldBlock`: poll it again, which either
+                    // reads on (a newer event arrived) or registers the waker.
+                    Poll::Pending if reader.would_block => continue,
+                    Poll::Pending => {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Read access to a [`Source`]'s descriptor for one round of [`Source::poll_with`].
+pub(crate) struct Reader<'a> {
+    access: Access<'a>,
+    would_block: bool,
+}
+
+enum Access<'a> {
+    Guard(AsyncFdReadyGuard<'a, ReadFd>),
+    Direct(&'a ReadFd),
+}
+
+impl Reader<'_> {
+    /// Performs one read with `op`. A `WouldBlock` result clears the reactor's cached readiness
+    /// (only a real `WouldBlock` may do that) and is returned as a `WouldBlock` error.
+    pub(crate) fn read<R>(&mut self, op: impl FnOnce(&ReadFd) -> io::Result<R>) -> io::Result<R> {
+        let result = match &mut self.access {
+            Access::Guard(guard) => match guard.try_io(|registered| op(registered.get_ref())) {
+                Ok(result) => result,
+                // `try_io` has cleared the readiness.
+                Err(_would_block) => Err(io::ErrorKind::WouldBlock.into()),
+            },
+            Access::Direct(fd) => op(fd),
+        };
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.would_block = true;
+        }
+        result
+    }
+}

@@ -1,0 +1,202 @@
+//! [`FdStream`]: a [`Stream`] of decoded messages from a descriptor, woken by tokio's reactor.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use fdframe::{Decoder, Error, Framer, ReadFd};
+use futures_core::{FusedStream, Stream};
+
+use crate::source::Source;
+
+/// A [`Stream`] of messages decoded from a file descriptor, driven by tokio's reactor
+/// (`tokio::io::unix::AsyncFd`).
+///
+/// Each item is `Result<D::Item, fdframe::Error<D::Error>>`; see [`fdframe::Error`] for which
+/// errors end the stream (I/O errors, truncated input) and which do not (a malformed message,
+/// a loss notice). The stream ends at end of input and then stays ended ([`FusedStream`]).
+///
+/// All framing — buffer sizes, the room every read of a record device needs, EOF, `EINTR`,
+/// loss notices — is done by [`fdframe::Framer`], exactly as in the blocking reference backend
+/// [`fdframe::blocking::FdReader`]; this type only turns "the read would block" into waiting
+/// for tokio's readiness. Reads continue until `WouldBlock` before it waits, which tokio's
+/// edge-triggered reactor requires.
+///
+/// Bring your own `StreamExt` for `next()`: `tokio_stream::StreamExt` or
+/// `futures::StreamExt`.
+///
+/// # Cancel safety
+///
+/// `next().await` is cancel-safe: every byte read lives in the engine's buffer inside this
+/// value, so dropping a pending `next()` (in `select!`, under `timeout`) loses nothing.
+///
+/// # Regular files
+///
+/// epoll refuses regular files (and a few devices such as `/dev/null`) with `EPERM`. Those are
+/// never registered: they are read directly, to end of file, inside `poll_next`. A slow disk
+/// read therefore happens inline on the runtime thread (as `tokio::fs` avoids with a thread
+/// pool); one unit of tokio's cooperation budget is spent per item, so other tasks still run.
+///
+/// # Example
+///
+/// ```
+/// use std::io::Write;
+/// use fdframe::codec::LinesDecoder;
+/// use fdframe_tokio::FdStream;
+/// use tokio_stream::StreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (reader, mut writer) = std::io::pipe()?;
+/// writer.write_all(b"first\nsecond\n")?;
+/// drop(writer); // end of input
+///
+/// let mut lines = FdStream::from_fd(reader.into(), LinesDecoder::new())?;
+/// let mut got = Vec::new();
+/// while let Some(line) = lines.next().await {
+///     got.push(line?); // `Bytes` sharing the read buffer
+/// }
+/// assert_eq!(got, ["first", "second"]);
+/// // The writer is closed: the stream has ended, and stays ended.
+/// assert!(lines.next().await.is_none());
+/// # Ok(())
+/// # }
+/// ```
+pub struct FdStream<D: Decoder> {
+    source: Source,
+    framer: Framer<D>,
+}
+
+impl<D: Decoder> FdStream<D> {
+    /// Reads `fd` with `decoder`, registering `fd` with the current tokio runtime.
+    ///
+    /// A pollable descriptor that is still blocking is made non-blocking (see
+    /// [`ReadFd::set_nonblocking`]: its flags are restored when the descriptor is dropped or
+    /// given back). See the [crate caveats](crate#caveats) on shared `O_NONBLOCK`.
+    ///
+    /// # Errors
+    ///
+    /// When called outside a tokio runtime, or when the reactor refuses the descriptor for a
+    /// reason other than "not pollable".
+    ///
+    /// # Panics
+    ///
+    /// Inside a runtime built without its I/O driver (tokio panics on registration; build the
+    /// runtime with `enable_io()` or `enable_all()`).
+    pub fn new(fd: ReadFd, decoder: D) -> io::Result<Self> {
+        Self::with_framer(fd, Framer::new(decoder))
+    }
+
+    /// Like [`new`](FdStream::new), with an engine configured by the caller (read sizes).
+    pub fn with_framer(fd: ReadFd, framer: Framer<D>) -> io::Result<Self> {
+        Ok(FdStream {
+            source: Source::new(fd)?,
+            framer,
+        })
+    }
+
+    /// Opens `path` (non-blocking, close-on-exec; see [`ReadFd::open`]) and reads it with
+    /// `decoder`.
+    pub fn open(path: impl AsRef<Path>, decoder: D) -> io::Result<Self> {
+        Self::new(ReadFd::open(path)?, decoder)
+    }
+
+    /// Takes ownership of `fd` and reads it with `decoder`.
+    ///
+    /// The descriptor's flags are left alone, except that a pollable descriptor in blocking
+    /// mode is switched to non-blocking until it is dropped or given back; every process
+    /// sharing its open file description sees that meanwhile (see the
+    /// [crate caveats](crate#caveats)).
+    pub fn from_fd(fd: OwnedFd, decoder: D) -> io::Result<Self> {
+        Self::new(ReadFd::from_fd(fd)?, decoder)
+    }
+
+    /// Reads standard input with `decoder` (see [`ReadFd::stdin`]: pipes, FIFOs and terminals
+    /// are reopened, so setting `O_NONBLOCK` does not reach the parent shell).
+    pub fn stdin(decoder: D) -> io::Result<Self> {
+        Self::new(ReadFd::stdin()?, decoder)
+    }
+
+    /// The descriptor.
+    pub fn get_ref(&self) -> &ReadFd {
+        self.source.get_ref()
+    }
+
+    /// The engine (and through it the decoder and the bytes read but not yet decoded).
+    pub fn framer(&self) -> &Framer<D> {
+        &self.framer
+    }
+
+    /// The engine, mutably (to change the decoder's settings between messages).
+    pub fn framer_mut(&mut self) -> &mut Framer<D> {
+        &mut self.framer
+    }
+
+    /// Whether tokio's reactor watches the descriptor: `false` for regular files and other
+    /// descriptors epoll refuses, which are read directly.
+    pub fn is_registered(&self) -> bool {
+        self.source.is_registered()
+    }
+
+    /// Deregisters the descriptor from the reactor and returns it with the engine (holding any
+    /// bytes read but not yet decoded). Flags this crate changed stay changed until the
+    /// [`ReadFd`] is dropped or turned into an [`OwnedFd`].
+    pub fn into_inner(self) -> (ReadFd, Framer<D>) {
+        (self.source.into_inner(), self.framer)
+    }
+}
+
+impl<D: Decoder> Stream for FdStream<D> {
+    type Item = Result<D::Item, Error<D::Error>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let FdStream { source, framer } = self.get_mut();
+        if framer.is_done() {
+            // Fused without touching the reactor, which may be gone by now.
+            return Poll::Ready(None);
+        }
+        // Frames already buffered need no readiness check (one read often brings hundreds).
+        if let Poll::Ready(step) = source.poll_buffered(cx, framer) {
+            return Poll::Ready(step);
+        }
+        source.poll_with(
+            cx,
+            |reader| framer.poll_next_with(|buf| reader.read(|fd| fd.read_into(buf))),
+            |e| Some(Err(Error::Io(e))),
+        )
+    }
+}
+
+impl<D: Decoder> FusedStream for FdStream<D> {
+    fn is_terminated(&self) -> bool {
+        self.framer.is_done()
+    }
+}
+
+// Nothing is pinned structurally: the engine and the registration are moved freely.
+impl<D: Decoder> Unpin for FdStream<D> {}
+
+impl<D: Decoder> AsFd for FdStream<D> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<D: Decoder> AsRawFd for FdStream<D> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_raw_fd()
+    }
+}
+
+impl<D: Decoder + fmt::Debug> fmt::Debug for FdStream<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FdStream")
+            .field("fd", self.get_ref())
+            .field("registered", &self.is_registered())
+            .field("framer", &self.framer)
+            .finish()
+    }
+}

@@ -1,0 +1,461 @@
+//! fdframe-tokio over real descriptors: pipes, a socketpair, a pty, a regular file, and
+//! `/dev/kmsg` (as root).
+//!
+//! Every await runs under a timeout: a hang fails the test instead of blocking CI.
+//! Privileged tests print `SKIPPED: <reason>` when they cannot run, and fail instead when
+//! `FDFRAME_REQUIRE_PRIVILEGED=1`.
+
+use std::future::Future;
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
+
+use fdframe::{Error, Framer, ReadFd};
+use fdframe_tokio::{FdRead, FdStream};
+use tokio::io::AsyncReadExt;
+use tokio_stream::StreamExt;
+
+use fdframe::codec::{LinesDecoder, LinesError};
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Awaits `fut`, failing the test if it takes longer than [`PATIENCE`].
+async fn within<F: Future>(fut: F) -> F::Output {
+    match tokio::time::timeout(PATIENCE, fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out after {PATIENCE:?}: the stream hangs"),
+    }
+}
+
+/// The next line, which must come.
+async fn next_line<S>(stream: &mut S) -> String
+where
+    S: tokio_stream::Stream<Item = Result<bytes::Bytes, Error<LinesError>>> + Unpin,
+{
+    match within(stream.next()).await {
+        Some(Ok(line)) => String::from_utf8(line.to_vec()).expect("UTF-8 line"),
+        other => panic!("expected a line, got {other:?}"),
+    }
+}
+
+fn pipe() -> (OwnedFd, std::fs::File) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    (reader.into(), std::fs::File::from(OwnedFd::from(writer)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// pipes
+
+#[tokio::test]
+async fn pipe_frames_split_across_writes_are_joined() {
+    let (reader, mut writer) = pipe();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    assert!(lines.is_registered());
+
+    writer.write_all(b"hel").unwrap();
+    let partial = tokio::time::timeout(Duration::from_millis(50), lines.next()).await;
+    assert!(
+        partial.is_err(),
+        "a partial line must not be delivered: {partial:?}"
+    );
+    writer.write_all(b"lo\nwor").unwrap();
+    assert_eq!(next_line(&mut lines).await, "hello");
+    writer.write_all(b"ld\n").unwrap();
+    assert_eq!(next_line(&mut lines).await, "world");
+}
+
+#[tokio::test]
+async fn burst_larger_than_one_read_is_delivered_without_more_writes() {
+    let (reader, mut writer) = pipe();
+    // Reads of 1 KiB: the 60 KiB burst needs many reads after a single readiness edge.
+    let framer = Framer::new(LinesDecoder::new())
+        .with_initial_read_size(1024)
+        .with_max_read_size(1024);
+    let mut lines = FdStream::with_framer(ReadFd::from_fd(reader).unwrap(), framer).unwrap();
+
+    let burst: String = (0..6000).map(|i| format!("{i:09}\n")).collect();
+    assert!(
+        burst.len() < 64 * 1024,
+        "the burst must fit the pipe: no write may block"
+    );
+    writer.write_all(burst.as_bytes()).unwrap();
+    // The writer stays open and silent: only data already in the kernel can wake us.
+    for i in 0..6000 {
+        assert_eq!(next_line(&mut lines).await, format!("{i:09}"));
+    }
+    drop(writer);
+    assert!(within(lines.next()).await.is_none());
+}
+
+/// One `next()` that needs several readiness events: after each read that would block, the
+/// stream must register for the next event before it returns `Pending`.
+#[tokio::test]
+async fn one_next_is_woken_by_every_later_write() {
+    let (reader, mut writer) = pipe();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    let writing = std::thread::spawn(move || {
+        for piece in ["sl", "ow", "ly", "\n"] {
+            std::thread::sleep(Duration::from_millis(30));
+            writer.write_all(piece.as_bytes()).unwrap();
+        }
+    });
+    // Not `timeout(.., next())`: a timeout polls its future once more when it fires, which
+    // would hide a missed wake-up. The elapsed time shows it instead.
+    let started = std::time::Instant::now();
+    assert_eq!(next_line(&mut lines).await, "slowly");
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "a wake-up was missed: {waited:?}"
+    );
+    writing.join().unwrap();
+}
+
+#[tokio::test]
+async fn eof_ends_the_stream_once_and_it_stays_ended() {
+    let (reader, mut writer) = pipe();
+    writer.write_all(b"last\n").unwrap();
+    drop(writer);
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    assert_eq!(next_line(&mut lines).await, "last");
+    assert!(within(lines.next()).await.is_none());
+    assert!(futures_core::FusedStream::is_terminated(&lines));
+    assert!(within(lines.next()).await.is_none());
+    assert!(within(lines.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn a_last_line_without_newline_is_delivered_at_eof() {
+    let (reader, mut writer) = pipe();
+    writer.write_all(b"whole\npart").unwrap();
+    drop(writer);
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    assert_eq!(next_line(&mut lines).await, "whole");
+    assert_eq!(next_line(&mut lines).await, "part");
+    assert!(within(lines.next()).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_thread_streams_a_megabyte_in_order() {
+    let (reader, mut writer) = pipe();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    let writing = std::thread::spawn(move || {
+        for i in 0..100_000u32 {
+            writeln!(writer, "{i}").unwrap();
+        }
+    });
+    for i in 0..100_000u32 {
+        assert_eq!(next_line(&mut lines).await, i.to_string());
+    }
+    assert!(within(lines.next()).await.is_none());
+    writing.join().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// cancel safety, drop, ownership, flags
+
+#[tokio::test]
+async fn dropping_a_pending_next_loses_nothing() {
+    let (reader, mut writer) = pipe();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+
+    // The first half of a line is read into the engine by next() calls that are then dropped.
+    writer.write_all(b"can").unwrap();
+    let started = std::time::Instant::now();
+    while lines.framer().buffered().is_empty() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the partial line was never read"
+        );
+        let cancelled = tokio::time::timeout(Duration::from_millis(10), lines.next()).await;
+        assert!(
+            cancelled.is_err(),
+            "a partial line was delivered: {cancelled:?}"
+        );
+    }
+    assert_eq!(lines.framer().buffered(), b"can");
+    // A next() dropped before any data came.
+    let cancelled = tokio::time::timeout(Duration::from_millis(20), lines.next()).await;
+    assert!(cancelled.is_err());
+
+    writer.write_all(b"cel\nsafe\n").unwrap();
+    assert_eq!(next_line(&mut lines).await, "cancel");
+    assert_eq!(next_line(&mut lines).await, "safe");
+    let nothing_more = tokio::time::timeout(Duration::from_millis(50), lines.next()).await;
+    assert!(nothing_more.is_err(), "no duplicate: {nothing_more:?}");
+}
+
+#[tokio::test]
+async fn select_on_next_and_a_timer_loses_nothing() {
+    let (reader, writer) = pipe();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    let writing = std::thread::spawn(move || {
+        let mut writer = writer;
+        for i in 0..200 {
+            // Split each line across two writes, so cancellation lands mid-frame too.
+            write!(writer, "line-").unwrap();
+            std::thread::sleep(Duration::from_micros(300));
+            writeln!(writer, "{i}").unwrap();
+        }
+    });
+    let mut got = Vec::new();
+    let mut cancellations = 0;
+    let give_up = tokio::time::Instant::now() + PATIENCE;
+    while got.len() < 200 {
+        assert!(tokio::time::Instant::now() < give_up, "timed out");
+        tokio::select! {
+            line = lines.next() => got.push(String::from_utf8(line.unwrap().unwrap().to_vec()).unwrap()),
+            () = tokio::time::sleep(Duration::from_micros(200)) => cancellations += 1,
+        }
+    }
+    writing.join().unwrap();
+    let expected: Vec<String> = (0..200).map(|i| format!("line-{i}")).collect();
+    assert_eq!(got, expected);
+    assert!(cancellations > 0, "the test must actually cancel next()");
+}
+
+#[tokio::test]
+async fn dropping_the_stream_closes_the_descriptor() {
+    let (reader, mut writer) = pipe();
+    let lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    drop(lines);
+    // The only reader is gone: writing fails with EPIPE (Rust ignores SIGPIPE).
+    let err = writer.write_all(b"anyone?\n").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(32), "{err}");
+}
+
+#[tokio::test]
+async fn into_inner_hands_back_the_descriptor_and_unread_bytes() {
+    let (reader, mut writer) = pipe();
+    let mut lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    writer.write_all(b"one\ntw").unwrap();
+    assert_eq!(next_line(&mut lines).await, "one");
+    let _ = tokio::time::timeout(Duration::from_millis(50), lines.next()).await;
+
+    let (fd, framer) = lines.into_inner();
+    assert_eq!(framer.buffered(), b"tw");
+    // Deregistered: the same descriptor registers again and the stream goes on.
+    let mut lines = FdStream::with_framer(fd, framer).unwrap();
+    writer.write_all(b"o\n").unwrap();
+    assert_eq!(next_line(&mut lines).await, "two");
+}
+
+#[tokio::test]
+async fn blocking_descriptor_is_made_nonblocking_until_drop() {
+    let (reader, _writer) = pipe();
+    let shared = rustix::io::fcntl_dupfd_cloexec(&reader, 0).unwrap();
+    let is_nonblocking = |fd: &OwnedFd| {
+        rustix::fs::fcntl_getfl(fd)
+            .unwrap()
+            .contains(rustix::fs::OFlags::NONBLOCK)
+    };
+    assert!(!is_nonblocking(&shared));
+
+    let lines = FdStream::from_fd(reader, LinesDecoder::new()).unwrap();
+    assert!(is_nonblocking(&shared), "the reactor needs O_NONBLOCK");
+    drop(lines);
+    assert!(!is_nonblocking(&shared), "the old flags come back on drop");
+}
+
+#[test]
+fn creating_a_pollable_reader_outside_a_runtime_is_an_error() {
+    let (reader, _writer) = pipe();
+    let err = FdStream::from_fd(reader, LinesDecoder::new()).unwrap_err();
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// socketpair, pty, regular file
+
+#[tokio::test]
+async fn socketpair_delivers_lines_and_ends_on_shutdown() {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+    let (ours, theirs) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let mut lines = FdStream::from_fd(ours, LinesDecoder::new()).unwrap();
+    let mut theirs = std::os::unix::net::UnixStream::from(theirs);
+    theirs.write_all(b"over a\nsocket\n").unwrap();
+    assert_eq!(next_line(&mut lines).await, "over a");
+    assert_eq!(next_line(&mut lines).await, "socket");
+    drop(theirs);
+    assert!(within(lines.next()).await.is_none());
+}
+
+/// A pty master and its slave, the slave in raw mode (no `\n` → `\r\n`, no echo).
+fn pty() -> (OwnedFd, std::fs::File) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let mut termios = rustix::termios::tcgetattr(&slave).unwrap();
+    termios.make_raw();
+    rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios).unwrap();
+    (master, slave)
+}
+
+#[tokio::test]
+async fn pty_slave_closing_is_a_clean_end() {
+    let (master, mut slave) = pty();
+    let mut lines = FdStream::from_fd(master, LinesDecoder::new()).unwrap();
+    slave.write_all(b"from the\nterminal\n").unwrap();
+    assert_eq!(next_line(&mut lines).await, "from the");
+    assert_eq!(next_line(&mut lines).await, "terminal");
+    drop(slave); // the master's next read fails with EIO: end of input, not an error
+    assert!(within(lines.next()).await.is_none());
+    assert!(within(lines.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn regular_file_is_read_to_eof_without_the_reactor() {
+    let path = std::env::temp_dir().join(format!("fdframe-tokio-{}-regular", std::process::id()));
+    let content: String = (0..20_000).map(|i| format!("{i}\n")).collect();
+    std::fs::write(&path, &content).unwrap();
+    let mut lines = FdStream::open(&path, LinesDecoder::new()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(!lines.is_registered(), "epoll refuses regular files");
+
+    let mut count = 0;
+    while let Some(line) = within(lines.next()).await {
+        assert_eq!(line.unwrap(), count.to_string().as_bytes());
+        count += 1;
+    }
+    assert_eq!(count, 20_000);
+}
+
+#[tokio::test]
+async fn devices_epoll_refuses_are_read_directly() {
+    let mut lines = FdStream::open("/dev/null", LinesDecoder::new()).unwrap();
+    assert!(!lines.is_registered());
+    assert!(within(lines.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn inotify_events_arrive_for_a_watched_directory() {
+    use fdframe::devices::{InotifyDecoder, InotifyMask};
+    use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+
+    let dir = std::env::temp_dir().join(format!("fdframe-tokio-{}-inotify", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fd = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).unwrap();
+    inotify::add_watch(&fd, &dir, WatchFlags::CREATE | WatchFlags::DELETE).unwrap();
+    let mut events = FdStream::from_fd(fd, InotifyDecoder::new()).unwrap();
+
+    // A name near NAME_MAX: its event needs most of the room the decoder asks for.
+    let name = "n".repeat(250);
+    std::fs::write(dir.join(&name), b"").unwrap();
+    std::fs::remove_file(dir.join(&name)).unwrap();
+    for expected in [InotifyMask::CREATE, InotifyMask::DELETE] {
+        let event = within(events.next()).await.unwrap().unwrap();
+        assert!(event.mask.contains(expected), "{event:?}");
+        assert_eq!(event.to_path(), Some(std::path::Path::new(&name)));
+    }
+    std::fs::remove_dir(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// FdRead
+
+#[tokio::test]
+async fn fd_read_reads_a_pipe_to_its_end() {
+    let (reader, writer) = pipe();
+    let writing = std::thread::spawn(move || {
+        let mut writer = writer;
+        for i in 0..10_000 {
+            write!(writer, "{i},").unwrap();
+        }
+    });
+    let mut text = String::new();
+    within(FdRead::from_fd(reader).unwrap().read_to_string(&mut text))
+        .await
+        .unwrap();
+    writing.join().unwrap();
+    let expected: String = (0..10_000).map(|i| format!("{i},")).collect();
+    assert_eq!(text, expected);
+}
+
+#[tokio::test]
+async fn fd_read_treats_pty_eio_as_end_of_input() {
+    let (master, mut slave) = pty();
+    let mut read = FdRead::from_fd(master).unwrap();
+    slave.write_all(b"bye").unwrap();
+    drop(slave);
+    let mut got = Vec::new();
+    within(read.read_to_end(&mut got)).await.unwrap();
+    assert_eq!(got, b"bye");
+}
+
+#[tokio::test]
+async fn fd_read_reads_a_regular_file() {
+    let mut read = FdRead::open("/proc/self/status").unwrap();
+    assert!(!read.is_registered());
+    let mut text = String::new();
+    within(read.read_to_string(&mut text)).await.unwrap();
+    assert!(text.contains("Pid:"), "{text}");
+}
+
+#[tokio::test]
+async fn fd_read_into_inner_deregisters() {
+    let (reader, mut writer) = pipe();
+    let read = FdRead::from_fd(reader).unwrap();
+    let fd = read.into_inner();
+    let mut again = FdRead::new(fd).unwrap();
+    writer.write_all(b"x").unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(within(again.read(&mut byte)).await.unwrap(), 1);
+    assert_eq!(&byte, b"x");
+    let _ = again.as_fd();
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokio-util codecs on the engine
+
+#[cfg(feature = "tokio-util")]
+mod tokio_util_decoder {
+    use super::*;
+    use fdframe_tokio::TokioUtilDecoder;
+    use tokio_util::codec::LinesCodec;
+
+    #[tokio::test]
+    async fn lines_codec_runs_on_the_engine() {
+        let (reader, mut writer) = pipe();
+        let decoder = TokioUtilDecoder::new(LinesCodec::new_with_max_length(64));
+        let mut lines = FdStream::from_fd(reader, decoder).unwrap();
+        writer.write_all(b"alpha\nbe").unwrap();
+        assert_eq!(within(lines.next()).await.unwrap().unwrap(), "alpha");
+        writer.write_all(b"ta\n").unwrap();
+        assert_eq!(within(lines.next()).await.unwrap().unwrap(), "beta");
+        drop(writer);
+        assert!(within(lines.next()).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn read_limits_bound_the_buffer() {
+        let (reader, mut writer) = pipe();
+        // No length limit in the codec: the engine's bound is what stops the frame.
+        let limits = fdframe::ReadLimits::stream().max_frame_len(100);
+        let decoder = TokioUtilDecoder::with_read_limits(LinesCodec::new(), limits);
+        let mut lines = FdStream::from_fd(reader, decoder).unwrap();
+        writer.write_all(&[b'x'; 1000]).unwrap();
+        match within(lines.next()).await {
+            Some(Err(Error::FrameTooLarge { limit: 100, .. })) => {}
+            other => panic!("expected FrameTooLarge, got {other:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /dev/kmsg
+
+#[path = "real_fds/kmsg.rs"]
+mod kmsg;

@@ -1,0 +1,200 @@
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{Caller, Dictionary, Facility, KmsgError, KmsgFlag, Level};
+
+/// One record of the kernel log as `/dev/kmsg` returns it: the prefix fields, the unescaped
+/// message, its dictionary, and the raw bytes it came from.
+///
+/// # From bytes to record
+///
+/// One `read(2)` returns one record: a first line `PRIO,SEQ,TS_USEC,FLAG[,FIELD...];MESSAGE\n`,
+/// then zero or more dictionary lines ` KEY=VALUE\n`. The kernel's own example
+/// (`Documentation/ABI/testing/dev-kmsg`):
+///
+/// ```text
+///  7,160,424069,-;pci_root PNP0A03:00: host bridge window [io  0x0000-0x0cf7] (ignored)\n
+///  │ │   │      │ └─ message: up to the first \n ──────────────┐
+///  │ │   │      └─ FLAG `-`                                   │
+///  │ │   └─ TS_USEC 424069: CLOCK_MONOTONIC, microseconds     │
+///  │ └─ SEQ 160: 64 bits, +1 per record                       │
+///  └─ PRIO 7 = facility 0 * 8 + level 7                       │
+///   SUBSYSTEM=acpi\n          ─┐ dictionary: lines that       │
+///   DEVICE=+acpi:PNP0A03:00\n ─┘ start with a space           │
+///                                                             │
+///  becomes                                                    │
+///                                                             ▼
+///  KmsgRecord { facility: kern, level: debug, seq: 160, timestamp_us: 424069, flag: None,
+///               message: "pci_root PNP0A03:00: host bridge window [io  0x0000-0x0cf7] (ignored)",
+///               dictionary: [SUBSYSTEM=acpi, DEVICE=+acpi:PNP0A03:00], raw: <all of the above> }
+/// ```
+///
+/// The awkward inputs, each one line of raw record and what it becomes:
+///
+/// ```text
+///  ① escapes   6,1,10,-;tab\x09back\x5cslash\x7f caf\xc3\xa9\n
+///              message = b"tab\tback\\slash\x7f caf\xc3\xa9"   (message_str: "tab\tback\\slash\u{7f} café")
+///              The kernel escapes bytes < 0x20, >= 0x7f and `\` as \xNN; a real backslash
+///              arrives as \x5c, never as `\\`.
+///  ② not escapes  6,2,20,-;50\xZZ off, cut \x4\n
+///              message = b"50\\xZZ off, cut \\x4"   kept literally: the kernel writes
+///              escapes whole, so a broken one is text, not a byte
+///  ③ extra fields  6,3,30,-,caller=T123,future=x;text\n
+///              extra_fields = ["caller=T123", "future=x"], caller() = Some(Thread(123))
+///  ④ fragments  4,4,40,c;first half\n   then   4,5,41,+; second half\n
+///              flag = Fragment, then Continuation (`+`: kernels before 4.9)
+///  ⑤ facility  190,6,50,-;from local7\n
+///              facility = local7 (190 >> 3 = 23), level = info (190 & 7 = 6)
+///  ⑥ dictionary value escapes   6,7,60,-;m\n DRIVER=a\x0ab\n
+///              dictionary = [("DRIVER", b"a\nb")]
+/// ```
+///
+/// ```
+/// use bytes::Bytes;
+/// use fdframe::kmsg::{Caller, Facility, KmsgFlag, KmsgRecord, Level};
+///
+/// let parse = |raw: &'static [u8]| KmsgRecord::parse(Bytes::from_static(raw)).unwrap();
+///
+/// let record = parse(b"7,160,424069,-;pci_root PNP0A03:00: host bridge window [io  0x0000-0x0cf7] (ignored)\n SUBSYSTEM=acpi\n DEVICE=+acpi:PNP0A03:00\n");
+/// assert_eq!((record.facility(), record.level()), (Facility::KERN, Level::Debug));
+/// assert_eq!((record.seq(), record.timestamp_us()), (160, 424069));
+/// assert_eq!(record.message(), "pci_root PNP0A03:00: host bridge window [io  0x0000-0x0cf7] (ignored)");
+/// assert_eq!(record.get("DEVICE").unwrap(), "+acpi:PNP0A03:00");
+///
+/// // ① escapes
+/// let record = parse(b"6,1,10,-;tab\\x09back\\x5cslash\\x7f caf\\xc3\\xa9\n");
+/// assert_eq!(record.message(), &b"tab\tback\\slash\x7f caf\xc3\xa9"[..]);
+/// assert_eq!(record.message_str(), Some("tab\tback\\slash\u{7f} café"));
+/// // ② broken escapes stay as written
+/// assert_eq!(parse(b"6,2,20,-;50\\xZZ off, cut \\x4\n").message(), "50\\xZZ off, cut \\x4");
+/// // ③ extra fields
+/// let record = parse(b"6,3,30,-,caller=T123,future=x;text\n");
+/// assert_eq!(record.extra_fields(), ["caller=T123", "future=x"]);
+/// assert_eq!(record.caller(), Some(Caller::Thread(123)));
+/// assert_eq!(record.field("future"), Some(&b"x"[..]));
+/// // ④ fragments
+/// assert_eq!(parse(b"4,4,40,c;first half\n").flag(), &KmsgFlag::Fragment);
+/// assert_eq!(parse(b"4,5,41,+; second half\n").flag(), &KmsgFlag::Continuation);
+/// // ⑤ facility
+/// let record = parse(b"190,6,50,-;from local7\n");
+/// assert_eq!((record.facility(), record.level()), (Facility::LOCAL7, Level::Info));
+/// // ⑥ dictionary values are unescaped too
+/// assert_eq!(parse(b"6,7,60,-;m\n DRIVER=a\\x0ab\n").get("DRIVER").unwrap(), "a\nb");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmsgRecord {
+    pub(super) priority: u32,
+    pub(super) seq: u64,
+    pub(super) timestamp_us: u64,
+    pub(super) flag: KmsgFlag,
+    pub(super) extra_fields: Vec<Bytes>,
+    pub(super) message: Bytes,
+    pub(super) dictionary: Dictionary,
+    pub(super) raw: Bytes,
+}
+
+impl KmsgRecord {
+    /// Parses one whole record, as one `read(2)` of `/dev/kmsg` returns it.
+    ///
+    /// A missing final `\n` is tolerated (the kernel drops it from a record that fills its
+    /// buffer). Unknown prefix fields and unknown flag values are kept, not rejected. Message and
+    /// dictionary slices are zero-copy views of `raw` unless they contain escapes.
+    ///
+    /// # Errors
+    ///
+    /// A [`KmsgError`] when the prefix is not `PRIO,SEQ,TS_USEC,FLAG` followed by `;`, a number
+    /// does not parse, or a line after the message does not start with a space.
+    pub fn parse(raw: Bytes) -> Result<KmsgRecord, KmsgError> {
+        super::parse::parse_record(raw)
+    }
+
+    /// The syslog priority as written: `facility * 8 + level`.
+    pub fn priority(&self) -> u32 {
+        self.priority
+    }
+
+    /// Where the record comes from: [`Facility::KERN`] for the kernel itself.
+    pub fn facility(&self) -> Facility {
+        Facility::from_priority(self.priority)
+    }
+
+    /// How severe the record is.
+    pub fn level(&self) -> Level {
+        Level::from_priority(self.priority)
+    }
+
+    /// The record's sequence number: one more than the record before it, so a gap means lost
+    /// records.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// When the record was logged: microseconds of the kernel's monotonic clock since boot.
+    pub fn timestamp_us(&self) -> u64 {
+        self.timestamp_us
+    }
+
+    /// [`timestamp_us`](KmsgRecord::timestamp_us) as a `Duration` since boot.
+    pub fn timestamp(&self) -> Duration {
+        Duration::from_micros(self.timestamp_us)
+    }
+
+    /// The `FLAG` field: whether this record is a fragment of a line.
+    pub fn flag(&self) -> &KmsgFlag {
+        &self.flag
+    }
+
+    /// The prefix fields after `FLAG`, as written (e.g. `caller=T123`).
+    pub fn extra_fields(&self) -> &[Bytes] {
+        &self.extra_fields
+    }
+
+    /// The value of the extra prefix field `name=value`, if there is one.
+    pub fn field(&self, name: &str) -> Option<&[u8]> {
+        self.extra_fields.iter().find_map(|field| {
+            field
+                .strip_prefix(name.as_bytes())
+                .and_then(|rest| rest.strip_prefix(b"="))
+        })
+    }
+
+    /// The printing task or CPU, from a `caller=` field (kernels with `CONFIG_PRINTK_CALLER`).
+    pub fn caller(&self) -> Option<Caller> {
+        self.field("caller").and_then(Caller::parse)
+    }
+
+    /// The message text with every `\xNN` escape replaced by its byte.
+    ///
+    /// Kernel messages are mostly ASCII but may hold any byte, so this is bytes; see
+    /// [`message_str`](KmsgRecord::message_str) and [`message_lossy`](KmsgRecord::message_lossy).
+    pub fn message(&self) -> &Bytes {
+        &self.message
+    }
+
+    /// The message as text, if it is valid UTF-8.
+    pub fn message_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.message).ok()
+    }
+
+    /// The message as text, with invalid UTF-8 replaced by `U+FFFD`.
+    pub fn message_lossy(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.message)
+    }
+
+    /// The dictionary lines (` KEY=VALUE`), unescaped, in order.
+    pub fn dictionary(&self) -> &Dictionary {
+        &self.dictionary
+    }
+
+    /// The dictionary value for `key` (such as `SUBSYSTEM` or `DEVICE`), if present.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&Bytes> {
+        self.dictionary.get(key)
+    }
+
+    /// The record's bytes exactly as read, including the final `\n`.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+}
