@@ -2,16 +2,17 @@
 //!
 //! Run with: cargo run -p fdframe-async-std --example fifo_lines [-- /path/to/fifo]
 //!
-//! It creates the FIFO if needed (default: `fdframe-example.fifo` in the temp directory). Then, from another
-//! shell, send messages: `echo hello > /tmp/fdframe-example.fifo`. Linux only.
+//! It creates the FIFO if needed (default: `fdframe-example.fifo` in the temp directory). Then,
+//! from another shell, send messages: `echo hello > /tmp/fdframe-example.fifo`.
+//!
+//! Linux-only (like all of fdframe).
 
-#[cfg(target_os = "linux")]
+use fdframe::codec::LinesDecoder;
+use fdframe_async_std::FdStream;
+use futures_lite::StreamExt; // `next()` for streams
+use rustix::fs::{CWD, FileType, Mode, OFlags};
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    use fdframe::codec::LinesDecoder;
-    use fdframe_async_std::FdStream;
-    use futures_lite::StreamExt;
-    use rustix::fs::{CWD, FileType, Mode, OFlags};
-
     let path = match std::env::args_os().nth(1) {
         Some(path) => std::path::PathBuf::from(path),
         None => std::env::temp_dir().join("fdframe-example.fifo"),
@@ -39,9 +40,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(())
     })
-}
-
-#[cfg(not(target_os = "linux"))]
-fn main() {
-    eprintln!("this example reads Linux file descriptors and runs only on Linux");
 }

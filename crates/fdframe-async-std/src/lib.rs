@@ -39,17 +39,21 @@
 //! - **`O_NONBLOCK` is shared.** A blocking pollable descriptor given to
 //!   [`FdStream::from_fd`] or [`FdStream::new`] is made non-blocking; every `dup` of its open
 //!   file description (a parent shell's stdin!) sees that until the descriptor is dropped, when
-//!   the old flags come back. [`FdStream::open`] and [`FdStream::stdin`] open descriptions of
-//!   their own where they can.
+//!   the old flags come back. [`FdStream::open`] opens a description of its own, and
+//!   [`FdStream::stdin`] does too where it can (see [`fdframe::ReadFd::stdin`]).
 //! - **Regular files are read inline.** epoll refuses them, so they are never registered:
 //!   reads go straight to the file and a slow disk read blocks the executor thread for its
 //!   duration. Reading stops at end of file; following a growing file needs inotify.
-//! - **One task at a time.** async-io keeps one waker per descriptor for `poll_next` and
-//!   `poll_read`; two tasks polling the same stream would keep waking each other.
+//! - **No cooperative budget.** async-io and smol have none (tokio does): a stream that is
+//!   always ready, such as a large regular file or a pipe fed faster than it is read, hands out
+//!   item after item without returning `Pending`. A loop that awaits nothing else keeps its
+//!   executor thread until the stream waits; add `futures_lite::future::yield_now()` where
+//!   that matters.
 //! - Linux only, like fdframe.
 
 #![forbid(unsafe_code)]
 
+mod kmsg;
 mod read;
 mod registration;
 mod stream;

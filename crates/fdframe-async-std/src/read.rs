@@ -1,7 +1,7 @@
 //! [`FdRead`]: the raw bytes of a descriptor as a `futures_io::AsyncRead`.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -75,6 +75,12 @@ impl FdRead {
         self.registration.get_ref()
     }
 
+    /// Whether async-io's reactor watches the descriptor: `false` for regular files and other
+    /// descriptors epoll refuses, which are read directly.
+    pub fn is_registered(&self) -> bool {
+        self.registration.is_registered()
+    }
+
     /// Deregisters the descriptor and returns it.
     pub fn into_inner(self) -> ReadFd {
         self.registration.into_inner()
@@ -108,5 +114,17 @@ impl AsyncRead for FdRead {
                 result => return Poll::Ready(result),
             }
         }
+    }
+}
+
+impl AsFd for FdRead {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for FdRead {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_raw_fd()
     }
 }

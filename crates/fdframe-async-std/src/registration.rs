@@ -70,6 +70,11 @@ impl Registration {
         }
     }
 
+    /// Whether the reactor watches the descriptor.
+    pub(crate) fn is_registered(&self) -> bool {
+        matches!(self.inner, Inner::Reactor { .. })
+    }
+
     /// Deregisters and gives the descriptor back.
     pub(crate) fn into_inner(self) -> ReadFd {
         match self.inner {

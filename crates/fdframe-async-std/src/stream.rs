@@ -1,7 +1,7 @@
 //! [`FdStream`]: a `Stream` of decoded messages from a descriptor, on async-io's reactor.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -29,16 +29,14 @@ use crate::registration::Registration;
 /// - Dropping the stream deregisters the descriptor, restores its flags, then closes it;
 ///   [`into_inner`](FdStream::into_inner) gives it back instead.
 ///
-/// Poll it from one task at a time: async-io keeps one waker per direction for `poll_next`.
-///
 /// # Caveats: `O_NONBLOCK`
 ///
 /// A pollable descriptor must be non-blocking. When it is not (a descriptor given to
 /// [`from_fd`](FdStream::from_fd) or [`new`](FdStream::new)), the constructor sets `O_NONBLOCK`
 /// and the flags are restored when the descriptor is dropped or given back. `O_NONBLOCK` belongs
 /// to the open file description, so until then every `dup` of it, in any process, sees the flag
-/// too; see [`ReadFd`]'s caveats. [`open`](FdStream::open) and [`stdin`](FdStream::stdin) avoid
-/// that by opening a description of their own.
+/// too; see [`ReadFd`]'s caveats. [`open`](FdStream::open) avoids that by opening a description
+/// of its own, and [`stdin`](FdStream::stdin) does too where it can.
 ///
 /// # Example
 ///
@@ -111,6 +109,12 @@ impl<D: Decoder> FdStream<D> {
         &mut self.framer
     }
 
+    /// Whether async-io's reactor watches the descriptor: `false` for regular files and other
+    /// descriptors epoll refuses, which are read directly.
+    pub fn is_registered(&self) -> bool {
+        self.registration.is_registered()
+    }
+
     /// Deregisters the descriptor and returns it with the engine (and any bytes read but not yet
     /// decoded). Flags this crate changed are restored when the `ReadFd` is dropped or turned
     /// into an `OwnedFd`.
@@ -119,6 +123,7 @@ impl<D: Decoder> FdStream<D> {
     }
 }
 
+// Nothing is pinned structurally: the engine and the registration are moved freely.
 impl<D: Decoder> Unpin for FdStream<D> {}
 
 impl<D: Decoder> Stream for FdStream<D> {
@@ -145,5 +150,17 @@ impl<D: Decoder> Stream for FdStream<D> {
 impl<D: Decoder> FusedStream for FdStream<D> {
     fn is_terminated(&self) -> bool {
         self.framer.is_done()
+    }
+}
+
+impl<D: Decoder> AsFd for FdStream<D> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<D: Decoder> AsRawFd for FdStream<D> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_raw_fd()
     }
 }

@@ -1,6 +1,9 @@
 //! fdframe-async-std over real descriptors: pipes, a socketpair, a pty, a regular file, and
 //! `/dev/kmsg` as root.
 //!
+//! Privileged tests print `SKIPPED: <reason>` when they cannot run, and fail instead when
+//! `FDFRAME_REQUIRE_PRIVILEGED=1`.
+//!
 //! Every test body is one `async fn`, run twice by `on_both_runtimes!`: under async-std's
 //! `block_on` (module `async_std_rt`) and smol's (module `smol_rt`). Every await that could hang
 //! runs under [`within`], so a hang fails the test instead of blocking CI.
@@ -8,11 +11,13 @@
 use std::future::Future;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use async_io::Timer;
 use bytes::Bytes;
 use fdframe::codec::{LinesDecoder, LinesError};
+use fdframe::kmsg::{KmsgDecoder, KmsgRecord, KmsgStart};
 use fdframe::{Error, ReadFd};
 use fdframe_async_std::{FdRead, FdStream};
 use futures_lite::{AsyncReadExt, StreamExt, future};
@@ -52,6 +57,9 @@ on_both_runtimes!(
     raw_read_sees_every_wakeup_of_a_trickling_writer,
     raw_read_of_a_pty_ends_cleanly_when_the_slave_closes,
     raw_read_of_a_regular_file,
+    kmsg_oldest_finds_the_records_written,
+    kmsg_new_sees_only_records_written_after_opening,
+    kmsg_raw_read_into_a_small_buffer_is_einval,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -390,7 +398,9 @@ async fn overlong_line_is_an_error_and_the_stream_goes_on() {
     let (reader, mut writer) = pipe();
     let decoder = lines_decoder().max_line_len(16);
     let mut lines = FdStream::from_fd(reader, decoder).unwrap();
-    writer.write_all(format!("short\n{}\nafter\n", "y".repeat(100)).as_bytes()).unwrap();
+    writer
+        .write_all(format!("short\n{}\nafter\n", "y".repeat(100)).as_bytes())
+        .unwrap();
     drop(writer);
 
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("short"));
@@ -470,4 +480,130 @@ async fn raw_read_of_a_regular_file() {
     assert_eq!(got, "file bytes");
     let fd: ReadFd = raw.into_inner();
     assert_eq!(fd.kind(), fdframe::FdKind::RegularFile);
+}
+
+// ---------------------------------------------------------------------------------------------
+// /dev/kmsg, as root.
+
+/// Whether `/dev/kmsg` can be read and written here; says why not (or fails, when privileged
+/// tests are required).
+fn kmsg_available() -> bool {
+    let reason = if !rustix::process::geteuid().is_root() {
+        "not root".to_owned()
+    } else {
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kmsg")
+        {
+            Ok(_) => return true,
+            Err(e) => format!("cannot open /dev/kmsg: {e}"),
+        }
+    };
+    if std::env::var("FDFRAME_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
+        panic!("FDFRAME_REQUIRE_PRIVILEGED=1 but {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+    false
+}
+
+/// A marker no other test (or run of this one on the other runtime) shares.
+fn unique_marker(test: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{test}-{}-{nanos}-{n}", std::process::id())
+}
+
+/// Writes `count` records of about 1000 bytes carrying `marker` and their number, each through a
+/// new descriptor (the kernel rate-limits writes per open file).
+fn write_records(marker: &str, count: usize) {
+    for n in 0..count {
+        let head = format!("<14>fdframe-async-std-test {marker} {n} ");
+        let padding = "p".repeat(1000usize.saturating_sub(head.len() + 1));
+        let mut kmsg = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/kmsg")
+            .unwrap();
+        kmsg.write_all(format!("{head}{padding}\n").as_bytes())
+            .unwrap();
+    }
+}
+
+/// The record numbers, in reading order, of the records that carry `marker`.
+fn numbers_with(marker: &str, records: &[KmsgRecord]) -> Vec<usize> {
+    let needle = format!("fdframe-async-std-test {marker} ");
+    records
+        .iter()
+        .filter_map(|record| {
+            let text = record.message_lossy();
+            let at = text.find(&needle)? + needle.len();
+            text[at..].split(' ').next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// Reads until no record has come for 200 ms. Loss notices are tolerated (the ring may wrap
+/// while we read); any other error fails the test.
+async fn read_until_quiet(stream: &mut FdStream<KmsgDecoder>) -> Vec<KmsgRecord> {
+    let mut records = Vec::new();
+    loop {
+        match at_most(Duration::from_millis(200), stream.next()).await {
+            None => return records,
+            Some(None) => panic!("/dev/kmsg never ends"),
+            Some(Some(Ok(record))) => records.push(record),
+            Some(Some(Err(Error::Lost(loss)))) => eprintln!("note: {loss}"),
+            Some(Some(Err(e))) => panic!("unexpected error from /dev/kmsg: {e:?}"),
+        }
+    }
+}
+
+async fn kmsg_oldest_finds_the_records_written() {
+    if !kmsg_available() {
+        return;
+    }
+    let marker = unique_marker("oldest");
+    write_records(&marker, 3);
+    let mut kmsg = FdStream::kmsg(KmsgStart::Oldest).unwrap();
+    assert!(kmsg.is_registered());
+    let records = within(read_until_quiet(&mut kmsg)).await;
+    assert_eq!(numbers_with(&marker, &records), [0, 1, 2]);
+}
+
+async fn kmsg_new_sees_only_records_written_after_opening() {
+    if !kmsg_available() {
+        return;
+    }
+    let before = unique_marker("before");
+    write_records(&before, 1);
+    let mut kmsg = FdStream::kmsg(KmsgStart::New).unwrap();
+    // Get the stream waiting (registered) before the records come. Other tests log too, so
+    // whatever arrives meanwhile is theirs and is dropped here.
+    let _ = at_most(Duration::from_millis(20), kmsg.next()).await;
+    let after = unique_marker("after");
+    write_records(&after, 3);
+    let records = within(read_until_quiet(&mut kmsg)).await;
+    assert_eq!(numbers_with(&after, &records), [0, 1, 2]);
+    assert!(
+        numbers_with(&before, &records).is_empty(),
+        "an old record was read"
+    );
+}
+
+async fn kmsg_raw_read_into_a_small_buffer_is_einval() {
+    if !kmsg_available() {
+        return;
+    }
+    // What `FdRead`'s docs warn about, and what the kmsg decoder's read sizing prevents.
+    write_records(&unique_marker("einval"), 1);
+    let mut raw = FdRead::open("/dev/kmsg").unwrap();
+    let err = within(raw.read(&mut [0; 64])).await.unwrap_err();
+    assert_eq!(
+        err.raw_os_error(),
+        Some(rustix::io::Errno::INVAL.raw_os_error()),
+        "{err}"
+    );
 }
