@@ -26,6 +26,9 @@ enum Inner {
     /// so it gets a second `Arc` of the descriptor and `fd` keeps the first: the descriptor is
     /// never lost, and [`Registration::into_inner`] cannot fail. Field order matters: the
     /// registration is dropped (deregistered) before the descriptor is closed.
+    ///
+    /// The registered descriptor cannot change under the reactor: behind an `Arc` it is only
+    /// reachable as `&ReadFd`, whose methods neither close nor replace it.
     Reactor {
         registration: Async<Arc<ReadFd>>,
         fd: Arc<ReadFd>,
