@@ -57,9 +57,11 @@ mod inotify;
 mod signalfd;
 #[cfg(test)]
 mod testutil;
+mod tun;
 
 pub use counter::CounterDecoder;
 pub use datagram::DatagramDecoder;
 pub use evdev::{InputEvent, InputEventDecoder};
 pub use inotify::{InotifyDecoder, InotifyError, InotifyEvent, InotifyMask};
 pub use signalfd::{SignalfdDecoder, SignalfdSiginfo};
+pub use tun::{Tun, TunMode, open_tun};

@@ -486,7 +486,10 @@ fn poll_buffered_hands_out_buffered_frames_and_never_reads() {
     let first = framer.poll_next_with(|buf| script.read(buf));
     assert!(matches!(first, Poll::Ready(Some(Ok(ref s))) if s == "a"));
     assert!(matches!(framer.poll_buffered(), Poll::Ready(Some(Ok(ref s))) if s == "b"));
-    assert!(framer.poll_buffered().is_pending(), "\"c\" needs more bytes");
+    assert!(
+        framer.poll_buffered().is_pending(),
+        "\"c\" needs more bytes"
+    );
     assert_eq!(script.offered.len(), 1, "poll_buffered performed no read");
     let third = framer.poll_next_with(|buf| script.read(buf));
     assert!(matches!(third, Poll::Ready(Some(Ok(ref s))) if s == "c"));

@@ -4,6 +4,8 @@
 //!
 //! - [`read_into_spare`]: one `read(2)` into a [`BytesMut`]'s uninitialised spare capacity,
 //!   without zeroing it first (zeroing 64 KiB per read would cost as much as the read).
+//! - [`tun_set_iff`]: the `TUNSETIFF` ioctl that attaches a `/dev/net/tun` descriptor to an
+//!   interface (rustix's `ioctl` is `unsafe` because it cannot check the argument's type).
 //!
 //! Everything else fdframe asks of the kernel goes through rustix's safe API.
 //!
@@ -34,4 +36,27 @@ pub(crate) fn read_into_spare(
     // within the allocated capacity and covers only initialised bytes.
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
+}
+
+/// The size of `struct ifreq` on 64-bit Linux (32 on 32-bit; a larger buffer is harmless).
+pub(crate) const IFREQ_LEN: usize = 40;
+
+/// `TUNSETIFF`, declared in `linux/if_tun.h` as `_IOW('T', 202, int)` although it takes a
+/// `struct ifreq *` (the size in the opcode is not checked by the kernel for this call).
+const TUNSETIFF: rustix::ioctl::Opcode =
+    rustix::ioctl::opcode::write::<core::ffi::c_int>(b'T', 202);
+
+/// Attaches the `/dev/net/tun` descriptor `fd` to the interface described by `ifreq`
+/// (`ifr_name` in bytes 0..16, `ifr_flags` at 16..18); the kernel writes the chosen name back.
+pub(crate) fn tun_set_iff(fd: BorrowedFd<'_>, ifreq: &mut [u8; IFREQ_LEN]) -> io::Result<()> {
+    // SAFETY: `TUNSETIFF` is the opcode from `linux/if_tun.h`, and the value it expects is a
+    // `struct ifreq`, which it reads through the pointer and writes the interface name back
+    // into. `ifreq` is a live, exclusively borrowed byte buffer at least as large as
+    // `struct ifreq` on every Linux ABI (any bit pattern is a valid `[u8; N]`), and the kernel
+    // keeps no pointer to it after the call returns.
+    unsafe {
+        let updater = rustix::ioctl::Updater::<TUNSETIFF, [u8; IFREQ_LEN]>::new(ifreq);
+        rustix::ioctl::ioctl(fd, updater)
+    }?;
+    Ok(())
 }
