@@ -4,6 +4,7 @@
 //! |---------------|----------------------------------------------------------------------------|
 //! | `ci`          | what CI runs: fmt check, clippy `-D warnings`, tests, docs `-D warnings`, tidy |
 //! | `tidy`        | the repository's own rules (also run by `cargo test -p xtask`)             |
+//! | `conformance` | the conformance suite as a case × backend matrix (`--backend NAME`) |
 //! | `bench`       | throughput against tokio-util, asynchronous-codec and raw `read(2)`, as ratios |
 //!
 //! xtask depends on none of the workspace's crates: it drives `cargo`.
@@ -12,6 +13,7 @@
 
 mod bench;
 mod ci;
+mod conformance;
 mod tidy;
 
 use std::process::ExitCode;
@@ -23,6 +25,7 @@ commands:
   ci      run what CI runs: fmt --check, clippy -D warnings, tests, doc -D warnings, tidy
   tidy    check the repository's own rules (module docs, unsafe only where allowed,
           runtime crates only in their backend)
+  conformance [--backend NAME]  the conformance suite as a case x backend matrix
   bench   [--megabytes N] [--rounds N]  throughput against peers, as ratios
 ";
 
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&args[1..]),
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("conformance") => conformance::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

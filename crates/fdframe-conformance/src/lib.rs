@@ -1,0 +1,82 @@
+//! The fdframe conformance suite: one set of cases, every backend, real descriptors.
+//!
+//! "All backends behave the same" is checked here, case by case. A case is a function generic
+//! over a [`Backend`]: it builds a real descriptor (pipe, FIFO, pty, socket, inotify, signalfd,
+//! timerfd, eventfd, TUN, `/dev/kmsg`), opens it through the backend with a decoder, and states
+//! what must come out. Each backend's test glue implements [`Backend`] (a constructor and a
+//! "next, within a timeout" that drops the pending `next()` when the time runs out — which is
+//! exactly a cancellation) and invokes [`conformance_tests!`], which expands to one `#[test]`
+//! per case. The workspace's `tests/` crate does that for every backend, so `cargo test` names
+//! each run `<backend>::<case>`, and `cargo xtask conformance` prints the case × backend matrix.
+//!
+//! A future backend (io_uring, say) passes when it passes this suite.
+//!
+//! # Privileged cases
+//!
+//! Cases that need root (`/dev/kmsg`, TUN) return [`Skip`] when they cannot run; the runner
+//! prints `SKIPPED: <backend>::<case>: <reason>` to stderr past the test harness's capture, and
+//! with `FDFRAME_REQUIRE_PRIVILEGED=1` (set by CI) turns the skip into a failure.
+
+#![forbid(unsafe_code)]
+
+mod backend;
+pub mod cases;
+pub mod fixtures;
+mod observe;
+mod runner;
+
+pub use backend::{Backend, Reader};
+pub use observe::{Seen, drain_until_end, expect_items, next_seen};
+pub use runner::{Outcome, Skip, run};
+
+/// Expands to one `#[test]` per conformance case for `$backend`, named after the case. The
+/// list of cases lives here and nowhere else, in the order of the matrix.
+///
+/// ```ignore
+/// mod tokio {
+///     fdframe_conformance::conformance_tests!(crate::glue::Tokio);
+/// }
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($backend:ty) => {
+        $crate::conformance_tests!(@each $backend;
+            pipes::frames_split_across_one_byte_writes,
+            pipes::burst_larger_than_one_read_arrives_without_further_writes,
+            pipes::frames_larger_than_the_initial_capacity,
+            pipes::partial_final_frame_is_reported_at_end_of_input,
+            pipes::end_of_stream_comes_once_then_the_stream_is_fused,
+            streams::fifo_ends_when_its_last_writer_closes,
+            streams::fifo_opened_read_write_survives_writer_reconnects,
+            streams::socketpair_stream_delivers_lines,
+            streams::seqpacket_records_up_to_the_maximum_are_never_truncated,
+            streams::pty_lines_then_hangup_is_a_clean_end,
+            streams::regular_file_is_read_to_its_end,
+            devices::inotify_events_with_long_names_are_whole,
+            devices::signalfd_records_are_typed,
+            devices::timerfd_expirations_are_counted,
+            devices::eventfd_counters_are_read_whole,
+            devices::tun_packets_up_to_the_mtu_are_never_truncated,
+            kmsg::kmsg_records_of_1000_bytes_are_whole,
+            kmsg::kmsg_dictionary_fields_survive_record_reads,
+            kmsg::kmsg_seek_end_sees_only_new_records,
+            kmsg::kmsg_overrun_is_a_loss_notice_with_the_exact_count,
+            robustness::cancelled_next_loses_and_duplicates_nothing,
+            robustness::slow_consumer_keeps_the_buffer_bounded,
+            robustness::thousand_descriptors_on_one_runtime,
+            robustness::ten_thousand_readers_leak_no_descriptors,
+            robustness::garbage_gives_typed_errors_and_the_stream_goes_on,
+        );
+    };
+    (@each $backend:ty; $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::run::<$backend>(
+                    stringify!($case),
+                    $crate::cases::$module::$case::<$backend>,
+                );
+            }
+        )*
+    };
+}

@@ -1,0 +1,126 @@
+//! `fdframe-mio` in a `mio::Poll` loop, one `Poll` per test thread shared by its readers.
+//!
+//! The glue does what an event loop does: on each turn it `drain()`s the reader to
+//! `WouldBlock` (keeping the items in a queue, handed out one per `next_within`), and only then
+//! waits for an event. Each reader drains before it waits, so an event another reader's wait
+//! consumed is never needed: its data is read on that reader's next attempt.
+
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::io;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use fdframe::{Decoder, Framer, ReadFd, Step};
+use fdframe_conformance::{Backend, Reader};
+use fdframe_mio::FdReader;
+use mio::{Events, Interest, Token};
+
+struct Shared {
+    poll: mio::Poll,
+    events: Events,
+    /// Tokens that had an event their reader has not yet waited for.
+    ready: HashSet<Token>,
+    next_token: usize,
+}
+
+thread_local! {
+    static SHARED: Rc<RefCell<Shared>> = Rc::new(RefCell::new(Shared {
+        poll: mio::Poll::new().expect("a mio Poll"),
+        events: Events::with_capacity(64),
+        ready: HashSet::new(),
+        next_token: 0,
+    }));
+}
+
+pub(crate) struct Mio;
+
+pub(crate) struct MioReader<D: Decoder> {
+    shared: Rc<RefCell<Shared>>,
+    reader: FdReader<D>,
+    token: Option<Token>,
+    drained: VecDeque<Result<D::Item, fdframe::Error<D::Error>>>,
+}
+
+impl Backend for Mio {
+    const NAME: &'static str = "mio";
+    type Reader<D: Decoder + 'static> = MioReader<D>;
+
+    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<MioReader<D>> {
+        let shared = SHARED.with(Rc::clone);
+        let mut reader = FdReader::with_framer(fd, framer)?;
+        let mut token = None;
+        if reader.needs_registration() {
+            let mut state = shared.borrow_mut();
+            state.next_token += 1;
+            let new_token = Token(state.next_token);
+            state
+                .poll
+                .registry()
+                .register(&mut reader, new_token, Interest::READABLE)?;
+            token = Some(new_token);
+        }
+        Ok(MioReader {
+            shared,
+            reader,
+            token,
+            drained: VecDeque::new(),
+        })
+    }
+}
+
+impl<D: Decoder> Reader<D> for MioReader<D> {
+    fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(step) = self.drained.pop_front() {
+                return Poll::Ready(Some(step));
+            }
+            if self.reader.is_done() {
+                return Poll::Ready(None);
+            }
+            // As the crate documents: wait only once a drain has reached `WouldBlock`, and only
+            // for an event of this reader's own token.
+            if self.reader.is_drained() && self.token.is_some() && !self.wait_for_event(deadline) {
+                return Poll::Pending;
+            }
+            self.drained.extend(self.reader.drain());
+        }
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.reader.framer()
+    }
+}
+
+impl<D: Decoder> MioReader<D> {
+    /// Polls (recording every token that had an event, for its reader) until this reader's
+    /// token has had one; `false` when the deadline passed first.
+    fn wait_for_event(&mut self, deadline: Instant) -> bool {
+        let Some(token) = self.token else { return true };
+        let mut state = self.shared.borrow_mut();
+        loop {
+            if state.ready.remove(&token) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let Shared {
+                poll,
+                events,
+                ready,
+                ..
+            } = &mut *state;
+            match poll.poll(events, Some(left)) {
+                Ok(()) => ready.extend(events.iter().map(|event| event.token())),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("mio poll failed: {e}"),
+            }
+        }
+    }
+}
+
+fdframe_conformance::conformance_tests!(Mio);

@@ -1,0 +1,136 @@
+//! `cargo xtask conformance [--backend NAME]`: the conformance suite as a case × backend matrix.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::workspace_root;
+
+/// Backends in matrix order: (label the runner prints, test module name).
+const BACKENDS: &[(&str, &str)] = &[
+    ("blocking", "blocking"),
+    ("tokio", "tokio"),
+    ("async-std", "async_std"),
+    ("smol", "smol"),
+    ("mio", "mio"),
+];
+
+/// One cell of the matrix.
+struct Cell {
+    result: String,
+    ms: u64,
+    reason: String,
+}
+
+/// Runs the suite (all backends, or one) and prints the matrix; fails if any case failed.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let backend = match args {
+        [] => None,
+        [flag, name] if flag == "--backend" => Some(
+            BACKENDS
+                .iter()
+                .find(|(label, module)| label == name || module == name)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown backend `{name}`; one of: blocking, tokio, async-std, smol, mio"
+                    )
+                })?,
+        ),
+        _ => return Err("usage: cargo xtask conformance [--backend NAME]".into()),
+    };
+    let started = Instant::now();
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .args(["test", "-p", "fdframe-tests", "--test", "conformance"])
+        .env("FDFRAME_CONFORMANCE_REPORT", "1")
+        .current_dir(workspace_root());
+    if let Some((_, module)) = backend {
+        cargo.args(["--", &format!("{module}::")]);
+    }
+    let output = cargo
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let cells = parse(&stderr);
+    let backends: Vec<&str> = BACKENDS
+        .iter()
+        .filter(|b| backend.is_none_or(|chosen| chosen == *b))
+        .map(|(label, _)| *label)
+        .collect();
+    print_matrix(&cells, &backends);
+    let failed = cells
+        .values()
+        .flat_map(BTreeMap::values)
+        .filter(|c| c.result == "fail")
+        .count();
+    let skipped = cells
+        .values()
+        .flat_map(BTreeMap::values)
+        .filter(|c| c.result == "skip")
+        .count();
+    let ran: usize = cells.values().map(BTreeMap::len).sum();
+    println!(
+        "\n{ran} runs: {} passed, {failed} failed, {skipped} skipped ({:.1?})",
+        ran - failed - skipped,
+        started.elapsed()
+    );
+    for (case, row) in &cells {
+        for (backend, cell) in row {
+            if cell.result == "skip" {
+                println!("  skipped {backend}::{case}: {}", cell.reason);
+            }
+        }
+    }
+    if !output.status.success() || ran == 0 {
+        println!("\n{}", String::from_utf8_lossy(&output.stdout));
+        return Err(format!("the conformance suite failed ({})", output.status));
+    }
+    Ok(())
+}
+
+/// `conformance-result <backend>::<case> <result> <ms> [reason]` lines, by case then backend.
+fn parse(stderr: &str) -> BTreeMap<String, BTreeMap<String, Cell>> {
+    let mut cells: BTreeMap<String, BTreeMap<String, Cell>> = BTreeMap::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.split("conformance-result ").nth(1) else {
+            continue;
+        };
+        let mut words = rest.splitn(4, ' ');
+        let (Some(label), Some(result), Some(ms)) = (words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        let Some((backend, case)) = label.split_once("::") else {
+            continue;
+        };
+        cells.entry(case.to_string()).or_default().insert(
+            backend.to_string(),
+            Cell {
+                result: result.to_string(),
+                ms: ms.parse().unwrap_or(0),
+                reason: words.next().unwrap_or("").trim().to_string(),
+            },
+        );
+    }
+    cells
+}
+
+fn print_matrix(cells: &BTreeMap<String, BTreeMap<String, Cell>>, backends: &[&str]) {
+    let width = cells.keys().map(String::len).max().unwrap_or(4).max(4);
+    print!("{:<width$}", "case");
+    for backend in backends {
+        print!(" {backend:>14}");
+    }
+    println!();
+    for (case, row) in cells {
+        print!("{case:<width$}");
+        for backend in backends {
+            let text = match row.get(*backend) {
+                Some(cell) => format!("{} {}ms", cell.result, cell.ms),
+                None => "-".to_string(),
+            };
+            print!(" {text:>14}");
+        }
+        println!();
+    }
+}
