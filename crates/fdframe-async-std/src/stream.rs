@@ -141,7 +141,7 @@ impl<D: Decoder> Stream for FdStream<D> {
             // `Ready` may report an event that the reads above already consumed: reading again
             // then returns `WouldBlock` and re-arms the registration on the next turn.
             if let Err(e) = ready!(this.registration.poll_readable(cx)) {
-                return Poll::Ready(Some(Err(Error::Io(e))));
+                return Poll::Ready(Some(Err(this.framer.fail(e))));
             }
         }
     }

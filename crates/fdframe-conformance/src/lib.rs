@@ -32,7 +32,7 @@ pub use runner::{Outcome, Skip, run};
 /// Expands to one `#[test]` per conformance case for `$backend`, named after the case. The
 /// list of cases lives here and nowhere else, in the order of the matrix.
 ///
-/// ```ignore
+/// ```text
 /// mod tokio {
 ///     fdframe_conformance::conformance_tests!(crate::glue::Tokio);
 /// }

@@ -112,9 +112,8 @@ impl AsyncRead for FdRead {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        self.source.poll_with(
-            cx,
-            |reader| loop {
+        let waited = self.source.poll_with(cx, |reader| {
+            loop {
                 let room = buf.initialize_unfilled();
                 match reader.read(|fd| read_plain(fd, room)) {
                     Ok(n) => {
@@ -125,9 +124,9 @@ impl AsyncRead for FdRead {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
                     Err(e) => return Poll::Ready(Err(e)),
                 }
-            },
-            Err,
-        )
+            }
+        });
+        waited.map(|result| result.and_then(|read| read))
     }
 }
 

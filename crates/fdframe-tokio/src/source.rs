@@ -126,8 +126,7 @@ impl Source {
         &self,
         cx: &mut Context<'_>,
         mut step: impl FnMut(&mut Reader<'_>) -> Poll<T>,
-        on_wait_error: impl FnOnce(io::Error) -> T,
-    ) -> Poll<T> {
+    ) -> Poll<io::Result<T>> {
         match self {
             Source::Direct(fd) => {
                 let budget = std::task::ready!(coop::poll_proceed(cx));
@@ -138,7 +137,7 @@ impl Source {
                 match step(&mut reader) {
                     Poll::Ready(out) => {
                         budget.made_progress();
-                        Poll::Ready(out)
+                        Poll::Ready(Ok(out))
                     }
                     Poll::Pending => {
                         cx.waker().wake_by_ref();
@@ -149,7 +148,7 @@ impl Source {
             Source::Reactor(registered) => loop {
                 let guard = match registered.poll_read_ready(cx) {
                     Poll::Ready(Ok(guard)) => guard,
-                    Poll::Ready(Err(e)) => return Poll::Ready(on_wait_error(e)),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => return Poll::Pending,
                 };
                 let mut reader = Reader {
@@ -157,7 +156,7 @@ impl Source {
                     would_block: false,
                 };
                 match step(&mut reader) {
-                    Poll::Ready(out) => return Poll::Ready(out),
+                    Poll::Ready(out) => return Poll::Ready(Ok(out)),
                     // Readiness was cleared by that `WouldBlock`: poll it again, which either
                     // reads on (a newer event arrived) or registers the waker.
                     Poll::Pending if reader.would_block => continue,

@@ -162,11 +162,15 @@ impl<D: Decoder> Stream for FdStream<D> {
         if let Poll::Ready(step) = source.poll_buffered(cx, framer) {
             return Poll::Ready(step);
         }
-        source.poll_with(
-            cx,
-            |reader| framer.poll_next_with(|buf| reader.read(|fd| fd.read_into(buf))),
-            |e| Some(Err(Error::Io(e))),
-        )
+        let waited = source.poll_with(cx, |reader| {
+            framer.poll_next_with(|buf| reader.read(|fd| fd.read_into(buf)))
+        });
+        match waited {
+            Poll::Ready(Ok(step)) => Poll::Ready(step),
+            // Waiting failed (the runtime is shutting down, say): that ends the stream.
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(framer.fail(e)))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

@@ -121,7 +121,7 @@ impl<D: Decoder> FdReader<D> {
                 return Poll::Pending;
             }
             if let Err(e) = wait_readable(self.fd.as_fd(), Some(left)) {
-                return Poll::Ready(Some(Err(Error::Io(e))));
+                return Poll::Ready(Some(Err(self.framer.fail(e))));
             }
         }
     }
@@ -143,7 +143,7 @@ impl<D: Decoder> Iterator for FdReader<D> {
                 return step;
             }
             if let Err(e) = wait_readable(self.fd.as_fd(), None) {
-                return Some(Err(Error::Io(e)));
+                return Some(Err(self.framer.fail(e)));
             }
         }
     }

@@ -260,6 +260,14 @@ impl<D: Decoder> Framer<D> {
         }
     }
 
+    /// Ends the stream because waiting for the descriptor failed (the reactor refused it, say),
+    /// and returns the error to deliver. A backend calls this so that, as for a failed read, an
+    /// [`Error::Io`] is the last thing the stream yields: every later call returns `Ready(None)`.
+    pub fn fail(&mut self, error: io::Error) -> Error<D::Error> {
+        self.state = State::Done;
+        Error::Io(error)
+    }
+
     /// Returns the next message if it can be had **without reading**: from an item held back,
     /// bytes already buffered, or the end-of-input drain. `Pending` means a read is needed.
     ///

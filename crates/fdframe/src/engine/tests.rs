@@ -494,3 +494,21 @@ fn poll_buffered_hands_out_buffered_frames_and_never_reads() {
     let third = framer.poll_next_with(|buf| script.read(buf));
     assert!(matches!(third, Poll::Ready(Some(Ok(ref s))) if s == "c"));
 }
+
+#[test]
+fn a_failed_wait_ends_the_stream_like_a_failed_read() {
+    let mut framer = Framer::new(Lines::default());
+    let mut script = Script::new([bytes("a\n"), Outcome::Errno(EAGAIN), bytes("b\n")]);
+    assert!(matches!(
+        framer.poll_next_with(|buf| script.read(buf)),
+        Poll::Ready(Some(Ok(_)))
+    ));
+    assert!(framer.poll_next_with(|buf| script.read(buf)).is_pending());
+    let error = framer.fail(io::Error::from_raw_os_error(EIO));
+    assert!(error.is_fatal());
+    assert!(framer.is_done());
+    assert!(matches!(
+        framer.poll_next_with(|buf| script.read(buf)),
+        Poll::Ready(None)
+    ));
+}
