@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: the checks CI runs, in the order that fails fastest.
+//! `cargo xtask ci`: the checks CI runs, in the order that fails fastest: fmt, clippy, the tests,
+//! the conformance matrix, docs, tidy.
 
 use std::process::Command;
 use std::time::Instant;
@@ -24,7 +25,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ],
         &[],
     )?;
+    // The README's test command (plus the optional features).
     step("test", &["test", "--workspace", "--all-features"], &[])?;
+    let started = Instant::now();
+    println!("xtask ci: cargo xtask conformance");
+    crate::conformance::run(&[])?;
+    println!("xtask ci: conformance ok ({:.1?})", started.elapsed());
     step(
         "doc",
         &["doc", "--workspace", "--no-deps", "--all-features"],
