@@ -153,8 +153,8 @@ pub fn thousand_descriptors_on_one_runtime<B: Backend>() -> Outcome {
     Ok(())
 }
 
-/// Opening and dropping ten thousand readers leaves the process's descriptor count as it was:
-/// each reader closes (and deregisters) its descriptor.
+/// Opening and dropping ten thousand readers leaves the process's descriptor count as it was
+/// (or lower, see below): each reader closes (and deregisters) its descriptor.
 pub fn ten_thousand_readers_leak_no_descriptors<B: Backend>() -> Outcome {
     let once = || {
         let (fd, mut writer) = pipe();
@@ -174,7 +174,14 @@ pub fn ten_thousand_readers_leak_no_descriptors<B: Backend>() -> Outcome {
     for _ in 0..10_000 {
         once();
     }
-    assert_eq!(open_descriptors(), before, "descriptors leaked");
+    // Other cases are held off while this one runs, but a test thread that just finished may
+    // still be closing its thread-local runtime: the count can only fall for that reason. A
+    // leak of one descriptor per reader would raise it by ten thousand.
+    let after = open_descriptors();
+    assert!(
+        after <= before,
+        "descriptors leaked: {before} before, {after} after"
+    );
     Ok(())
 }
 
