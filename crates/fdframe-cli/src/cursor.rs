@@ -42,6 +42,8 @@ pub(crate) enum CursorError {
     UnsupportedVersion(String),
     /// A cursor with a missing or malformed field.
     Corrupt(String),
+    /// A cursor of this boot that names a record the kernel has not logged yet.
+    AheadOfLog { seq: u64, newest: u64 },
 }
 
 impl fmt::Display for CursorError {
@@ -55,6 +57,10 @@ impl fmt::Display for CursorError {
                 )
             }
             CursorError::Corrupt(why) => write!(f, "it is damaged: {why}"),
+            CursorError::AheadOfLog { seq, newest } => write!(
+                f,
+                "it points at record {seq}, past this boot's newest record {newest}"
+            ),
         }
     }
 }

@@ -57,11 +57,10 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
         .map_err(|e| Failure::new(format_args!("cannot read the cursor file {shown}: {e}")))?;
     let loaded = match loaded {
         Loaded::Found(c) if c.boot_id == boot_id && newest.is_some_and(|n| c.seq > n) => {
-            Loaded::Unusable(CursorError::Corrupt(format!(
-                "it points at record {}, past this boot's newest record {}",
-                c.seq,
-                newest.unwrap_or_default()
-            )))
+            Loaded::Unusable(CursorError::AheadOfLog {
+                seq: c.seq,
+                newest: newest.unwrap_or_default(),
+            })
         }
         other => other,
     };
