@@ -104,12 +104,10 @@ fn scan_ring_buffer(sleeps: bool) -> Result<(Option<u64>, SleepScan), Failure> {
     let fd = kmsg::open(KmsgStart::Oldest).map_err(|e| open_failure(&e))?;
     let mut reader = FdReader::from_fd(fd, KmsgDecoder::new()).map_err(|e| open_failure(&e))?;
     let mut scan = SleepScan::default();
-    for step in reader.ready() {
-        // Losses and malformed records do not matter here; the real read reports them.
-        if let Ok(record) = step {
-            if sleeps {
-                scan.observe(record.seq(), record.timestamp_us(), record.message());
-            }
+    // Losses and malformed records do not matter here; the real read reports them.
+    for record in reader.ready().flatten() {
+        if sleeps {
+            scan.observe(record.seq(), record.timestamp_us(), record.message());
         }
     }
     Ok((reader.framer().decoder().last_seq(), scan))

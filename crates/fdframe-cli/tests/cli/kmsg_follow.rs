@@ -24,11 +24,12 @@ fn start_follower(args: &[&str], tag: &str) -> (KillOnDrop, Lines) {
         .spawn()
         .expect("start fdframe");
     let lines = Lines::new(child.stdout.take().expect("stdout"));
+    let child = KillOnDrop(child);
     let ready = marker(&format!("{tag}-ready"));
     for _ in 0..50 {
         write_record(15, ready.as_bytes());
         if lines.find(&ready, Duration::from_millis(200)).is_some() {
-            return (KillOnDrop(child), lines);
+            return (child, lines);
         }
     }
     panic!("the follower never printed the record written after its start");
