@@ -261,7 +261,7 @@ impl Session {
         let loss = match (&loss.seqs, self.skip_upto) {
             (Some(seqs), Some(c)) if *seqs.end() <= c => return Ok(()),
             (Some(seqs), Some(c)) if *seqs.start() <= c => {
-                Loss::sequence_gap(loss.cause, c + 1, seqs.end() + 1)
+                Loss::sequence_gap(loss.cause, c + 1, seqs.end().saturating_add(1))
             }
             _ => loss,
         };

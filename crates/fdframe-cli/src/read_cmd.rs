@@ -69,6 +69,10 @@ pub(crate) enum OutputForm {
 }
 
 /// Options of `fdframe read`.
+///
+/// Reading stops at the end of input; following a growing regular file (`tail -F`) is a later
+/// option: `Run::go` already drives its source in follow mode, so it needs only the
+/// file-growth waiting (inotify) behind the `Source` trait.
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub(crate) struct ReadArgs {

@@ -118,3 +118,31 @@ pub(crate) fn warn(message: std::fmt::Arguments<'_>) -> io::Result<()> {
     let _ = writeln!(io::stderr(), "fdframe: {message}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::time::TimeFormat;
+
+    #[test]
+    fn dict_shows_dictionary_entries_under_the_record() {
+        let record = KmsgRecord::parse(Bytes::from_static(
+            b"6,160,424069,-;pci_root PNP0A03:00: ok\n SUBSYSTEM=acpi\n DEVICE=+acpi:\\x0a\n",
+        ))
+        .unwrap();
+        let mut output = KmsgOutput::Human(HumanStyle {
+            painter: Painter { color: false },
+            time: TimePrinter::new(TimeFormat::Raw, None),
+            decode: false,
+            dict: true,
+        });
+        let mut out = Vec::new();
+        output.record(&mut out, &record).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[    0.424069] pci_root PNP0A03:00: ok\n    SUBSYSTEM=acpi\n    DEVICE=+acpi:\\x0a\n"
+        );
+    }
+}

@@ -11,6 +11,8 @@
 //! N.NNN seconds` at each. [`SleepScan`] reads those and [`SleepScan::plan`] decides whether the
 //! older records can be corrected exactly; if not, the user is told once.
 
+use std::fmt::Write as _;
+
 use clap::ValueEnum;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -252,7 +254,10 @@ impl WallClock {
     /// [`unix_us`](WallClock::unix_us) as a local time, formatted with `strftime`-like `format`.
     pub(crate) fn format(&self, ts_us: u64, format: &str) -> String {
         let time = Timestamp::from_microsecond(self.unix_us(ts_us)).unwrap_or(Timestamp::MAX);
-        time.to_zoned(self.tz.clone()).strftime(format).to_string()
+        let mut text = String::new();
+        // `to_string` would panic on a formatting error; an empty time is the better failure.
+        let _ = write!(text, "{}", time.to_zoned(self.tz.clone()).strftime(format));
+        text
     }
 
     /// The local (year, day of year, hour, minute) of a record: reltime's "new minute" test.
@@ -310,7 +315,9 @@ impl TimePrinter {
 
     /// The prefix for a record stamped `ts_us`, without the separating space; empty for notime.
     pub(crate) fn prefix(&mut self, ts_us: u64) -> (String, Emphasis) {
-        let delta_us = self.last_ts.map_or(0, |last| ts_us as i64 - last as i64);
+        let delta_us = self
+            .last_ts
+            .map_or(0, |last| i128::from(ts_us) - i128::from(last));
         self.last_ts = Some(ts_us);
         let delta = delta_us as f64 / 1e6;
         let normal = |text| (text, Emphasis::Normal);

@@ -200,3 +200,73 @@ fn dmesg_json_document_has_correct_pri_for_every_facility() {
         assert_eq!(keys.len(), 3, "only pri, time and msg: {keys:?}");
     }
 }
+
+#[test]
+fn level_and_facility_filters_select_records() {
+    if !privileged("level_and_facility_filters_select_records") {
+        return;
+    }
+    let marker = marker("filters");
+    write_record(12, format!("{marker} user warning").as_bytes());
+    write_record(15, format!("{marker} user debug").as_bytes());
+    write_record(132, format!("{marker} local0 warning").as_bytes());
+    let ours = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["kmsg", "--json"];
+        all.extend_from_slice(args);
+        let output = fdframe(&all);
+        assert!(output.status.success(), "{output:?}");
+        stdout(&output)
+            .lines()
+            .map(json)
+            .filter_map(|v| v["message"].as_str().map(str::to_owned))
+            .filter(|m| m.starts_with(&marker))
+            .map(|m| m[marker.len() + 1..].to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ours(&["--level", "warn"]),
+        ["user warning", "local0 warning"]
+    );
+    assert_eq!(
+        ours(&["--level", "debug", "--facility", "user"]),
+        ["user warning", "user debug"]
+    );
+    assert_eq!(
+        ours(&["-l", "debug,emerg", "-f", "user,local0"]),
+        ["user debug"]
+    );
+    assert_eq!(
+        ours(&["-l", "notice..emerg", "-f", "local0"]),
+        ["local0 warning"]
+    );
+}
+
+#[test]
+fn human_output_escapes_control_bytes_and_colours_like_dmesg() {
+    if !privileged("human_output_escapes_control_bytes_and_colours_like_dmesg") {
+        return;
+    }
+    let marker = marker("human");
+    write_record(12, format!("{marker}: esc\u{1b}[2J warned").as_bytes());
+    let output = fdframe(&["kmsg", "--color", "always", "-x"]);
+    let text = stdout(&output);
+    let line = text
+        .lines()
+        .find(|l| l.contains(&marker))
+        .expect("our record");
+    // dmesg -x prefix, green time, brown subsystem, bold warning text, ESC shown as \x1b.
+    assert!(line.starts_with("user  :warn  : \u{1b}[32m["), "{line:?}");
+    assert!(
+        line.ends_with(&format!(
+            "\u{1b}[33m{marker}:\u{1b}[0m\u{1b}[1m esc\\x1b[2J warned\u{1b}[0m"
+        )),
+        "{line:?}"
+    );
+    let plain = stdout(&fdframe(&["kmsg", "--color", "never"]));
+    assert!(
+        plain
+            .lines()
+            .any(|l| l.ends_with(&format!("] {marker}: esc\\x1b[2J warned"))),
+        "{plain}"
+    );
+}
