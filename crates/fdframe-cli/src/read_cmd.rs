@@ -1,0 +1,227 @@
+//! `fdframe read`: any descriptor — file, pipe, FIFO, device, socket, standard input — decoded
+//! with a chosen codec and written as raw bytes, hex or JSON lines.
+
+use std::fmt::Display;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use clap::{Args, ValueEnum};
+use fdframe::codec::{
+    ChunksDecoder, FixedSizeDecoder, LengthDelimitedDecoder, LinesDecoder, Utf8LinesDecoder,
+};
+use fdframe::devices::InotifyDecoder;
+use fdframe::kmsg::{KmsgDecoder, ProcKmsgDecoder};
+use fdframe::{Decoder, Error, ReadFd};
+use rustix::fs::FileType;
+
+use crate::failure::{Failure, Finished, open_failure};
+use crate::json;
+use crate::render::warn;
+use crate::source::{self, Backend, Event};
+use crate::stop::Stop;
+
+mod codec;
+mod items;
+
+use codec::Codec;
+use items::{FrameItem, LineItem, Render, TextItem};
+
+const AFTER_HELP: &str = "\
+Codecs:
+  lines          \\n-terminated lines, any bytes (1 MiB per line at most)
+  utf8-lines     lines that must be UTF-8; others are reported and skipped
+  len:u32be      frames after a length header: len:u8, len:u16be, len:u16le, len:u32be,
+                 len:u32le, len:u64be, len:u64le (payload length, 8 MiB at most)
+  fixed:N        records of exactly N bytes
+  chunks         whatever each read(2) returned
+  kmsg           /dev/kmsg records (one per read; loss notices from sequence numbers)
+  proc-kmsg      the syslog lines of /proc/kmsg and `dmesg -r`: <6>[    1.234567] text
+  inotify        events of an inotify descriptor (hand one over as standard input)
+
+Output:
+  raw    lines with their \\n, frames as their bare payload, records and events as text lines
+  hex    one line of lowercase hex per item: the frame, the record as read, the message
+  json   one JSON object per line: {\"type\":\"line\"|\"frame\"|\"record\"|\"inotify\",...}, and
+         {\"type\":\"loss\",...} and {\"type\":\"error\",...} where messages were lost or malformed
+
+  A malformed message is reported on stderr and skipped; reading goes on. Lost messages (kmsg
+  overruns, inotify queue overflows) are reported where they happened: a line on stdout (on
+  stderr for raw binary frames), or a JSON object.
+
+  Reading stops at the end of input: the end of a regular file, or when the last writer of a
+  pipe or FIFO closed it (a FIFO without a writer is waited for). Devices such as /dev/kmsg
+  never end: Ctrl-C stops.
+
+Examples:
+  printf 'one\\ntwo\\n' | fdframe read -
+  fdframe read --codec utf8-lines --output json /var/log/syslog
+  fdframe read --codec len:u32be --output hex capture.bin
+  sudo fdframe read --codec kmsg /dev/kmsg             like cat /dev/kmsg, decoded";
+
+/// How items are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputForm {
+    #[default]
+    Raw,
+    Hex,
+    Json,
+}
+
+/// Options of `fdframe read`.
+///
+/// Reading stops at the end of input; following a growing regular file (`tail -F`) is a later
+/// option: `Run::go` already drives its source in follow mode, so it needs only the
+/// file-growth waiting (inotify) behind the `Source` trait.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub(crate) struct ReadArgs {
+    /// The file, FIFO or device to read; `-` for standard input.
+    #[arg(value_name = "PATH|-")]
+    path: String,
+    /// How to split the bytes into messages (see "Codecs" below).
+    #[arg(short, long, default_value = "lines", value_name = "CODEC")]
+    codec: Codec,
+    /// How to write each message.
+    #[arg(short, long, value_enum, default_value_t, value_name = "FORM")]
+    output: OutputForm,
+    /// The fdframe backend that waits for the descriptor.
+    #[arg(long, value_enum, default_value_t, value_name = "BACKEND")]
+    backend: Backend,
+}
+
+/// Runs `fdframe read`.
+pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
+    // Opened before the signal handlers exist, so that Ctrl-C can still interrupt the wait for
+    // a FIFO's writer.
+    let fd = open_input(&args.path)?;
+    let stop = Stop::install().map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?;
+    let form = args.output;
+    let binary = form == OutputForm::Raw
+        && matches!(
+            args.codec,
+            Codec::Len { .. } | Codec::Fixed(_) | Codec::Chunks
+        );
+    let run = Run {
+        form,
+        binary,
+        backend: args.backend,
+        path: &args.path,
+        stop: &stop,
+    };
+    match args.codec {
+        Codec::Lines => run.go(fd, LinesDecoder::new(), LineItem),
+        Codec::Utf8Lines => run.go(fd, Utf8LinesDecoder::new(), TextItem),
+        Codec::Chunks => run.go(fd, ChunksDecoder::new(), FrameItem),
+        Codec::Len {
+            bytes,
+            little_endian,
+        } => {
+            let decoder = LengthDelimitedDecoder::new().length_field_len(bytes);
+            let decoder = if little_endian {
+                decoder.little_endian()
+            } else {
+                decoder
+            };
+            run.go(fd, decoder, FrameItem)
+        }
+        Codec::Fixed(n) => {
+            let decoder = FixedSizeDecoder::new(n).map_err(Failure::new)?;
+            run.go(fd, decoder, FrameItem)
+        }
+        Codec::Kmsg => run.go(fd, KmsgDecoder::new(), |r| r),
+        Codec::ProcKmsg => run.go(fd, ProcKmsgDecoder::new(), |l| l),
+        Codec::Inotify => run.go(fd, InotifyDecoder::new(), |e| e),
+    }
+}
+
+/// Opens `path` (`-`: standard input). A FIFO is opened blocking, which waits for a writer as
+/// `cat` does; a non-blocking open would see end of input at once.
+fn open_input(path: &str) -> Result<ReadFd, Failure> {
+    if path == "-" {
+        return ReadFd::stdin().map_err(|e| open_failure("standard input", &e));
+    }
+    let is_fifo = rustix::fs::stat(Path::new(path))
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Fifo);
+    let fd = if is_fifo {
+        File::open(path).and_then(|file| ReadFd::from_fd(file.into()))
+    } else {
+        ReadFd::open(path)
+    };
+    fd.map_err(|e| open_failure(path, &e))
+}
+
+/// One `read` run's settings, for every codec alike.
+struct Run<'a> {
+    form: OutputForm,
+    /// Raw output of binary frames: notices go to stderr, not between the frames.
+    binary: bool,
+    backend: Backend,
+    path: &'a str,
+    stop: &'a Stop,
+}
+
+impl Run<'_> {
+    fn go<D, T>(
+        &self,
+        fd: ReadFd,
+        decoder: D,
+        wrap: impl Fn(D::Item) -> T,
+    ) -> Result<Finished, Failure>
+    where
+        D: Decoder + 'static,
+        D::Error: Display,
+        T: Render,
+    {
+        let mut source = source::open(self.backend, fd, decoder, self.stop)
+            .map_err(|e| open_failure(self.path, &e))?;
+        let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        let mut fatal = None;
+        let finished = source::drive(&mut *source, true, self.stop, |event| {
+            match event {
+                Event::Item(Ok(item)) => self.item(&mut out, &wrap(item))?,
+                Event::Item(Err(Error::Io(e))) => {
+                    fatal = Some(Failure::new(format_args!(
+                        "reading {} failed: {e}",
+                        self.path
+                    )));
+                }
+                Event::Item(Err(Error::Lost(loss))) => {
+                    if self.form == OutputForm::Json {
+                        json::write_loss(&mut out, &loss)?;
+                    } else if self.binary {
+                        warn(format_args!("{loss}"))?;
+                    } else {
+                        writeln!(out, "fdframe: {loss}")?;
+                    }
+                }
+                Event::Item(Err(e)) => {
+                    warn(format_args!("warning: {e}"))?;
+                    if self.form == OutputForm::Json {
+                        json::write_error(&mut out, &e.to_string(), None)?;
+                    }
+                }
+                Event::BatchEnd => out.flush()?,
+            }
+            Ok(())
+        })?;
+        out.flush()?;
+        fatal.map_or(Ok(finished), Err)
+    }
+
+    fn item(&self, out: &mut impl Write, item: &dyn Render) -> io::Result<()> {
+        match self.form {
+            OutputForm::Raw => item.raw(out),
+            OutputForm::Hex => {
+                for byte in item.payload() {
+                    write!(out, "{byte:02x}")?;
+                }
+                out.write_all(b"\n")
+            }
+            OutputForm::Json => {
+                item.json(out)?;
+                out.write_all(b"\n")
+            }
+        }
+    }
+}

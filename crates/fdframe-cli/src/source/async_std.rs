@@ -1,0 +1,65 @@
+//! The async-std backend: fdframe-async-std's `FdStream` on async-io's reactor (the one under
+//! async-std and smol), driven by `async_io::block_on`, with the stop pipe as an `Async` polled
+//! next to it.
+
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::pin::Pin;
+use std::task::Poll;
+
+use async_io::Async;
+use fdframe::{Decoder, ReadFd};
+use fdframe_async_std::FdStream;
+use futures_core::Stream;
+
+use super::{Next, REACTOR_TURNS, Source, Step, readable_now};
+use crate::stop::{Stop, StopFlag};
+
+pub(super) struct AsyncStdSource<D: Decoder> {
+    stream: FdStream<D>,
+    stop_fd: Async<OwnedFd>,
+    stop_requested: StopFlag,
+}
+
+impl<D: Decoder> AsyncStdSource<D> {
+    pub(super) fn new(fd: ReadFd, decoder: D, stop: &Stop) -> io::Result<Self> {
+        Ok(AsyncStdSource {
+            stream: FdStream::new(fd, decoder)?,
+            stop_fd: Async::new(stop.wait_fd()?)?,
+            stop_requested: stop.flag(),
+        })
+    }
+}
+
+impl<D: Decoder> Source<D> for AsyncStdSource<D> {
+    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+        if self.stop_requested.is_set() {
+            return Next::Stopped;
+        }
+        let AsyncStdSource {
+            stream, stop_fd, ..
+        } = self;
+        let mut turns = 0;
+        async_io::block_on(poll_fn(|cx| {
+            if wait && stop_fd.poll_readable(cx).is_ready() {
+                return Poll::Ready(Next::Stopped);
+            }
+            match Pin::new(&mut *stream).poll_next(cx) {
+                Poll::Ready(Some(step)) => Poll::Ready(Next::Item(step)),
+                Poll::Ready(None) => Poll::Ready(Next::End),
+                Poll::Pending if wait => Poll::Pending,
+                // As in the tokio backend: a woken `block_on` lets the reactor process the
+                // descriptor's readiness before the stream is polled again.
+                Poll::Pending
+                    if turns < REACTOR_TURNS && readable_now(stream.get_ref().as_fd()) =>
+                {
+                    turns += 1;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Poll::Pending => Poll::Ready(Next::Idle),
+            }
+        }))
+    }
+}

@@ -1,0 +1,48 @@
+//! The blocking backend: fdframe's reference `FdReader`, waiting in poll(2) for the descriptor
+//! or the stop pipe.
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::task::Poll;
+
+use fdframe::blocking::FdReader;
+use fdframe::{Decoder, Error, ReadFd};
+
+use super::{Next, Source, Step, wait_either};
+use crate::stop::{Stop, StopFlag};
+
+pub(super) struct BlockingSource<D: Decoder> {
+    reader: FdReader<D>,
+    stop_fd: OwnedFd,
+    stop_requested: StopFlag,
+}
+
+impl<D: Decoder> BlockingSource<D> {
+    pub(super) fn new(fd: ReadFd, decoder: D, stop: &Stop) -> io::Result<Self> {
+        Ok(BlockingSource {
+            reader: FdReader::new(fd, decoder),
+            stop_fd: stop.wait_fd()?,
+            stop_requested: stop.flag(),
+        })
+    }
+}
+
+impl<D: Decoder> Source<D> for BlockingSource<D> {
+    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+        loop {
+            if self.stop_requested.is_set() {
+                return Next::Stopped;
+            }
+            match self.reader.poll_next_now() {
+                Poll::Ready(Some(step)) => return Next::Item(step),
+                Poll::Ready(None) => return Next::End,
+                Poll::Pending if !wait => return Next::Idle,
+                Poll::Pending => {
+                    if let Err(e) = wait_either(self.reader.get_ref(), &self.stop_fd) {
+                        return Next::Item(Err(Error::Io(e)));
+                    }
+                }
+            }
+        }
+    }
+}

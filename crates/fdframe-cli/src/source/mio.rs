@@ -1,0 +1,81 @@
+//! The mio backend: fdframe-mio's `FdReader` and the stop pipe registered with one `mio::Poll`.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::task::Poll as TaskPoll;
+
+use fdframe::{Decoder, Error, ReadFd};
+use fdframe_mio::FdReader;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::{Next, Source, Step};
+use crate::stop::{Stop, StopFlag};
+
+const READER: Token = Token(0);
+const STOP: Token = Token(1);
+
+pub(super) struct MioSource<D: Decoder> {
+    poll: Poll,
+    events: Events,
+    reader: FdReader<D>,
+    /// Registered with `poll`; kept open for as long as the registration.
+    stop_fd: OwnedFd,
+    stop_requested: StopFlag,
+}
+
+impl<D: Decoder> MioSource<D> {
+    pub(super) fn new(fd: ReadFd, decoder: D, stop: &Stop) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let mut reader = FdReader::new(fd, decoder)?;
+        // Regular files are not registrable: their drain never would block.
+        if reader.needs_registration() {
+            poll.registry()
+                .register(&mut reader, READER, Interest::READABLE)?;
+        }
+        let stop_fd = stop.wait_fd()?;
+        poll.registry().register(
+            &mut SourceFd(&stop_fd.as_raw_fd()),
+            STOP,
+            Interest::READABLE,
+        )?;
+        Ok(MioSource {
+            poll,
+            events: Events::with_capacity(4),
+            reader,
+            stop_fd,
+            stop_requested: stop.flag(),
+        })
+    }
+}
+
+impl<D: Decoder> Source<D> for MioSource<D> {
+    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+        loop {
+            if self.stop_requested.is_set() {
+                return Next::Stopped;
+            }
+            match self.reader.poll_next_now() {
+                TaskPoll::Ready(Some(step)) => return Next::Item(step),
+                TaskPoll::Ready(None) => return Next::End,
+                TaskPoll::Pending if !wait => return Next::Idle,
+                // Pending means the reader read until WouldBlock: safe to wait for the next edge.
+                TaskPoll::Pending => match self.poll.poll(&mut self.events, None) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Next::Item(Err(Error::Io(e))),
+                },
+            }
+        }
+    }
+}
+
+impl<D: Decoder> Drop for MioSource<D> {
+    fn drop(&mut self) {
+        // Best effort: the Poll is dropped right after, which forgets everything anyway.
+        let _ = self
+            .poll
+            .registry()
+            .deregister(&mut SourceFd(&self.stop_fd.as_raw_fd()));
+    }
+}

@@ -1,0 +1,80 @@
+//! The tokio backend: fdframe-tokio's `FdStream` on a current-thread runtime built once, and
+//! the stop pipe read as a second `FdStream` (of raw chunks) polled next to it.
+
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::task::Poll;
+
+use fdframe::codec::ChunksDecoder;
+use fdframe::{Decoder, ReadFd};
+use fdframe_tokio::FdStream;
+use futures_core::Stream;
+use tokio::runtime::Runtime;
+
+use super::{Next, REACTOR_TURNS, Source, Step, readable_now};
+use crate::stop::{Stop, StopFlag};
+
+pub(super) struct TokioSource<D: Decoder> {
+    // Fields drop in order: the registrations go before the runtime that holds the reactor.
+    stream: FdStream<D>,
+    /// Yields a chunk when a stop is asked for.
+    stop_fd: FdStream<ChunksDecoder>,
+    stop_requested: StopFlag,
+    runtime: Runtime,
+}
+
+impl<D: Decoder> TokioSource<D> {
+    pub(super) fn new(fd: ReadFd, decoder: D, stop: &Stop) -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        // Registration needs the runtime's reactor.
+        let guard = runtime.enter();
+        let stream = FdStream::new(fd, decoder)?;
+        let stop_fd = FdStream::from_fd(stop.wait_fd()?, ChunksDecoder::new())?;
+        drop(guard);
+        Ok(TokioSource {
+            stream,
+            stop_fd,
+            stop_requested: stop.flag(),
+            runtime,
+        })
+    }
+}
+
+impl<D: Decoder> Source<D> for TokioSource<D> {
+    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+        if self.stop_requested.is_set() {
+            return Next::Stopped;
+        }
+        let TokioSource {
+            stream,
+            stop_fd,
+            runtime,
+            ..
+        } = self;
+        let mut turns = 0;
+        runtime.block_on(poll_fn(|cx| {
+            if wait && Pin::new(&mut *stop_fd).poll_next(cx).is_ready() {
+                return Poll::Ready(Next::Stopped);
+            }
+            match Pin::new(&mut *stream).poll_next(cx) {
+                Poll::Ready(Some(step)) => Poll::Ready(Next::Item(step)),
+                Poll::Ready(None) => Poll::Ready(Next::End),
+                Poll::Pending if wait => Poll::Pending,
+                // The reactor may not have seen the descriptor's readiness yet: waking ourselves
+                // lets `block_on` turn the reactor once before polling again.
+                Poll::Pending
+                    if turns < REACTOR_TURNS && readable_now(stream.get_ref().as_fd()) =>
+                {
+                    turns += 1;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Poll::Pending => Poll::Ready(Next::Idle),
+            }
+        }))
+    }
+}

@@ -1,0 +1,174 @@
+//! Tests of `time.rs`: formats against dmesg's exact output, and the sleep correction.
+
+use super::*;
+
+/// 2026-11-22T02:15:58.512097Z is this many microseconds after the Unix epoch.
+const WALL_US: i64 = 1_795_313_758_512_097;
+
+fn utc_clock(ts_us: u64, sleeps: Vec<Sleep>) -> WallClock {
+    WallClock {
+        offset_ns: (WALL_US - ts_us as i64) * 1_000,
+        sleeps,
+        tz: TimeZone::UTC,
+    }
+}
+
+#[test]
+fn raw_is_dmesgs_seconds_since_boot() {
+    assert_eq!(raw(1_661_512_097), "[ 1661.512097]");
+    assert_eq!(raw(5), "[    0.000005]");
+    assert_eq!(raw(123_456_789_000_001), "[123456789.000001]");
+}
+
+#[test]
+fn ctime_and_iso_match_dmesg() {
+    let ts = 1_661_512_097;
+    let mut ctime = TimePrinter::new(TimeFormat::Ctime, Some(utc_clock(ts, vec![])));
+    assert_eq!(ctime.prefix(ts).0, "[Sun Nov 22 02:15:58 2026]");
+    let mut iso = TimePrinter::new(TimeFormat::Iso, Some(utc_clock(ts, vec![])));
+    assert_eq!(iso.prefix(ts).0, "2026-11-22T02:15:58,512097+00:00");
+    assert_eq!(
+        utc_clock(ts, vec![]).format(ts + 3, RFC3339_US),
+        "2026-11-22T02:15:58.512100+00:00"
+    );
+}
+
+#[test]
+fn ctime_pads_the_day_with_a_space_and_truncates_seconds() {
+    let ts = 1_000_999_999;
+    // 2026-11-02T02:15:58.999999Z
+    let clock = WallClock {
+        offset_ns: (WALL_US - 20 * 86_400_000_000 + 487_902 - ts as i64) * 1_000,
+        sleeps: vec![],
+        tz: TimeZone::UTC,
+    };
+    let mut ctime = TimePrinter::new(TimeFormat::Ctime, Some(clock));
+    assert_eq!(ctime.prefix(ts).0, "[Mon Nov  2 02:15:58 2026]");
+}
+
+#[test]
+fn delta_is_the_time_since_the_previous_record() {
+    let mut delta = TimePrinter::new(TimeFormat::Delta, None);
+    assert_eq!(delta.prefix(1_612_831_918).0, "[<    0.000000>]");
+    assert_eq!(delta.prefix(1_613_034_735).0, "[<    0.202817>]");
+    assert_eq!(delta.prefix(1_661_512_097).0, "[<   48.477362>]");
+}
+
+#[test]
+fn reltime_shows_the_minute_then_signed_deltas() {
+    let first = 1_613_034_735;
+    // The first record at 02:15:05.512097.
+    let clock = utc_clock(first + 53_000_000, vec![]);
+    let mut rel = TimePrinter::new(TimeFormat::Reltime, Some(clock));
+    assert_eq!(rel.prefix(first), ("[Nov22 02:15]".into(), Emphasis::Break));
+    assert_eq!(rel.prefix(first + 202_817).0, "[  +0.202817]");
+    assert_eq!(rel.prefix(first + 202_817 + 40_477_362).0, "[ +40.477362]");
+    // A new minute prints the minute again.
+    assert_eq!(rel.prefix(first + 61_000_000).0, "[Nov22 02:16]");
+}
+
+#[test]
+fn notime_prints_nothing_and_wall_formats_fall_back_to_raw_without_a_clock() {
+    assert_eq!(TimePrinter::new(TimeFormat::Notime, None).prefix(7).0, "");
+    assert_eq!(
+        TimePrinter::new(TimeFormat::Ctime, None).prefix(7).0,
+        "[    0.000007]"
+    );
+}
+
+#[test]
+fn records_before_a_known_sleep_are_moved_back_by_it() {
+    let sleep = Sleep {
+        resumed_at_us: 100_000_000,
+        duration_us: 3_600_000_000,
+    };
+    let clock = utc_clock(200_000_000, vec![sleep]);
+    // After the resume: REALTIME − MONOTONIC as is.
+    assert_eq!(clock.unix_us(200_000_000), WALL_US);
+    // Before it: an hour earlier than the plain offset says.
+    assert_eq!(
+        clock.unix_us(50_000_000),
+        WALL_US - 150_000_000 - 3_600_000_000
+    );
+}
+
+fn scan(records: &[(u64, u64, &str)]) -> SleepScan {
+    let mut scan = SleepScan::default();
+    for (seq, ts, msg) in records {
+        scan.observe(*seq, *ts, msg.as_bytes());
+    }
+    scan
+}
+
+#[test]
+fn no_sleep_means_exact_times_and_no_note() {
+    let plan = scan(&[(0, 1, "Linux version")]).plan(50);
+    assert_eq!(plan, SleepPlan::exact(vec![]));
+    assert_eq!(plan.note(), None);
+}
+
+#[test]
+fn logged_sleep_durations_that_add_up_make_the_correction_exact() {
+    let records = [
+        (5, 10_000_000, "PM: suspend entry (deep)"),
+        (
+            6,
+            10_500_000,
+            "PM: Timekeeping suspended for 61.250 seconds",
+        ),
+        (7, 11_000_000, "PM: suspend exit"),
+        (8, 20_000_000, "Timekeeping suspended for 2.5 seconds"),
+    ];
+    let plan = scan(&records).plan(63_750_400);
+    assert_eq!(plan.note(), None);
+    assert_eq!(
+        plan.sleeps,
+        [
+            Sleep {
+                resumed_at_us: 10_500_000,
+                duration_us: 61_250_000
+            },
+            Sleep {
+                resumed_at_us: 20_000_000,
+                duration_us: 2_500_000
+            }
+        ]
+    );
+}
+
+#[test]
+fn one_resume_in_a_log_that_goes_back_to_boot_took_all_the_sleep() {
+    let records = [(0, 0, "Linux version"), (9, 30_000_000, "PM: suspend exit")];
+    let plan = scan(&records).plan(7_000_000_000);
+    assert_eq!(plan.note(), None);
+    assert_eq!(
+        plan.sleeps,
+        [Sleep {
+            resumed_at_us: 30_000_000,
+            duration_us: 7_000_000_000
+        }]
+    );
+}
+
+#[test]
+fn unknown_sleeps_are_left_uncorrected_and_noted_once() {
+    // The log does not go back to boot: earlier resumes may have been overwritten.
+    let records = [
+        (500, 10_000_000, "PM: suspend exit"),
+        (501, 20_000_000, "PM: hibernation: hibernation exit"),
+    ];
+    let plan = scan(&records).plan(3_700_000_000);
+    assert!(plan.sleeps.is_empty());
+    let note = plan.note().unwrap();
+    assert!(note.contains("slept 1h01m"), "{note}");
+    assert!(note.contains("(at [   20.000000])"), "{note}");
+}
+
+#[test]
+fn sleep_durations_parse_like_the_kernel_prints_them() {
+    assert_eq!(parse_seconds("12.178 seconds"), Some(12_178_000));
+    assert_eq!(parse_seconds("7198.836 seconds\n"), Some(7_198_836_000));
+    assert_eq!(parse_seconds("3 seconds"), Some(3_000_000));
+    assert_eq!(parse_seconds("x.1 seconds"), None);
+    assert_eq!(parse_seconds("12.178"), None);
+}

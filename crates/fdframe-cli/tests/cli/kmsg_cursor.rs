@@ -1,0 +1,196 @@
+//! `fdframe kmsg --cursor FILE`: a run resumes right after the last record the previous run
+//! handled, reports records overwritten meanwhile with the exact count, starts over after a
+//! reboot, and refuses a damaged file unless told to start afresh.
+
+use serde_json::Value;
+
+use crate::support::{
+    TempDir, assert_one_line_error, fdframe, json, marker, privileged, stderr, stdout, write_record,
+};
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+fn saved_seq(path: &str) -> u64 {
+    let text = std::fs::read_to_string(path).expect("a cursor file");
+    assert!(
+        text.starts_with(&format!("fdframe-kmsg-cursor 1\nboot_id {}\n", boot_id())),
+        "{text}"
+    );
+    let seq = text
+        .lines()
+        .nth(2)
+        .and_then(|l| l.strip_prefix("seq "))
+        .expect("a seq line");
+    seq.parse().expect("a number")
+}
+
+/// `fdframe kmsg --json --cursor PATH` (plus `extra`), its JSON lines.
+fn run(path: &str, extra: &[&str]) -> (Vec<Value>, String) {
+    let mut args = vec!["kmsg", "--json", "--cursor", path];
+    args.extend_from_slice(extra);
+    let output = fdframe(&args);
+    assert!(output.status.success(), "{output:?}");
+    (stdout(&output).lines().map(json).collect(), stderr(&output))
+}
+
+fn seqs(lines: &[Value]) -> Vec<u64> {
+    lines.iter().filter_map(|l| l["seq"].as_u64()).collect()
+}
+
+#[test]
+fn a_resumed_run_prints_exactly_the_records_logged_since() {
+    if !privileged("a_resumed_run_prints_exactly_the_records_logged_since") {
+        return;
+    }
+    let dir = TempDir::new("resume");
+    let cursor = dir.path("kmsg.cursor");
+    let (first, _) = run(&cursor, &[]);
+    let last = *seqs(&first).last().expect("the ring buffer holds records");
+    assert_eq!(saved_seq(&cursor), last);
+
+    let tag = marker("resume");
+    for n in 0..3 {
+        write_record(15, format!("{tag} {n}").as_bytes());
+    }
+    let (second, _) = run(&cursor, &[]);
+    let got = seqs(&second);
+    assert!(
+        got.iter().all(|&s| s > last),
+        "a record was printed twice: {got:?} after {last}"
+    );
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
+    match second.first() {
+        Some(l) if l["type"] == "loss" => assert_eq!(l["first_seq"].as_u64(), Some(last + 1)),
+        Some(l) => assert_eq!(l["seq"].as_u64(), Some(last + 1), "{l}"),
+        None => panic!("nothing printed after three new records"),
+    }
+    let ours: Vec<&str> = second
+        .iter()
+        .filter_map(|l| l["message"].as_str())
+        .filter(|m| m.starts_with(&tag))
+        .collect();
+    assert_eq!(ours, [0, 1, 2].map(|n| format!("{tag} {n}")));
+    assert_eq!(saved_seq(&cursor), *got.last().unwrap());
+
+    let (third, _) = run(&cursor, &[]);
+    let again = third
+        .iter()
+        .filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with(&tag)));
+    assert_eq!(again.count(), 0, "records printed twice");
+}
+
+#[test]
+fn records_overwritten_while_stopped_are_a_loss_with_the_exact_count() {
+    if !privileged("records_overwritten_while_stopped_are_a_loss_with_the_exact_count") {
+        return;
+    }
+    let dir = TempDir::new("gap");
+    let cursor = dir.path("kmsg.cursor");
+    // A cursor at record 0 of this boot: everything between it and the oldest record still in
+    // the ring buffer was overwritten "while no reader ran".
+    std::fs::write(
+        &cursor,
+        format!("fdframe-kmsg-cursor 1\nboot_id {}\nseq 0\n", boot_id()),
+    )
+    .unwrap();
+    let (lines, _) = run(&cursor, &[]);
+    let first_record = lines
+        .iter()
+        .find(|l| l["type"] == "record")
+        .expect("records");
+    let oldest = first_record["seq"].as_u64().unwrap();
+    if oldest <= 1 {
+        eprintln!("note: the ring buffer still holds this boot's first records: no gap to test");
+        return;
+    }
+    let loss = &lines[0];
+    assert_eq!(loss["type"], "loss", "{loss}");
+    assert_eq!(loss["cause"], "kmsg-resume-gap");
+    assert_eq!(loss["first_seq"].as_u64(), Some(1));
+    assert_eq!(loss["last_seq"].as_u64(), Some(oldest - 1));
+    assert_eq!(loss["count"].as_u64(), Some(oldest - 1));
+    assert_eq!(lines[1]["seq"].as_u64(), Some(oldest));
+}
+
+#[test]
+fn a_cursor_from_another_boot_starts_from_this_boots_first_record() {
+    if !privileged("a_cursor_from_another_boot_starts_from_this_boots_first_record") {
+        return;
+    }
+    let dir = TempDir::new("reboot");
+    let cursor = dir.path("kmsg.cursor");
+    let other = "00000000-1111-2222-3333-444444444444";
+    std::fs::write(
+        &cursor,
+        format!("fdframe-kmsg-cursor 1\nboot_id {other}\nseq 99999999\n"),
+    )
+    .unwrap();
+    let (lines, err) = run(&cursor, &[]);
+    assert!(err.contains("another boot") && err.contains(other), "{err}");
+    let first_record = lines
+        .iter()
+        .find(|l| l["type"] == "record")
+        .expect("records");
+    let oldest = first_record["seq"].as_u64().unwrap();
+    if oldest > 0 {
+        assert_eq!(lines[0]["type"], "loss");
+        assert_eq!(lines[0]["first_seq"].as_u64(), Some(0));
+        assert_eq!(lines[0]["last_seq"].as_u64(), Some(oldest - 1));
+    }
+    assert_eq!(saved_seq(&cursor), *seqs(&lines).last().unwrap());
+}
+
+#[test]
+fn a_damaged_cursor_is_an_error_unless_reset() {
+    if !privileged("a_damaged_cursor_is_an_error_unless_reset") {
+        return;
+    }
+    let dir = TempDir::new("damaged");
+    let cursor = dir.path("kmsg.cursor");
+    for damaged in [
+        "not a cursor\n",
+        "fdframe-kmsg-cursor 1\nboot_id x\nseq 1\n",
+        "fdframe-kmsg-cursor 7\n",
+    ] {
+        std::fs::write(&cursor, damaged).unwrap();
+        let output = fdframe(&["kmsg", "--cursor", &cursor]);
+        let err = assert_one_line_error(&output, 1);
+        assert!(
+            err.contains(&cursor) && err.contains("--cursor-reset"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&cursor).unwrap(),
+            damaged,
+            "left untouched"
+        );
+    }
+    let (lines, err) = run(&cursor, &["--cursor-reset"]);
+    assert!(err.contains("starting afresh"), "{err}");
+    assert_eq!(saved_seq(&cursor), *seqs(&lines).last().unwrap());
+}
+
+#[test]
+fn a_cursor_past_the_newest_record_is_an_error() {
+    if !privileged("a_cursor_past_the_newest_record_is_an_error") {
+        return;
+    }
+    let dir = TempDir::new("ahead");
+    let cursor = dir.path("kmsg.cursor");
+    std::fs::write(
+        &cursor,
+        format!(
+            "fdframe-kmsg-cursor 1\nboot_id {}\nseq {}\n",
+            boot_id(),
+            u64::MAX
+        ),
+    )
+    .unwrap();
+    let err = assert_one_line_error(&fdframe(&["kmsg", "--cursor", &cursor]), 1);
+    assert!(err.contains("past this boot's newest record"), "{err}");
+}

@@ -1,0 +1,22 @@
+//! End-to-end tests of the built `fdframe` binary: one test binary, one module per concern.
+//!
+//! Tests that need root (reading and writing `/dev/kmsg`, changing `kernel.dmesg_restrict`)
+//! print `SKIPPED: <reason>` and pass when they cannot run, unless
+//! `FDFRAME_REQUIRE_PRIVILEGED=1`, which turns a skip into a failure. Records they write are
+//! info/debug level, tagged with a marker unique to the run, one `write(2)` per record on a fresh
+//! descriptor (the kernel's rate limit is per open file).
+
+mod support;
+
+/// `--help` of the tool and of each subcommand.
+mod help;
+/// `--cursor`: resume without duplicates, loss across a gap, other boots, damaged files.
+mod kmsg_cursor;
+/// `fdframe kmsg --json` and `--dmesg-json` against `dmesg --json --decode`, record for record.
+mod kmsg_dmesg;
+/// Refusals: an unprivileged user under `dmesg_restrict=1`, `--dmesg-json --follow`.
+mod kmsg_errors;
+/// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
+mod kmsg_follow;
+/// `fdframe read`: every codec and output form, on pipes, files, FIFOs, sockets, inotify.
+mod read;
