@@ -47,6 +47,7 @@ macro_rules! conformance_tests {
             pipes::partial_final_frame_is_reported_at_end_of_input,
             pipes::end_of_stream_comes_once_then_the_stream_is_fused,
             streams::fifo_ends_when_its_last_writer_closes,
+            streams::fifo_without_a_writer_waits_for_its_first_writer,
             streams::fifo_opened_read_write_survives_writer_reconnects,
             streams::socketpair_stream_delivers_lines,
             streams::seqpacket_records_up_to_the_maximum_are_never_truncated,

@@ -89,11 +89,14 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
                     "frame of at least {len} bytes exceeds the limit of {limit} bytes"
                 )
             }
-            Error::Truncated(bytes) => write!(
-                f,
-                "input ended inside a message ({} bytes of a partial frame)",
-                bytes.len()
-            ),
+            Error::Truncated(bytes) => {
+                let n = bytes.len();
+                let unit = if n == 1 { "byte" } else { "bytes" };
+                write!(
+                    f,
+                    "input ended inside a message ({n} {unit} of a partial frame)"
+                )
+            }
         }
     }
 }

@@ -90,7 +90,10 @@ impl ReadFd {
     /// Opens `path` for reading, non-blocking, close-on-exec, without becoming its controlling
     /// terminal. The open file description is new, so `O_NONBLOCK` affects nobody else.
     ///
-    /// A directory is refused with an `EISDIR` error.
+    /// A directory is refused with an `EISDIR` error. A FIFO opens at once even without a
+    /// writer; reading it waits for the first writer (see [`read_into`](ReadFd::read_into)) and
+    /// ends when the last one closes. To read a FIFO across writer reconnects, open it
+    /// read-write yourself and hand it to [`from_fd`](ReadFd::from_fd).
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
         let fd = rustix::fs::open(path.as_ref(), flags, Mode::empty())?;
@@ -180,10 +183,19 @@ impl ReadFd {
         Ok(Some(flags))
     }
 
-    /// Performs one `read(2)` into `buf`. On a terminal, `EIO` (the other side of a pty has
-    /// closed) is end of input: it fills nothing and returns `Ok(())`.
+    /// Performs one `read(2)` into `buf`, smoothing over two device quirks:
+    ///
+    /// - On a terminal, `EIO` (the other side of a pty has closed) is end of input: it fills
+    ///   nothing and returns `Ok(())`.
+    /// - On a FIFO that no writer has opened yet, the kernel returns 0 bytes, as at end of input;
+    ///   that is reported as `WouldBlock` instead, so the stream waits for its first writer (as
+    ///   `cat` does, which blocks in `open`). End of input comes once a writer has come and gone:
+    ///   `poll(2)` then reports `POLLHUP`.
     pub fn read_into(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
         match buf.read_from(self.fd()) {
+            Ok(0) if self.kind == FdKind::Fifo && !fifo_hung_up(self.fd())? => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
             Ok(_) => Ok(()),
             Err(e) if self.kind == FdKind::Terminal && e.raw_os_error() == Some(EIO) => Ok(()),
             Err(e) => Err(e),
@@ -215,6 +227,19 @@ impl ReadFd {
 }
 
 const EIO: i32 = 5;
+
+/// Whether a FIFO's writers have come and gone. Linux reports `POLLHUP` on a FIFO's read end
+/// only after a writer has opened it, so a 0-byte read without it means "no writer yet".
+fn fifo_hung_up(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    rustix::event::poll(&mut fds, Some(&now))?;
+    Ok(fds[0].revents().contains(PollFlags::HUP))
+}
 
 impl Drop for ReadFd {
     fn drop(&mut self) {

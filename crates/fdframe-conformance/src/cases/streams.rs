@@ -38,6 +38,32 @@ pub fn fifo_ends_when_its_last_writer_closes<B: Backend>() -> Outcome {
     Ok(())
 }
 
+/// A FIFO opened before any writer waits for its first writer instead of ending at once (the
+/// kernel's 0-byte read there is not end of input), then ends when that writer closes.
+pub fn fifo_without_a_writer_waits_for_its_first_writer<B: Backend>() -> Outcome {
+    let dir = TempDir::new("fifo-wait");
+    let path = dir.path().join("fifo");
+    mkfifo(&path);
+    let mut reader = B::open(
+        ReadFd::open(&path).unwrap(),
+        Framer::new(LinesDecoder::new()),
+    )
+    .unwrap();
+    assert_eq!(
+        next_seen(&mut reader, QUIET),
+        Seen::Timeout,
+        "no writer yet: waiting, not ended"
+    );
+    let writer = OpenOptions::new().write(true).open(&path).unwrap();
+    let writing = spawn_writer(writer, vec![b"at last\n".to_vec()], Duration::ZERO);
+    assert_eq!(
+        drain_until_end(&mut reader, STEP),
+        lines_then_end(&["at last"])
+    );
+    writing.join().unwrap();
+    Ok(())
+}
+
 /// A FIFO opened read-write never sees end of input, so writers may come and go.
 pub fn fifo_opened_read_write_survives_writer_reconnects<B: Backend>() -> Outcome {
     let dir = TempDir::new("fifo-rw");
