@@ -156,35 +156,9 @@ impl Render for ProcKmsgLine {
 
 /// The `IN_*` names of the bits set in `mask`; unknown bits as one hex number.
 fn mask_names(mask: InotifyMask) -> Vec<String> {
-    const NAMES: [(InotifyMask, &str); 16] = [
-        (InotifyMask::ACCESS, "ACCESS"),
-        (InotifyMask::MODIFY, "MODIFY"),
-        (InotifyMask::ATTRIB, "ATTRIB"),
-        (InotifyMask::CLOSE_WRITE, "CLOSE_WRITE"),
-        (InotifyMask::CLOSE_NOWRITE, "CLOSE_NOWRITE"),
-        (InotifyMask::OPEN, "OPEN"),
-        (InotifyMask::MOVED_FROM, "MOVED_FROM"),
-        (InotifyMask::MOVED_TO, "MOVED_TO"),
-        (InotifyMask::CREATE, "CREATE"),
-        (InotifyMask::DELETE, "DELETE"),
-        (InotifyMask::DELETE_SELF, "DELETE_SELF"),
-        (InotifyMask::MOVE_SELF, "MOVE_SELF"),
-        (InotifyMask::UNMOUNT, "UNMOUNT"),
-        (InotifyMask::Q_OVERFLOW, "Q_OVERFLOW"),
-        (InotifyMask::IGNORED, "IGNORED"),
-        (InotifyMask::ISDIR, "ISDIR"),
-    ];
-    let mut rest = mask.bits();
-    let mut names: Vec<String> = NAMES
-        .iter()
-        .filter(|(flag, _)| mask.contains(*flag))
-        .map(|(flag, name)| {
-            rest &= !flag.bits();
-            (*name).to_owned()
-        })
-        .collect();
-    if rest != 0 {
-        names.push(format!("{rest:#x}"));
+    let mut names: Vec<String> = mask.names().map(str::to_owned).collect();
+    if mask.unknown_bits() != 0 {
+        names.push(format!("{:#x}", mask.unknown_bits()));
     }
     names
 }

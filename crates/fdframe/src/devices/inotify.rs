@@ -305,23 +305,45 @@ impl BitOr for InotifyMask {
     }
 }
 
+impl InotifyMask {
+    /// The names of the known bits set, as the kernel's `IN_*` constants without the prefix,
+    /// in bit order.
+    ///
+    /// ```
+    /// use fdframe::devices::InotifyMask;
+    ///
+    /// let mask = InotifyMask::CREATE | InotifyMask::ISDIR;
+    /// assert_eq!(mask.names().collect::<Vec<_>>(), ["CREATE", "ISDIR"]);
+    /// ```
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |(flag, _)| self.contains(*flag))
+            .map(|(_, name)| name)
+    }
+
+    /// The bits set that have no name in [`names`](InotifyMask::names) (0 when all are known).
+    pub fn unknown_bits(self) -> u32 {
+        Self::NAMES
+            .iter()
+            .fold(self.0, |rest, (flag, _)| rest & !flag.0)
+    }
+}
+
 impl fmt::Debug for InotifyMask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("InotifyMask(")?;
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMES {
-            if self.contains(flag) {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
+        let mut parts = 0;
+        for name in self.names() {
+            if parts > 0 {
+                f.write_str(" | ")?;
             }
+            f.write_str(name)?;
+            parts += 1;
         }
-        if rest != 0 || first {
-            if !first {
+        let rest = self.unknown_bits();
+        if rest != 0 || parts == 0 {
+            if parts > 0 {
                 f.write_str(" | ")?;
             }
             write!(f, "{rest:#x}")?;
