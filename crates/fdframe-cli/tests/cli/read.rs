@@ -72,7 +72,7 @@ fn binary_frames_from_a_file() {
     let output = fdframe(&["read", "-c", "fixed:4", "-o", "hex", &path]);
     assert_eq!(stdout(&output), "02006869\n03006162\n");
     assert!(
-        stderr(&output).contains("1 bytes of a partial frame"),
+        stderr(&output).contains("1 byte of a partial frame"),
         "{}",
         stderr(&output)
     );
