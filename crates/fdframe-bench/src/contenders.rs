@@ -24,6 +24,10 @@ pub(crate) fn all() -> Vec<Contender> {
             run: fdframe_blocking_8k,
         },
         Contender {
+            name: "fdframe blocking, LinesDecoder, 64 KiB reads",
+            run: fdframe_blocking_64k,
+        },
+        Contender {
             name: "fdframe-tokio FdStream, LinesDecoder",
             run: fdframe_tokio,
         },
@@ -34,6 +38,14 @@ pub(crate) fn all() -> Vec<Contender> {
         Contender {
             name: "tokio-util FramedRead + AnyDelimiterCodec",
             run: tokio_util_any_delimiter,
+        },
+        Contender {
+            name: "fdframe-async-std FdStream (smol), LinesDecoder",
+            run: fdframe_smol,
+        },
+        Contender {
+            name: "asynchronous-codec FramedRead + LinesCodec",
+            run: asynchronous_codec_lines,
         },
     ]
 }
@@ -62,6 +74,14 @@ fn count<D: fdframe::Decoder>(reader: FdReader<D>) -> u64 {
 
 fn fdframe_blocking(fd: OwnedFd) -> u64 {
     count(FdReader::from_fd(fd, LinesDecoder::new()).expect("reader"))
+}
+
+fn fdframe_blocking_64k(fd: OwnedFd) -> u64 {
+    let framer = Framer::new(LinesDecoder::new()).with_max_read_size(64 * 1024);
+    count(FdReader::with_framer(
+        fdframe::ReadFd::from_fd(fd).expect("fd"),
+        framer,
+    ))
 }
 
 fn fdframe_blocking_8k(fd: OwnedFd) -> u64 {
@@ -121,4 +141,33 @@ fn tokio_util_any_delimiter(fd: OwnedFd) -> u64 {
         fd,
         tokio_util::codec::AnyDelimiterCodec::new(b"\n".to_vec(), Vec::new()),
     )
+}
+
+fn fdframe_smol(fd: OwnedFd) -> u64 {
+    use futures_lite::StreamExt;
+    futures_lite::future::block_on(async {
+        let mut lines =
+            fdframe_async_std::FdStream::from_fd(fd, LinesDecoder::new()).expect("stream");
+        let mut n = 0;
+        while let Some(line) = lines.next().await {
+            line.expect("a line");
+            n += 1;
+        }
+        n
+    })
+}
+
+/// The futures-io world's glue: async-io's `Async` around the pipe and asynchronous-codec.
+fn asynchronous_codec_lines(fd: OwnedFd) -> u64 {
+    use futures_lite::StreamExt;
+    futures_lite::future::block_on(async {
+        let pipe = async_io::Async::new(std::fs::File::from(fd)).expect("async pipe");
+        let mut frames = asynchronous_codec::FramedRead::new(pipe, asynchronous_codec::LinesCodec);
+        let mut n = 0;
+        while let Some(frame) = frames.next().await {
+            frame.expect("a frame");
+            n += 1;
+        }
+        n
+    })
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod contenders;
+mod in_memory;
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -69,6 +70,7 @@ fn main() {
         let ratio = baseline / median.as_secs_f64();
         println!("{:<44} {:>10.0} {:>7.2}x", contender.name, mib_s, ratio);
     }
+    in_memory::report(&payload, rounds);
 }
 
 fn flag(args: &[String], name: &str) -> Option<usize> {
