@@ -11,8 +11,7 @@
 use std::future::Future;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_io::Timer;
 use bytes::Bytes;
@@ -485,51 +484,20 @@ async fn raw_read_of_a_regular_file() {
 // ---------------------------------------------------------------------------------------------
 // /dev/kmsg, as root.
 
-/// Whether `/dev/kmsg` can be read and written here; says why not (or fails, when privileged
-/// tests are required).
 fn kmsg_available() -> bool {
-    let reason = if !rustix::process::geteuid().is_root() {
-        "not root".to_owned()
-    } else {
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/kmsg")
-        {
-            Ok(_) => return true,
-            Err(e) => format!("cannot open /dev/kmsg: {e}"),
-        }
-    };
-    if std::env::var("FDFRAME_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
-        panic!("FDFRAME_REQUIRE_PRIVILEGED=1 but {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
-    false
+    fdframe_conformance::fixtures::kmsg_or_skip("fdframe-async-std kmsg")
 }
 
-/// A marker no other test (or run of this one on the other runtime) shares.
 fn unique_marker(test: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{test}-{}-{nanos}-{n}", std::process::id())
+    fdframe_conformance::fixtures::unique_marker(test)
 }
 
-/// Writes `count` records of about 1000 bytes carrying `marker` and their number, each through a
-/// new descriptor (the kernel rate-limits writes per open file).
+/// Writes `count` records of about 1000 bytes carrying `marker` and their number.
 fn write_records(marker: &str, count: usize) {
     for n in 0..count {
         let head = format!("<14>fdframe-async-std-test {marker} {n} ");
         let padding = "p".repeat(1000usize.saturating_sub(head.len() + 1));
-        let mut kmsg = std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/kmsg")
-            .unwrap();
-        kmsg.write_all(format!("{head}{padding}\n").as_bytes())
-            .unwrap();
+        fdframe_conformance::fixtures::write_kmsg_record(&format!("{head}{padding}\n"));
     }
 }
 

@@ -27,7 +27,7 @@ mod runner;
 
 pub use backend::{Backend, Reader};
 pub use observe::{Seen, drain_until_end, expect_items, next_seen};
-pub use runner::{Outcome, Skip, run};
+pub use runner::{Outcome, Skip, run, skip_loudly};
 
 /// Expands to one `#[test]` per conformance case for `$backend`, named after the case. The
 /// list of cases lives here and nowhere else, in the order of the matrix.

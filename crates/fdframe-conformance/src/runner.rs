@@ -48,14 +48,7 @@ pub fn run<B: Backend>(case: &str, body: fn() -> Outcome) {
         Ok(Ok(())) => report(&label, "pass", ms, ""),
         Ok(Err(Skip(reason))) => {
             report(&label, "skip", ms, &reason);
-            if require_privileged() {
-                panic!("{label}: {reason} (FDFRAME_REQUIRE_PRIVILEGED=1 forbids skipping)");
-            }
-            // Past the harness's capture: a skip must be seen even when the test "passes".
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: {label}: {reason} (set FDFRAME_REQUIRE_PRIVILEGED=1 to fail instead)"
-            );
+            skip_loudly(&label, &reason);
         }
         Err(panic) => {
             report(&label, "fail", ms, "");
@@ -64,8 +57,18 @@ pub fn run<B: Backend>(case: &str, body: fn() -> Outcome) {
     }
 }
 
-fn require_privileged() -> bool {
-    std::env::var_os("FDFRAME_REQUIRE_PRIVILEGED").is_some_and(|v| v == "1")
+/// Reports that the test `label` cannot run here: `SKIPPED: <label>: <reason>` on stderr, past
+/// the test harness's capture (a skip must be seen even when the test "passes"), or a panic
+/// when `FDFRAME_REQUIRE_PRIVILEGED=1` forbids skipping. Backend crates' own privileged tests
+/// use it too.
+pub fn skip_loudly(label: &str, reason: &str) {
+    if std::env::var_os("FDFRAME_REQUIRE_PRIVILEGED").is_some_and(|v| v == "1") {
+        panic!("{label}: {reason} (FDFRAME_REQUIRE_PRIVILEGED=1 forbids skipping)");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {label}: {reason} (set FDFRAME_REQUIRE_PRIVILEGED=1 to fail instead)"
+    );
 }
 
 fn report(label: &str, result: &str, ms: u128, reason: &str) {

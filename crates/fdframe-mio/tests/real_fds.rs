@@ -477,33 +477,23 @@ fn device_epoll_refuses_is_detected_and_read_directly() {
 
 // ---- /dev/kmsg (root) ----------------------------------------------------------------------
 
-/// Reports a privileged test that cannot run: a loud skip, or a failure where CI demands it.
 fn skip_privileged(reason: &str) {
-    if std::env::var_os("FDFRAME_REQUIRE_PRIVILEGED").is_some_and(|v| v == "1") {
-        panic!("FDFRAME_REQUIRE_PRIVILEGED=1 but {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
+    fdframe_conformance::skip_loudly("fdframe-mio kmsg", reason);
 }
 
-/// A marker no other test run (or other backend's test) writes.
 fn unique_marker() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("m{}x{nanos}", std::process::id())
+    fdframe_conformance::fixtures::unique_marker("mio")
 }
 
-/// Writes one record of about 1000 bytes, through a new descriptor each time (the kernel
-/// rate-limits writes per open file).
-fn write_kmsg_record(marker: &str, n: usize) -> io::Result<()> {
-    use rustix::fs::{Mode, OFlags};
-
+/// Writes one record of about 1000 bytes (call only after [`kmsg_available`]).
+fn write_kmsg_record(marker: &str, n: usize) {
     let head = format!("<14>fdframe-mio-test {marker} {n} ");
     let record = format!("{head}{}\n", "p".repeat(999 - head.len()));
-    let fd = rustix::fs::open("/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
-    rustix::io::write(&fd, record.as_bytes())?;
-    Ok(())
+    fdframe_conformance::fixtures::write_kmsg_record(&record);
+}
+
+fn kmsg_available() -> bool {
+    fdframe_conformance::fixtures::kmsg_or_skip("fdframe-mio kmsg")
 }
 
 /// Opens `/dev/kmsg` at `start`; `None` (after a skip) when this process may not read it.
@@ -563,10 +553,11 @@ fn record_number(message: &str, marker: &str) -> Option<usize> {
 
 #[test]
 fn kmsg_oldest_reads_the_whole_buffer_including_our_records() {
-    let marker = unique_marker();
-    if let Err(e) = (0..3).try_for_each(|n| write_kmsg_record(&marker, n)) {
-        return skip_privileged(&format!("cannot write to /dev/kmsg: {e}"));
+    if !kmsg_available() {
+        return;
     }
+    let marker = unique_marker();
+    (0..3).for_each(|n| write_kmsg_record(&marker, n));
     let Some(mut reader) = kmsg_reader_or_skip(KmsgStart::Oldest) else {
         return;
     };
@@ -582,10 +573,11 @@ fn kmsg_oldest_reads_the_whole_buffer_including_our_records() {
 
 #[test]
 fn kmsg_new_sees_only_records_written_after_opening() {
-    let marker = unique_marker();
-    if let Err(e) = write_kmsg_record(&marker, 99) {
-        return skip_privileged(&format!("cannot write to /dev/kmsg: {e}"));
+    if !kmsg_available() {
+        return;
     }
+    let marker = unique_marker();
+    write_kmsg_record(&marker, 99);
     let Some(mut reader) = kmsg_reader_or_skip(KmsgStart::New) else {
         return;
     };
@@ -600,7 +592,7 @@ fn kmsg_new_sees_only_records_written_after_opening() {
     assert_eq!(early, 0, "a record written before the open was read");
 
     for n in 0..3 {
-        write_kmsg_record(&marker, n).expect("writing worked a moment ago");
+        write_kmsg_record(&marker, n);
     }
     event_loop.expect_event(T);
     let marked = collect_marked(&mut event_loop, &mut reader, &marker, 3);

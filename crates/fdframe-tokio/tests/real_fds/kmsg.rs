@@ -2,57 +2,27 @@
 //! `AsyncRead` + `FramedRead` glue fails on the same ring buffer.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use fdframe::Error;
 use fdframe::kmsg::{KmsgRecord, KmsgStart};
 use fdframe_tokio::{FdRead, FdStream};
 use tokio_stream::{Stream, StreamExt};
 
-/// Whether `/dev/kmsg` can be read and written here; says why not (or fails, when privileged
-/// tests are required).
 fn kmsg_available() -> bool {
-    let reason = if !rustix::process::geteuid().is_root() {
-        "not root".to_owned()
-    } else {
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/kmsg")
-        {
-            Ok(_) => return true,
-            Err(e) => format!("cannot open /dev/kmsg: {e}"),
-        }
-    };
-    if std::env::var("FDFRAME_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
-        panic!("FDFRAME_REQUIRE_PRIVILEGED=1 but {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
-    false
+    fdframe_conformance::fixtures::kmsg_or_skip("fdframe-tokio kmsg")
 }
 
-/// A marker no other test run shares.
 fn unique_marker(test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{test}-{}-{nanos}", std::process::id())
+    fdframe_conformance::fixtures::unique_marker(test)
 }
 
-/// Writes `count` records of about 1000 bytes carrying `marker` and their number, each through a
-/// new descriptor (the kernel rate-limits writes per open file).
+/// Writes `count` records of about 1000 bytes carrying `marker` and their number.
 fn write_records(marker: &str, count: usize) {
     for n in 0..count {
         let head = format!("<14>fdframe-tokio-test {marker} {n} ");
         let padding = "p".repeat(1000usize.saturating_sub(head.len() + 1));
-        let mut kmsg = std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/kmsg")
-            .unwrap();
-        kmsg.write_all(format!("{head}{padding}\n").as_bytes())
-            .unwrap();
+        fdframe_conformance::fixtures::write_kmsg_record(&format!("{head}{padding}\n"));
     }
 }
 
