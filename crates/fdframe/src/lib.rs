@@ -38,9 +38,10 @@
 //!
 //! # What a stream yields
 //!
-//! Every reader yields `Result<D::Item, Error<D::Error>>`. Only [`Error::Io`] ends the stream;
-//! malformed messages ([`Error::Decode`]), device-side loss ([`Error::Lost`]) and oversized records
-//! are reported and reading goes on. See [`Error`] for the table.
+//! Every reader yields `Result<D::Item, Error<D::Error>>`. A failed read ([`Error::Io`]) ends the
+//! stream; malformed messages ([`Error::Decode`]), device-side loss ([`Error::Lost`]) and oversized
+//! records are reported and reading goes on. See [`Error`] for the table (and the two cases where a
+//! byte stream cannot be resynchronised).
 
 #![deny(unsafe_code)]
 
