@@ -86,6 +86,8 @@ pub struct Framer<D: Decoder> {
     decode_pending: bool,
     /// An item that revealed a loss waits here while the loss is delivered first.
     held_back: Option<Result<D::Item, Error<D::Error>>>,
+    /// Record mode: the read buffer, kept unshared while a small record is decoded from a copy.
+    record_spare: BytesMut,
     read_size: usize,
     initial_read_size: usize,
     max_read_size: usize,
@@ -141,6 +143,7 @@ impl<D: Decoder> Framer<D> {
             state: State::Reading,
             decode_pending: false,
             held_back: None,
+            record_spare: BytesMut::new(),
             read_size: Self::DEFAULT_INITIAL_READ_SIZE,
             initial_read_size: Self::DEFAULT_INITIAL_READ_SIZE,
             max_read_size: Self::DEFAULT_MAX_READ_SIZE,
@@ -338,6 +341,10 @@ impl<D: Decoder> Framer<D> {
         R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
     {
         loop {
+            if self.buf.is_empty() && self.record_spare.capacity() > 0 {
+                // Back to the read buffer set aside by `copy_out_small_record`.
+                self.buf = std::mem::take(&mut self.record_spare);
+            }
             let offer = self.read_offer();
             let mut read_buf = ReadBuf::new(&mut self.buf, offer);
             let result = read(&mut read_buf);
@@ -398,11 +405,25 @@ impl<D: Decoder> Framer<D> {
                     len,
                 }));
             }
+            self.copy_out_small_record(filled);
         } else if filled == offer && offer == self.read_size {
             self.read_size = (self.read_size * 2).min(self.max_read_size);
         }
         self.decode_pending = true;
         ReadOutcome::Bytes
+    }
+
+    /// A record much smaller than the room offered for it is copied into a buffer of its own,
+    /// and the read buffer is kept aside, unshared, for the next read. Otherwise every record
+    /// the caller keeps (a 100-byte kmsg record, a small packet) would pin a whole read buffer
+    /// (8 KiB for kmsg, 64 KiB for a TUN), and every read would allocate a new one.
+    fn copy_out_small_record(&mut self, filled: usize) {
+        if filled.saturating_mul(4) > self.buf.capacity() {
+            return;
+        }
+        let record = BytesMut::from(&self.buf[..]);
+        self.buf.clear();
+        self.record_spare = std::mem::replace(&mut self.buf, record);
     }
 
     fn take_loss(&mut self) -> Option<Error<D::Error>> {
