@@ -40,7 +40,9 @@ pub type Step<T, E> = Poll<Option<Result<T, Error<E>>>>;
 /// - **Zero copy**: decoders split frames off the buffer (`split_to().freeze()`); the buffer
 ///   reuses its allocation once the frames are dropped.
 /// - **Bounded memory**: at most about [`max_frame_len`](ReadLimits::max_frame_len) plus one read
-///   is ever buffered; a longer frame is [`Error::FrameTooLarge`].
+///   is ever buffered; a longer frame is [`Error::FrameTooLarge`]. In record mode, a record much
+///   smaller than its read buffer is copied out, so records the caller keeps do not each pin a
+///   whole buffer (8 KiB per kmsg record, 64 KiB per packet).
 /// - **Edge-triggered safety**: it reads until the closure returns `WouldBlock` before it returns
 ///   `Pending`, so a backend never waits while data sits in the kernel.
 /// - **Cancel safety**: all progress lives in the `Framer`; a caller that stops polling midway
