@@ -141,6 +141,38 @@ pub(crate) fn load(path: &Path) -> io::Result<Loaded> {
     }
 }
 
+/// An exclusive hold on a cursor, for one run: two runs resuming from the same file would print
+/// the same records twice and race to save. The lock lives in a file of its own beside the
+/// cursor (the cursor itself is replaced by `rename`), held for as long as this value lives.
+#[derive(Debug)]
+pub(crate) struct CursorLock {
+    _held: File,
+}
+
+/// The lock file that guards the cursor at `path`.
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Takes the lock on the cursor at `path`; `Ok(None)` when another process holds it.
+pub(crate) fn lock(path: &Path) -> io::Result<Option<CursorLock>> {
+    use rustix::fs::{FlockOperation, flock};
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(lock_path(path))?;
+    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(CursorLock { _held: file })),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Replaces the cursor at `path` atomically.
 pub(crate) fn save(path: &Path, cursor: &Cursor) -> io::Result<()> {
     let tmp = temp_path(path);
@@ -237,6 +269,22 @@ mod tests {
                 "{body:?}: {got:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_held_cursor_cannot_be_locked_twice() {
+        let dir = std::env::temp_dir().join(format!("fdframe-cursor-lock-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kmsg.cursor");
+        let first = lock(&path).unwrap();
+        assert!(first.is_some());
+        assert!(
+            lock(&path).unwrap().is_none(),
+            "a second lock is refused while held"
+        );
+        drop(first);
+        assert!(lock(&path).unwrap().is_some(), "free again once released");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -51,7 +51,8 @@ Cursor:
   same FILE starts right after it: nothing is printed twice, and records the ring buffer
   overwrote meanwhile are reported as a loss with the exact count. A cursor from an earlier
   boot starts from this boot's first record. A file that is not a cursor, is damaged, or
-  points past the newest record is an error unless --cursor-reset is given.
+  points past the newest record is an error unless --cursor-reset is given. One run at a time
+  may use a FILE (a lock beside it, .FILE.lock, is held while it runs); a second is refused.
 
 Examples:
   sudo fdframe kmsg                             the ring buffer, like dmesg
@@ -187,6 +188,8 @@ fn output(args: &KmsgArgs, sleeps: SleepScan) -> Result<KmsgOutput, Failure> {
 pub(crate) struct CursorFile {
     pub(crate) path: PathBuf,
     pub(crate) boot_id: String,
+    /// Held for the whole run: no second run resumes from the same file meanwhile.
+    pub(crate) _lock: cursor::CursorLock,
 }
 
 /// The state of one run: filters, the cursor position, the output.

@@ -53,6 +53,15 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
     let boot_id = cursor::current_boot_id()
         .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?;
     let shown = path.display();
+    let lock = cursor::lock(path)
+        .map_err(|e| Failure::new(format_args!("cannot lock the cursor file {shown}: {e}")))?
+        .ok_or_else(|| {
+            Failure::new(format_args!(
+                "the cursor file {shown} is in use by another fdframe (it holds {}); two runs \
+                 sharing a cursor would print the same records twice",
+                cursor::lock_path(path).display()
+            ))
+        })?;
     let loaded = cursor::load(path)
         .map_err(|e| Failure::new(format_args!("cannot read the cursor file {shown}: {e}")))?;
     let loaded = match loaded {
@@ -94,6 +103,7 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
     start.cursor = Some(CursorFile {
         path: path.clone(),
         boot_id,
+        _lock: lock,
     });
     Ok(start)
 }

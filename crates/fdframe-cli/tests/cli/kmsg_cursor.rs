@@ -194,3 +194,38 @@ fn a_cursor_past_the_newest_record_is_an_error() {
     let err = assert_one_line_error(&fdframe(&["kmsg", "--cursor", &cursor]), 1);
     assert!(err.contains("past this boot's newest record"), "{err}");
 }
+
+#[test]
+fn a_cursor_in_use_by_a_running_follower_is_refused() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    use crate::support::{KillOnDrop, Lines};
+
+    if !privileged("a_cursor_in_use_by_a_running_follower_is_refused") {
+        return;
+    }
+    let dir = TempDir::new("in-use");
+    let cursor = dir.path("kmsg.cursor");
+    let mut follower = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_fdframe"))
+            .args(["kmsg", "-w", "--json", "--since-now", "--cursor", &cursor])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a follower"),
+    );
+    // Once it prints a record written after it started, it certainly holds the lock. It may
+    // open /dev/kmsg after a record is written, so write until one shows.
+    let lines = Lines::new(follower.0.stdout.take().expect("piped stdout"));
+    let tag = marker("in-use");
+    let running = (0..25).any(|n| {
+        write_record(15, format!("{tag} {n}").as_bytes());
+        lines.find(&tag, Duration::from_millis(200)).is_some()
+    });
+    assert!(running, "the follower never printed a record");
+
+    let second = fdframe(&["kmsg", "--json", "--cursor", &cursor]);
+    let message = assert_one_line_error(&second, 1);
+    assert!(message.contains("in use by another fdframe"), "{message}");
+}
