@@ -40,7 +40,7 @@
 //!   [`FdStream::from_fd`] or [`FdStream::new`] is made non-blocking; every `dup` of its open
 //!   file description (a parent shell's stdin!) sees that until the descriptor is dropped, when
 //!   the old flags come back. [`FdStream::open`] opens a description of its own, and
-//!   [`FdStream::stdin`] does too where it can (see [`fdframe::ReadFd::stdin`]).
+//!   [`FdStream::stdin`] does for a terminal (see [`fdframe::ReadFd::stdin`]).
 //! - **Regular files are read inline.** epoll refuses them, so they are never registered:
 //!   reads go straight to the file and a slow disk read blocks the executor thread for its
 //!   duration. Reading stops at end of file; following a growing file needs inotify.

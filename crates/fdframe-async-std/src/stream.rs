@@ -36,7 +36,7 @@ use crate::registration::Registration;
 /// and the flags are restored when the descriptor is dropped or given back. `O_NONBLOCK` belongs
 /// to the open file description, so until then every `dup` of it, in any process, sees the flag
 /// too; see [`ReadFd`]'s caveats. [`open`](FdStream::open) avoids that by opening a description
-/// of its own, and [`stdin`](FdStream::stdin) does too where it can.
+/// of its own, and [`stdin`](FdStream::stdin) does for a terminal.
 ///
 /// # Example
 ///

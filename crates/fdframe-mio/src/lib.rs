@@ -105,8 +105,8 @@
 //!   (a slow disk stalls it meanwhile).
 //! - **`O_NONBLOCK` is shared.** A blocking descriptor handed to [`FdReader::from_fd`] (or
 //!   [`FdReader::new`]) is made non-blocking for the reader's lifetime, and every `dup` of it,
-//!   in any process, sees that. [`FdReader::open`] and [`FdReader::stdin`] open descriptions of
-//!   their own where they can.
+//!   in any process, sees that. [`FdReader::open`] opens a description of its own, and
+//!   [`FdReader::stdin`] does for a terminal.
 //! - **Dropping deregisters, at the cost of one descriptor.** So that dropping a reader (or
 //!   [`FdReader::into_inner`]) can deregister it, registering keeps a clone of the `Poll`'s
 //!   registry, which is one duplicate of its epoll descriptor, until the reader is deregistered

@@ -115,13 +115,13 @@ impl<D: Decoder> FdReader<D> {
     /// A blocking descriptor gets `O_NONBLOCK` until the reader is dropped. The flag belongs to
     /// the open file description, so every `dup` of it sees the change too, in this process and
     /// in others (an inherited terminal, a parent shell's pipe). Pass a descriptor of your own,
-    /// or use [`open`](FdReader::open) or [`stdin`](FdReader::stdin), which avoid sharing.
+    /// or use [`open`](FdReader::open), which avoids sharing.
     pub fn from_fd(fd: OwnedFd, decoder: D) -> io::Result<Self> {
         Self::new(ReadFd::from_fd(fd)?, decoder)
     }
 
-    /// Reads standard input (see [`ReadFd::stdin`]: pipes, FIFOs and terminals are reopened so
-    /// that `O_NONBLOCK` does not reach the parent shell). A regular file on stdin
+    /// Reads standard input (see [`ReadFd::stdin`]: a terminal is reopened so that `O_NONBLOCK`
+    /// does not reach the interactive shell; other kinds are duplicated, flags restored on drop). A regular file on stdin
     /// (`cmd < file`) is not registrable: [`drain`](FdReader::drain) it to the end.
     pub fn stdin(decoder: D) -> io::Result<Self> {
         Self::new(ReadFd::stdin()?, decoder)

@@ -49,8 +49,8 @@
 //! - **`O_NONBLOCK` is shared.** A pollable descriptor handed over in blocking mode
 //!   ([`FdStream::from_fd`], [`FdStream::new`]) is switched to non-blocking, and every process
 //!   sharing its open file description sees that until the reader is dropped (the old flags
-//!   are then restored). [`FdStream::open`] and [`FdStream::stdin`] open descriptions of their
-//!   own where possible, so they avoid this.
+//!   are then restored). [`FdStream::open`] opens a description of its own, and
+//!   [`FdStream::stdin`] does for a terminal, so they avoid this.
 //! - **Regular files are read inline.** epoll refuses them (`EPERM`), so they are never
 //!   registered and are read to end of file inside `poll_next`; a slow disk blocks the runtime
 //!   thread for that read. The same applies to devices epoll refuses (`/dev/null`).

@@ -114,8 +114,9 @@ impl<D: Decoder> FdStream<D> {
         Self::new(ReadFd::from_fd(fd)?, decoder)
     }
 
-    /// Reads standard input with `decoder` (see [`ReadFd::stdin`]: pipes, FIFOs and terminals
-    /// are reopened, so setting `O_NONBLOCK` does not reach the parent shell).
+    /// Reads standard input with `decoder` (see [`ReadFd::stdin`]: a terminal is reopened, so
+    /// setting `O_NONBLOCK` does not reach the interactive shell; other kinds are duplicated
+    /// and their flags restored on drop).
     pub fn stdin(decoder: D) -> io::Result<Self> {
         Self::new(ReadFd::stdin()?, decoder)
     }

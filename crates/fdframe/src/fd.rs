@@ -26,8 +26,8 @@ use crate::ReadBuf;
 /// - [`from_fd`](ReadFd::from_fd) leaves the flags alone.
 /// - [`set_nonblocking`](ReadFd::set_nonblocking) (called by the async backends when needed)
 ///   remembers the flags it found and **restores them on drop**.
-/// - [`stdin`](ReadFd::stdin) reopens stdin through `/proc/self/fd/0` where that gives a new
-///   description (pipes, FIFOs, ttys), so its flags are private.
+/// - [`stdin`](ReadFd::stdin) reopens a terminal stdin through `/proc/self/fd/0`, a new
+///   description whose flags are private.
 ///
 /// # Example
 ///
@@ -131,22 +131,21 @@ impl ReadFd {
 
     /// A reader for this process's standard input.
     ///
-    /// Pipes, FIFOs and terminals are reopened through `/proc/self/fd/0`, which gives a new
-    /// open file description: setting `O_NONBLOCK` on it cannot break the shell that shares the
-    /// original. A regular file is duplicated instead (reopening would restart at offset 0,
-    /// while `cmd < file` after a `read` must go on where it was). Sockets cannot be reopened
-    /// and are duplicated as well; see [`from_fd_nonblocking`](ReadFd::from_fd_nonblocking)'s
-    /// caveat, which then applies.
+    /// A terminal is reopened through `/proc/self/fd/0`, which gives a new open file
+    /// description: setting `O_NONBLOCK` on it cannot break the interactive shell that shares
+    /// the original. Anything else is duplicated: a regular file must go on at its current offset
+    /// (`cmd < file` after a `read`), a socket cannot be reopened, and a reopened FIFO whose
+    /// writer has already gone would wait for a new writer instead of ending. For a duplicate,
+    /// [`from_fd_nonblocking`](ReadFd::from_fd_nonblocking)'s caveat applies when a backend sets
+    /// `O_NONBLOCK` (the flags are restored on drop).
     pub fn stdin() -> io::Result<Self> {
         let stdin = rustix::stdio::stdin();
-        let dup = || rustix::io::fcntl_dupfd_cloexec(stdin, 0).map_err(io::Error::from);
-        match FdKind::of(stdin)? {
-            FdKind::RegularFile | FdKind::Socket => Self::from_fd(dup()?),
-            _ => match Self::open("/proc/self/fd/0") {
-                Ok(fd) => Ok(fd),
-                Err(_) => Self::from_fd(dup()?),
-            },
+        if FdKind::of(stdin)? == FdKind::Terminal {
+            if let Ok(fd) = Self::open("/proc/self/fd/0") {
+                return Ok(fd);
+            }
         }
+        Self::from_fd(rustix::io::fcntl_dupfd_cloexec(stdin, 0)?)
     }
 
     /// What kind of file this is.

@@ -258,3 +258,54 @@ fn missing_paths_directories_and_unknown_codecs_are_one_line_errors() {
         "{err}"
     );
 }
+
+/// `fdframe read - < fifo` after the writer has already finished: the shell's description saw
+/// the writer, so the input ends as it does for `cat`. (A reopened description would not have
+/// seen it and would wait for a new writer forever.)
+#[test]
+fn a_named_fifo_on_stdin_whose_writer_is_gone_ends() {
+    let dir = TempDir::new("fifo-stdin");
+    let path = dir.path("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path.as_str(),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let writer_path = path.clone();
+    let writer = std::thread::spawn(move || {
+        // Blocks until the read end below is open, as a shell's `< fifo` would.
+        let mut fifo = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&writer_path)
+            .unwrap();
+        fifo.write_all(b"before\nthe end\n").unwrap();
+    });
+    let stdin = std::fs::File::open(&path).unwrap();
+    writer.join().unwrap(); // the writer has written and closed
+    for backend in BACKENDS {
+        let child = Command::new(BIN)
+            .args(["read", "--backend", backend, "-"])
+            .stdin(stdin.try_clone().unwrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = KillOnDrop(child);
+        let code = wait_exit(&mut child.0, Duration::from_secs(5));
+        assert_eq!(code, Some(0), "{backend}: ended at end of input");
+        let mut out = String::new();
+        child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        if backend == BACKENDS[0] {
+            assert_eq!(out, "before\nthe end\n");
+        }
+    }
+}
