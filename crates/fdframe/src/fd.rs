@@ -116,6 +116,24 @@ impl ReadFd {
         })
     }
 
+    /// Duplicates a descriptor someone else owns (anything [`AsFd`]: a `File`, a `TcpStream`,
+    /// a [`BorrowedFd`]) and reads the duplicate; the original stays yours to use and close.
+    ///
+    /// The duplicate shares the open file description: reads from either consume the same bytes,
+    /// and see the [`O_NONBLOCK` caveat](ReadFd#caveats-o_nonblock-is-shared).
+    ///
+    /// ```
+    /// use fdframe::{FdKind, ReadFd};
+    ///
+    /// let file = std::fs::File::open("/proc/self/status")?;
+    /// let fd = ReadFd::dup(&file)?;
+    /// assert_eq!(fd.kind(), FdKind::RegularFile);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dup(fd: impl AsFd) -> io::Result<Self> {
+        Self::from_fd(rustix::io::fcntl_dupfd_cloexec(fd, 0)?)
+    }
+
     /// Takes ownership of `fd` and sets `O_NONBLOCK` on it, restoring the previous flags on drop.
     ///
     /// # Caveats
