@@ -487,9 +487,7 @@ fn unique_marker() -> String {
 
 /// Writes one record of about 1000 bytes (call only after [`kmsg_available`]).
 fn write_kmsg_record(marker: &str, n: usize) {
-    let head = format!("<14>fdframe-mio-test {marker} {n} ");
-    let record = format!("{head}{}\n", "p".repeat(999 - head.len()));
-    fdframe_conformance::fixtures::write_kmsg_record(&record);
+    fdframe_conformance::fixtures::write_numbered_kmsg_record("fdframe-mio-test", marker, n);
 }
 
 fn kmsg_available() -> bool {

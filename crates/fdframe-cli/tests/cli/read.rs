@@ -182,14 +182,7 @@ fn inotify_events_from_a_handed_over_descriptor() {
 fn a_fifo_is_read_from_its_first_writer_to_its_last() {
     let dir = TempDir::new("fifo");
     let path = dir.path("fifo");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        path.as_str(),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    mkfifo(&path);
     let mut child = Command::new(BIN)
         .args(["read", &path])
         .stdout(Stdio::piped())
@@ -266,14 +259,7 @@ fn missing_paths_directories_and_unknown_codecs_are_one_line_errors() {
 fn a_named_fifo_on_stdin_whose_writer_is_gone_ends() {
     let dir = TempDir::new("fifo-stdin");
     let path = dir.path("fifo");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        path.as_str(),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    mkfifo(&path);
     let writer_path = path.clone();
     let writer = std::thread::spawn(move || {
         // Blocks until the read end below is open, as a shell's `< fifo` would.
@@ -308,4 +294,16 @@ fn a_named_fifo_on_stdin_whose_writer_is_gone_ends() {
             assert_eq!(out, "before\nthe end\n");
         }
     }
+}
+
+/// Creates a FIFO at `path`.
+fn mkfifo(path: &str) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
 }

@@ -17,25 +17,19 @@ fn unique_marker(test: &str) -> String {
     fdframe_conformance::fixtures::unique_marker(test)
 }
 
+const TAG: &str = "fdframe-tokio-test";
+
 /// Writes `count` records of about 1000 bytes carrying `marker` and their number.
 fn write_records(marker: &str, count: usize) {
     for n in 0..count {
-        let head = format!("<14>fdframe-tokio-test {marker} {n} ");
-        let padding = "p".repeat(1000usize.saturating_sub(head.len() + 1));
-        fdframe_conformance::fixtures::write_kmsg_record(&format!("{head}{padding}\n"));
+        fdframe_conformance::fixtures::write_numbered_kmsg_record(TAG, marker, n);
     }
 }
 
-/// The record numbers in `records` that carry `marker`.
+/// The record numbers, in reading order, of the records that carry `marker`.
 fn numbers_with(marker: &str, records: &[KmsgRecord]) -> BTreeSet<usize> {
-    let needle = format!("fdframe-tokio-test {marker} ");
-    records
-        .iter()
-        .filter_map(|record| {
-            let text = record.message_lossy();
-            let at = text.find(&needle)? + needle.len();
-            text[at..].split(' ').next()?.parse().ok()
-        })
+    fdframe_conformance::fixtures::numbers_of(TAG, marker, records)
+        .into_iter()
         .collect()
 }
 
