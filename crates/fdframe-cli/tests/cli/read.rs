@@ -252,6 +252,27 @@ fn missing_paths_directories_and_unknown_codecs_are_one_line_errors() {
     );
 }
 
+/// A record size too large to allocate is a usage error naming the limit, before anything is
+/// read: it used to abort (`fixed:999999999999`) or panic with `capacity overflow`.
+#[test]
+fn fixed_record_sizes_over_the_limit_are_usage_errors_naming_it() {
+    for n in ["999999999999", "18446744073709551615", "8388609", "0"] {
+        let codec = format!("fixed:{n}");
+        let output = fdframe_with_input(&["read", "-c", &codec, "-"], b"abcd");
+        let err = assert_one_line_error(&output, 2);
+        assert!(
+            err.contains("from 1 to 8388608 bytes (8 MiB)") && err.contains(n),
+            "{codec}: {err}"
+        );
+    }
+    let output = fdframe_with_input(&["read", "-c", "fixed:8388608", "-o", "hex", "-"], b"ab");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stderr(&output).contains("2 bytes of a partial frame"),
+        "{output:?}"
+    );
+}
+
 /// `fdframe read - < fifo` after the writer has already finished: the shell's description saw
 /// the writer, so the input ends as it does for `cat`. (A reopened description would not have
 /// seen it and would wait for a new writer forever.)

@@ -88,6 +88,10 @@ pub struct LengthDelimitedDecoder {
     skip_remaining: u64,
 }
 
+/// The most room [`LengthDelimitedDecoder`] reserves for a frame before its bytes arrive: as much
+/// as a frame of the default limit needs.
+const RESERVE_AHEAD: usize = LengthDelimitedDecoder::DEFAULT_MAX_FRAME_LEN;
+
 impl LengthDelimitedDecoder {
     /// The default [`max_frame_len`](Self::max_frame_len): 8 MiB of payload.
     pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
@@ -219,8 +223,10 @@ impl Decoder for LengthDelimitedDecoder {
         };
         if src.len() < frame_len {
             // The header stays buffered with the partial payload, so a frame cut off by end
-            // of input is reported whole. Reserving is safe: the length is within the limit.
-            src.reserve(frame_len - src.len());
+            // of input is reported whole. The room reserved ahead is capped: the limit may be
+            // huge (`max_frame_len(usize::MAX)`) and the length is only what a header claims;
+            // past the cap the buffer grows as the bytes actually arrive.
+            src.reserve((frame_len - src.len()).min(RESERVE_AHEAD));
             return Ok(None);
         }
         src.advance(header_len);
@@ -455,6 +461,21 @@ mod tests {
     #[should_panic(expected = "length_field_len must be between 1 and 8 bytes")]
     fn header_of_zero_bytes_is_refused() {
         let _ = LengthDelimitedDecoder::new().length_field_len(0);
+    }
+
+    #[test]
+    fn a_huge_declared_length_under_a_huge_limit_reserves_only_a_bounded_amount() {
+        for declared in [1u64 << 40, u64::MAX / 2, u64::MAX - 16] {
+            let mut decoder = decoder(8, false).max_frame_len(usize::MAX);
+            let mut buf = BytesMut::from(&header(declared, 8, false)[..]);
+            buf.extend_from_slice(b"the first bytes");
+            assert_eq!(decoder.decode(&mut buf), Ok(None), "{declared}");
+            assert!(
+                buf.capacity() <= RESERVE_AHEAD + 64,
+                "{declared}: reserved {}",
+                buf.capacity()
+            );
+        }
     }
 
     #[test]
