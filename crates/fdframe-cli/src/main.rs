@@ -36,7 +36,7 @@ use crate::failure::{Failure, Finished};
 const AFTER_HELP: &str = "\
 Examples:
   sudo fdframe kmsg                     the kernel log, as dmesg prints it
-  sudo fdframe kmsg -w -l warn          follow, warnings and worse only
+  sudo fdframe kmsg -w -l warn+         follow, warnings and worse only
   sudo fdframe kmsg --json | jq .       JSON lines, one object per record or loss notice
   sudo fdframe kmsg -w --cursor /var/lib/fdframe/kmsg.cursor
                                         follow, resuming after the last record printed

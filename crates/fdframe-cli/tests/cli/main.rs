@@ -14,6 +14,8 @@ mod help;
 mod kmsg_cursor;
 /// `fdframe kmsg --json` and `--dmesg-json` against `dmesg --json --decode`, record for record.
 mod kmsg_dmesg;
+/// `fdframe kmsg` human lines against `dmesg`'s: `-l` level lists, `--time-format reltime`.
+mod kmsg_dmesg_human;
 /// Refusals: an unprivileged user under `dmesg_restrict=1`, `--dmesg-json --follow`.
 mod kmsg_errors;
 /// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
