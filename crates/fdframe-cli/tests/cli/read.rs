@@ -60,6 +60,21 @@ fn invalid_utf8_lines_are_reported_and_skipped() {
     );
 }
 
+/// The warning says once what became of the line (it used to read "malformed message skipped:
+/// line longer than ... bytes skipped").
+#[test]
+fn an_over_long_line_is_one_warning_that_says_skipped_once() {
+    let mut input = vec![b'x'; 1024 * 1024 + 1];
+    input.extend_from_slice(b"\nnext\n");
+    let output = fdframe_with_input(&["read", "-"], &input);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "next\n");
+    assert_eq!(
+        stderr(&output),
+        "fdframe: warning: message skipped: line longer than the limit of 1048576 bytes\n"
+    );
+}
+
 #[test]
 fn binary_frames_from_a_file() {
     let dir = TempDir::new("frames");

@@ -5,6 +5,7 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::error::ByteCount;
 use crate::{Decoder, ReadLimits};
 
 /// A decoder that cuts a byte stream into records of exactly `record_len` bytes, yielded as
@@ -118,7 +119,9 @@ impl fmt::Display for RecordLenError {
             RecordLenError::Zero => f.write_str("fixed-size records must be at least 1 byte long"),
             RecordLenError::TooLong { record_len, max } => write!(
                 f,
-                "fixed-size records of {record_len} bytes are longer than the limit of {max} bytes"
+                "fixed-size records of {} are longer than the limit of {}",
+                ByteCount(*record_len),
+                ByteCount(*max)
             ),
         }
     }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::error::ByteCount;
 use crate::{Decoder, ReadLimits};
 
 /// A decoder for frames that start with a header giving the length of the payload that follows;
@@ -270,7 +271,9 @@ impl fmt::Display for LengthDelimitedError {
         match self {
             LengthDelimitedError::TooLong { payload_len, limit } => write!(
                 f,
-                "frame payload of {payload_len} bytes exceeds the limit of {limit} bytes; skipped"
+                "frame payload of {} exceeds the limit of {}",
+                ByteCount(*payload_len),
+                ByteCount(*limit)
             ),
             LengthDelimitedError::InvalidLength {
                 length_field,
@@ -486,7 +489,7 @@ mod tests {
                 limit: 4
             }
             .to_string(),
-            "frame payload of 9 bytes exceeds the limit of 4 bytes; skipped"
+            "frame payload of 9 bytes exceeds the limit of 4 bytes"
         );
         let invalid = LengthDelimitedError::InvalidLength {
             length_field: 1,
