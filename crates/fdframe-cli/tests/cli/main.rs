@@ -22,3 +22,5 @@ mod kmsg_errors;
 mod kmsg_follow;
 /// `fdframe read`: every codec and output form, on pipes, files, FIFOs, sockets, inotify.
 mod read;
+/// Standard output closed at start, full, or `/dev/null`.
+mod stdout;
