@@ -1,13 +1,15 @@
 //! `--level` and `--facility`: which records to print.
 //!
-//! Levels (names as `dmesg` prints them, common aliases, or numbers 0-7):
+//! Levels are named as `dmesg` prints them (any case; common aliases such as `warning` work too)
+//! or numbered 0-7, and mean what `dmesg -l` means by them:
 //!
-//! | `--level`        | selects                                               |
-//! |------------------|-------------------------------------------------------|
-//! | `warn`           | warn and everything more severe (as `journalctl -p`)   |
-//! | `err..emerg`     | an inclusive range, either order                      |
-//! | `warn+`, `+warn` | warn and more severe / warn and less severe (as `dmesg -l`) |
-//! | `err,info`       | exactly these levels (as `dmesg -l`); items may be ranges |
+//! | `--level`  | selects                                                      |
+//! |------------|--------------------------------------------------------------|
+//! | `warn`     | exactly warn (as `dmesg -l warn`)                            |
+//! | `warn+`    | warn and everything more severe: emerg..warn (as `dmesg -l`) |
+//! | `+warn`    | warn and everything less severe: warn..debug (as `dmesg -l`) |
+//! | `err,info` | exactly these (as `dmesg -l`); each item may be any of these |
+//! | `err..emerg` | an inclusive range, either order (fdframe's own)           |
 
 use std::str::FromStr;
 
@@ -40,11 +42,12 @@ fn parse_level(name: &str) -> Result<Level, String> {
 impl FromStr for LevelFilter {
     type Err = String;
 
+    /// As util-linux's `string_to_bitarray` reads `dmesg -l`: an item ending in `+` adds the
+    /// levels more severe than it (lower numbers), one starting with `+` those less severe; a
+    /// bare name is that level alone, even when it is the only item.
     fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = s.split(',').collect();
-        let single = parts.len() == 1;
         let mut mask = 0;
-        for part in parts {
+        for part in s.split(',') {
             let part = part.trim();
             mask |= if let Some((a, b)) = part.split_once("..") {
                 range_mask(parse_level(a)?, parse_level(b)?)
@@ -52,8 +55,6 @@ impl FromStr for LevelFilter {
                 range_mask(Level::Emerg, parse_level(name)?)
             } else if let Some(name) = part.strip_prefix('+') {
                 range_mask(parse_level(name)?, Level::Debug)
-            } else if single {
-                range_mask(Level::Emerg, parse_level(part)?)
             } else {
                 1 << parse_level(part)?.number()
             };
@@ -102,12 +103,12 @@ mod tests {
     }
 
     #[test]
-    fn a_single_level_means_it_and_everything_more_severe() {
-        assert_eq!(selected("warn"), ["emerg", "alert", "crit", "err", "warn"]);
+    fn a_single_level_means_exactly_that_level_as_in_dmesg() {
+        assert_eq!(selected("warn"), ["warn"]);
         assert_eq!(selected("emerg"), ["emerg"]);
-        assert_eq!(selected("debug").len(), 8);
-        assert_eq!(selected("3"), ["emerg", "alert", "crit", "err"]);
-        assert_eq!(selected("WARNING"), selected("warn"));
+        assert_eq!(selected("debug"), ["debug"]);
+        assert_eq!(selected("3"), ["err"]);
+        assert_eq!(selected("WARNING"), ["warn"]);
     }
 
     #[test]
@@ -127,8 +128,12 @@ mod tests {
 
     #[test]
     fn plus_marks_an_open_end_as_in_dmesg() {
+        assert_eq!(selected("warn+"), ["emerg", "alert", "crit", "err", "warn"]);
         assert_eq!(selected("err+"), ["emerg", "alert", "crit", "err"]);
         assert_eq!(selected("+notice"), ["notice", "info", "debug"]);
+        assert_eq!(selected("debug+").len(), 8);
+        assert_eq!(selected("emerg+"), ["emerg"]);
+        assert_eq!(selected("crit+,debug"), ["emerg", "alert", "crit", "debug"]);
     }
 
     #[test]

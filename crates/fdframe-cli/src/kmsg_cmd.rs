@@ -77,8 +77,9 @@ pub(crate) struct KmsgArgs {
     /// when there is no cursor yet.
     #[arg(long)]
     since_now: bool,
-    /// Only these levels: `warn` means warn and more severe, `err..emerg` a range, `err,info`
-    /// exactly these, `warn+`/`+warn` as in dmesg; numbers 0-7 work too.
+    /// Only these levels, as `dmesg -l` reads them: `warn` exactly warn, `warn+` warn and more
+    /// severe, `+warn` warn and less severe, `err,info` exactly these; also `err..emerg`, a
+    /// range; numbers 0-7 work too.
     #[arg(short, long, value_name = "LEVELS")]
     level: Option<LevelFilter>,
     /// Only these facilities, comma-separated, named as `dmesg -x` names them: kern, user,
@@ -249,6 +250,8 @@ impl Session {
                 .is_none_or(|f| f.allows(record.facility()));
         if wanted {
             self.output.record(out, record)?;
+        } else {
+            self.output.skipped(record);
         }
         Ok(())
     }

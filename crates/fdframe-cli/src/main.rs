@@ -26,26 +26,28 @@ mod source;
 mod stop;
 mod time;
 
-use std::io::Write;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use rustix::fs::{FileType, OFlags};
 
 use crate::failure::{Failure, Finished};
 
 const AFTER_HELP: &str = "\
 Examples:
   sudo fdframe kmsg                     the kernel log, as dmesg prints it
-  sudo fdframe kmsg -w -l warn          follow, warnings and worse only
+  sudo fdframe kmsg -w -l warn+         follow, warnings and worse only
   sudo fdframe kmsg --json | jq .       JSON lines, one object per record or loss notice
   sudo fdframe kmsg -w --cursor /var/lib/fdframe/kmsg.cursor
                                         follow, resuming after the last record printed
   printf 'a\\nb\\n' | fdframe read -      decode standard input as lines
 
 Exit status: 0 at the end of input (also when the reader of the output went away, as in
-`| head`); 1 when something failed (the reason is printed on one line); 2 for a usage error;
-128+N after signal N (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), after flushing the
-output and saving the cursor.";
+`| head`); 1 when something failed (the reason is printed on one line), standard output too
+(closed at start, or full); 2 for a usage error; 128+N after signal N (130 for Ctrl-C, 143
+for SIGTERM, 129 for SIGHUP), after flushing the output and saving the cursor.";
 
 /// Read Linux file descriptors as streams of decoded messages: the kernel log first of all.
 #[derive(Debug, Parser)]
@@ -64,18 +66,79 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    if let Err(failure) = check_stdout() {
+        return report(failure);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     let result = match cli.command {
         Command::Kmsg(args) => kmsg_cmd::run(&args),
         Command::Read(args) => read_cmd::run(&args),
     };
     match result {
-        Ok(Finished::Input) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Ok(Finished::Input) => ExitCode::SUCCESS,
         Ok(Finished::Stopped(reason)) => ExitCode::from(reason.exit_code()),
-        Err(Failure::Message { text, code }) => {
+        Err(failure) => report(failure),
+    }
+}
+
+/// The exit status of a failure, after its line on stderr.
+fn report(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::BrokenPipe => ExitCode::SUCCESS,
+        Failure::Message { text, code } => {
             // stderr may be closed too; there is nobody left to tell then.
-            let _ = writeln!(std::io::stderr(), "fdframe: {text}");
+            let _ = writeln!(io::stderr(), "fdframe: {text}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// Refuses to start without a standard output, as `cat` does (`write error: Bad file
+/// descriptor`): every line would be lost, and the exit status would still say all went well.
+///
+/// A closed fd 1 is seldom still closed by the time `main` runs: the Rust runtime reopens it on
+/// `/dev/null`, read-write, before `main`, and every write then succeeds into nothing. A shell's
+/// `>/dev/null` opens it write-only, so read-write `/dev/null` is taken for "was closed". (Who
+/// hands over a read-write `/dev/null` on purpose, as Python's `subprocess.DEVNULL` does, is
+/// told to use a write-only one.)
+fn check_stdout() -> Result<(), Failure> {
+    let stdout = io::stdout();
+    let fd = stdout.as_fd();
+    let closed = |why: &str| {
+        Failure::new(format_args!(
+            "cannot write to standard output: {why}; to discard the output, use >/dev/null"
+        ))
+    };
+    if let Err(e) = rustix::io::fcntl_getfd(fd) {
+        return Err(closed(&io::Error::from(e).to_string()));
+    }
+    let null = rustix::fs::fstat(fd).is_ok_and(|st| {
+        FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+            && st.st_rdev == rustix::fs::makedev(1, 3)
+    });
+    let read_write =
+        rustix::fs::fcntl_getfl(fd).is_ok_and(|flags| flags & OFlags::RWMODE == OFlags::RDWR);
+    if null && read_write {
+        return Err(closed(
+            "it was closed at start (the runtime put /dev/null, read-write, in its place)",
+        ));
+    }
+    Ok(())
+}
+
+/// Ends the process as clap would for `--help`, `--version` and usage errors, except that help
+/// or version text that could not be written is a failure, not exit status 0.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    let printed = e.print().and_then(|()| io::stdout().flush());
+    if e.use_stderr() {
+        // A usage error, on stderr; nobody to tell if that is closed.
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    match printed {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => report(Failure::from(err)),
     }
 }

@@ -33,7 +33,7 @@ Codecs:
   utf8-lines     lines that must be UTF-8; others are reported and skipped
   len:u32be      frames after a length header: len:u8, len:u16be, len:u16le, len:u32be,
                  len:u32le, len:u64be, len:u64le (payload length, 8 MiB at most)
-  fixed:N        records of exactly N bytes
+  fixed:N        records of exactly N bytes (N from 1 to 8388608, 8 MiB)
   chunks         whatever each read(2) returned
   kmsg           /dev/kmsg records (one per read; loss notices from sequence numbers)
   proc-kmsg      the syslog lines of /proc/kmsg and `dmesg -r`: <6>[    1.234567] text

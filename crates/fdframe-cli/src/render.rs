@@ -68,6 +68,14 @@ impl KmsgOutput {
         }
     }
 
+    /// Notes a record the filters left out: the next human line's delta counts from it, as in
+    /// dmesg.
+    pub(crate) fn skipped(&mut self, record: &KmsgRecord) {
+        if let KmsgOutput::Human(style) = self {
+            style.time.skipped(record.timestamp_us());
+        }
+    }
+
     /// Writes a loss notice in stream order (the dmesg document has no place for one: stderr).
     pub(crate) fn loss(&mut self, out: &mut (impl Write + ?Sized), loss: &Loss) -> io::Result<()> {
         match self {

@@ -24,13 +24,14 @@ pub(crate) enum TimeFormat {
     /// `[ 1234.567890]`: seconds since boot (suspend excluded), as dmesg.
     #[default]
     Raw,
-    /// `[Nov22 02:15]` when the minute changes, else `[  +0.202817]`: dmesg's reltime.
+    /// `[Nov22 02:15]` (`[Nov 2 02:15]` early in the month) when the minute changes, else
+    /// `[  +0.202817]`: dmesg's reltime.
     Reltime,
     /// `[Sun Nov 22 02:15:58 2026]`: local wall-clock time, as dmesg -T.
     Ctime,
     /// `2026-11-22T02:15:58,512097+00:00`: local wall-clock time, ISO 8601 as dmesg prints it.
     Iso,
-    /// `[<    0.202817>]`: seconds since the previous record printed.
+    /// `[<    0.202817>]`: seconds since the previous record in the log (printed or not).
     Delta,
     /// No time at all.
     Notime,
@@ -313,10 +314,21 @@ impl TimePrinter {
         self.wall.as_mut()
     }
 
+    /// Notes a record that is not printed (filtered out by level or facility): as in dmesg
+    /// since util-linux 2.40 (its issue #2770), the next record's delta is counted from it, so
+    /// a delta is always the time since the record before in the log, whatever the filters.
+    pub(crate) fn skipped(&mut self, ts_us: u64) {
+        self.last_ts = Some(ts_us);
+    }
+
     /// The prefix for a record stamped `ts_us`, without the separating space; empty for notime.
     pub(crate) fn prefix(&mut self, ts_us: u64) -> (String, Emphasis) {
+        // dmesg counts a delta only from a previous timestamp that is set (`timerisset`), and
+        // a zero one is not: the records at 0.000000 early in boot, and the one after them,
+        // get a delta of 0.
         let delta_us = self
             .last_ts
+            .filter(|&last| last != 0)
             .map_or(0, |last| i128::from(ts_us) - i128::from(last));
         self.last_ts = Some(ts_us);
         let delta = delta_us as f64 / 1e6;
@@ -331,11 +343,12 @@ impl TimePrinter {
             (TimeFormat::Reltime, Some(wall)) => {
                 let minute = wall.minute(ts_us);
                 if self.last_minute.replace(minute) != Some(minute) {
+                    // dmesg's `%b%e`: the day padded with a space, `Dec 1`, not `Dec01`.
                     (
-                        format!("[{}]", wall.format(ts_us, "%b%d %H:%M")),
+                        format!("[{}]", wall.format(ts_us, "%b%e %H:%M")),
                         Emphasis::Break,
                     )
-                } else if delta.abs() < 10.0 {
+                } else if delta < 10.0 {
                     normal(format!("[  {delta:+8.6}]"))
                 } else {
                     normal(format!("[ {delta:+9.6}]"))

@@ -68,6 +68,53 @@ fn reltime_shows_the_minute_then_signed_deltas() {
 }
 
 #[test]
+fn reltime_pads_the_day_with_a_space_as_dmesg_does() {
+    // 2026-11-02T02:15:58.999999Z, as in the ctime test.
+    let ts = 1_000_999_999;
+    let clock = WallClock {
+        offset_ns: (WALL_US - 20 * 86_400_000_000 + 487_902 - ts as i64) * 1_000,
+        sleeps: vec![],
+        tz: TimeZone::UTC,
+    };
+    let mut rel = TimePrinter::new(TimeFormat::Reltime, Some(clock));
+    assert_eq!(rel.prefix(ts), ("[Nov 2 02:15]".into(), Emphasis::Break));
+}
+
+#[test]
+fn reltime_deltas_below_ten_and_all_negative_ones_take_two_spaces() {
+    // At 02:15:45.512097, then 15 s earlier and 9.999999 s later, all in that minute.
+    let first = 1_653_034_735;
+    let clock = utc_clock(first + 13_000_000, vec![]);
+    let mut rel = TimePrinter::new(TimeFormat::Reltime, Some(clock));
+    assert_eq!(rel.prefix(first).0, "[Nov22 02:15]");
+    // dmesg: `delta < 10` picks "[  %+8.06f]", whatever the sign.
+    assert_eq!(rel.prefix(first - 15_000_000).0, "[  -15.000000]");
+    assert_eq!(
+        rel.prefix(first - 15_000_000 + 9_999_999).0,
+        "[  +9.999999]"
+    );
+    assert_eq!(rel.prefix(first + 4_999_999).0, "[ +10.000000]");
+}
+
+#[test]
+fn deltas_count_from_zero_only_after_a_nonzero_timestamp_as_in_dmesg() {
+    let mut delta = TimePrinter::new(TimeFormat::Delta, None);
+    assert_eq!(delta.prefix(0).0, "[<    0.000000>]");
+    assert_eq!(delta.prefix(0).0, "[<    0.000000>]");
+    // dmesg's `timerisset` takes the zero timestamp for "no previous record".
+    assert_eq!(delta.prefix(1).0, "[<    0.000000>]");
+    assert_eq!(delta.prefix(5).0, "[<    0.000004>]");
+}
+
+#[test]
+fn a_record_filtered_out_still_starts_the_next_delta() {
+    let mut delta = TimePrinter::new(TimeFormat::Delta, None);
+    assert_eq!(delta.prefix(1_000_000).0, "[<    0.000000>]");
+    delta.skipped(3_000_000);
+    assert_eq!(delta.prefix(3_500_000).0, "[<    0.500000>]");
+}
+
+#[test]
 fn notime_prints_nothing_and_wall_formats_fall_back_to_raw_without_a_clock() {
     assert_eq!(TimePrinter::new(TimeFormat::Notime, None).prefix(7).0, "");
     assert_eq!(

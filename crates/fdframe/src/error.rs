@@ -77,27 +77,40 @@ impl<E> Error<E> {
     }
 }
 
+/// Messages: a decoder's error says what is wrong with the message, and only [`Error::Decode`]
+/// says what became of it ("message skipped: "), so that the whole line says it once.
 impl<E: fmt::Display> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "read failed: {e}"),
-            Error::Decode(e) => write!(f, "malformed message skipped: {e}"),
+            Error::Decode(e) => write!(f, "message skipped: {e}"),
             Error::Lost(loss) => loss.fmt(f),
-            Error::FrameTooLarge { limit, len } => {
-                write!(
-                    f,
-                    "frame of at least {len} bytes exceeds the limit of {limit} bytes"
-                )
-            }
-            Error::Truncated(bytes) => {
-                let n = bytes.len();
-                let unit = if n == 1 { "byte" } else { "bytes" };
-                write!(
-                    f,
-                    "input ended inside a message ({n} {unit} of a partial frame)"
-                )
-            }
+            Error::FrameTooLarge { limit, len } => write!(
+                f,
+                "frame of at least {} exceeds the limit of {}",
+                ByteCount(*len),
+                ByteCount(*limit)
+            ),
+            Error::Truncated(bytes) => write!(
+                f,
+                "input ended inside a message ({} of a partial frame)",
+                ByteCount(bytes.len())
+            ),
         }
+    }
+}
+
+/// A number of bytes as a message shows it: `1 byte`, `2 bytes`.
+pub(crate) struct ByteCount<N>(pub(crate) N);
+
+impl<N: fmt::Display + PartialEq + From<u8>> fmt::Display for ByteCount<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = if self.0 == N::from(1) {
+            "byte"
+        } else {
+            "bytes"
+        };
+        write!(f, "{} {unit}", self.0)
     }
 }
 
@@ -162,15 +175,18 @@ impl Loss {
 
 impl fmt::Display for Loss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = self.cause.noun();
+        let one = self.count == Some(1);
+        let what = self.cause.noun(one);
         match self.count {
             Some(n) => write!(f, "{n} {what} lost")?,
             None => write!(f, "an unknown number of {what} lost")?,
         }
-        if let Some(seqs) = &self.seqs {
-            write!(f, " (seq {}..={})", seqs.start(), seqs.end())?;
+        match &self.seqs {
+            Some(seqs) if seqs.start() == seqs.end() => write!(f, " (seq {})", seqs.start())?,
+            Some(seqs) => write!(f, " (seq {}..={})", seqs.start(), seqs.end())?,
+            None => {}
         }
-        write!(f, ": {}", self.cause.reason())
+        write!(f, ": {}", self.cause.reason(one))
     }
 }
 
@@ -190,20 +206,130 @@ pub enum LossCause {
 }
 
 impl LossCause {
-    fn noun(self) -> &'static str {
-        match self {
-            LossCause::KmsgOverrun | LossCause::KmsgResumeGap => "kernel log records",
-            LossCause::InotifyOverflow => "inotify events",
-            LossCause::EvdevDropped => "input events",
+    /// What was lost: one message (`one`) or several.
+    fn noun(self, one: bool) -> &'static str {
+        match (self, one) {
+            (LossCause::KmsgOverrun | LossCause::KmsgResumeGap, true) => "kernel log record",
+            (LossCause::KmsgOverrun | LossCause::KmsgResumeGap, false) => "kernel log records",
+            (LossCause::InotifyOverflow, true) => "inotify event",
+            (LossCause::InotifyOverflow, false) => "inotify events",
+            (LossCause::EvdevDropped, true) => "input event",
+            (LossCause::EvdevDropped, false) => "input events",
         }
     }
 
-    fn reason(self) -> &'static str {
-        match self {
-            LossCause::KmsgOverrun => "the ring buffer overwrote them before they were read",
-            LossCause::KmsgResumeGap => "they were overwritten while no reader was running",
-            LossCause::InotifyOverflow => "the inotify queue overflowed",
-            LossCause::EvdevDropped => "the device's event buffer overflowed (SYN_DROPPED)",
+    fn reason(self, one: bool) -> &'static str {
+        match (self, one) {
+            (LossCause::KmsgOverrun, true) => "the ring buffer overwrote it before it was read",
+            (LossCause::KmsgOverrun, false) => {
+                "the ring buffer overwrote them before they were read"
+            }
+            (LossCause::KmsgResumeGap, true) => "it was overwritten while no reader was running",
+            (LossCause::KmsgResumeGap, false) => {
+                "they were overwritten while no reader was running"
+            }
+            (LossCause::InotifyOverflow, _) => "the inotify queue overflowed",
+            (LossCause::EvdevDropped, _) => "the device's event buffer overflowed (SYN_DROPPED)",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+    use crate::Decoder;
+    use crate::codec::{LengthDelimitedDecoder, LinesDecoder, Utf8LinesDecoder};
+    use crate::kmsg::{KmsgRecord, ProcKmsgDecoder};
+
+    /// The first error `decoder` reports for `input`, as the stream reports it.
+    fn first_error<D: Decoder>(mut decoder: D, input: &[u8]) -> String
+    where
+        D::Error: fmt::Display,
+    {
+        let mut buf = BytesMut::from(input);
+        loop {
+            match decoder.decode(&mut buf) {
+                Err(e) => return Error::Decode(e).to_string(),
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("no error for {input:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_decode_error_says_skipped_once() {
+        let messages = [
+            first_error(LinesDecoder::new().max_line_len(1), b"ab\n"),
+            first_error(Utf8LinesDecoder::new().max_line_len(4), b"abcdef\n"),
+            first_error(Utf8LinesDecoder::new(), b"\xff\n"),
+            first_error(
+                LengthDelimitedDecoder::new()
+                    .length_field_len(1)
+                    .max_frame_len(1),
+                b"\x02ab",
+            ),
+            first_error(
+                LengthDelimitedDecoder::new()
+                    .length_field_len(1)
+                    .length_includes_header(true),
+                b"\x00",
+            ),
+            first_error(ProcKmsgDecoder::with_max_line_len(1), b"<6>long\n"),
+            first_error(ProcKmsgDecoder::new(), b"no priority\n"),
+            Error::Decode(KmsgRecord::parse(Bytes::from_static(b"6,1,1\n")).unwrap_err())
+                .to_string(),
+        ];
+        assert_eq!(
+            &messages[..6],
+            [
+                "message skipped: line longer than the limit of 1 byte",
+                "message skipped: line longer than the limit of 4 bytes",
+                "message skipped: line of 1 byte is not valid UTF-8 (invalid byte at offset 0)",
+                "message skipped: frame payload of 2 bytes exceeds the limit of 1 byte",
+                "message skipped: length field of 0 is smaller than its own 1-byte header",
+                "message skipped: malformed /proc/kmsg line: longer than 1 byte (line: \"<6>long\\n\")",
+            ]
+        );
+        for message in &messages {
+            assert_eq!(message.matches("skipped").count(), 1, "{message}");
+            assert_eq!(
+                message.matches("malformed").count(),
+                message.contains("kmsg") as usize,
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        let one = Loss::sequence_gap(LossCause::KmsgOverrun, 7, 8);
+        assert_eq!(
+            one.to_string(),
+            "1 kernel log record lost (seq 7): the ring buffer overwrote it before it was read"
+        );
+        let resumed = Loss::sequence_gap(LossCause::KmsgResumeGap, 7, 8);
+        assert_eq!(
+            resumed.to_string(),
+            "1 kernel log record lost (seq 7): it was overwritten while no reader was running"
+        );
+        let two = Loss::sequence_gap(LossCause::KmsgResumeGap, 7, 9);
+        assert_eq!(
+            two.to_string(),
+            "2 kernel log records lost (seq 7..=8): they were overwritten while no reader was running"
+        );
+        let truncated = Error::<std::convert::Infallible>::Truncated(Bytes::from_static(b"x"));
+        assert_eq!(
+            truncated.to_string(),
+            "input ended inside a message (1 byte of a partial frame)"
+        );
+        let too_large = Error::<std::convert::Infallible>::FrameTooLarge { limit: 1, len: 2 };
+        assert_eq!(
+            too_large.to_string(),
+            "frame of at least 2 bytes exceeds the limit of 1 byte"
+        );
+        assert_eq!(ByteCount(1u64).to_string(), "1 byte");
+        assert_eq!(ByteCount(0usize).to_string(), "0 bytes");
     }
 }

@@ -1,7 +1,10 @@
 //! `--codec`: the names of the decoders `fdframe read` offers.
 
 use std::fmt;
+use std::num::IntErrorKind;
 use std::str::FromStr;
+
+use fdframe::codec::FixedSizeDecoder;
 
 /// A decoder chosen on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,14 +45,7 @@ impl FromStr for Codec {
             "inotify" => Codec::Inotify,
             _ => {
                 if let Some(n) = s.strip_prefix("fixed:") {
-                    match n.parse::<usize>() {
-                        Ok(n) if n > 0 => Codec::Fixed(n),
-                        _ => {
-                            return Err(format!(
-                                "fixed:N needs a record size of at least 1 byte, got {n:?}"
-                            ));
-                        }
-                    }
+                    Codec::Fixed(record_len(n)?)
                 } else if let Some(header) = s.strip_prefix("len:") {
                     let (bytes, little_endian) = match header {
                         "u8" => (1, false),
@@ -71,6 +67,26 @@ impl FromStr for Codec {
             }
         })
     }
+}
+
+/// The N of `fixed:N`: what [`FixedSizeDecoder::new`] accepts, checked here so that a size
+/// too large to allocate is a usage error naming the limit, not an abort at the first read.
+fn record_len(n: &str) -> Result<usize, String> {
+    let max = FixedSizeDecoder::MAX_RECORD_LEN;
+    let refused = || {
+        format!(
+            "fixed:N takes a record size from 1 to {max} bytes ({} MiB), got {n:?}",
+            max >> 20
+        )
+    };
+    let len = match n.parse::<usize>() {
+        Ok(len) => len,
+        // Digits too many for a usize are a size over the limit too.
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => return Err(refused()),
+        Err(_) => return Err(format!("fixed:N needs a number of bytes, got {n:?}")),
+    };
+    FixedSizeDecoder::new(len).map_err(|_| refused())?;
+    Ok(len)
 }
 
 impl fmt::Display for Codec {
@@ -121,12 +137,25 @@ mod tests {
             "{err}"
         );
         assert!("len:u24".parse::<Codec>().is_err());
-        assert!(
-            "fixed:0"
-                .parse::<Codec>()
-                .unwrap_err()
-                .contains("at least 1")
-        );
-        assert!("fixed:x".parse::<Codec>().is_err());
+        assert!("fixed:x".parse::<Codec>().unwrap_err().contains("number"));
+    }
+
+    #[test]
+    fn fixed_sizes_outside_one_byte_to_the_maximum_name_the_limit() {
+        let max = FixedSizeDecoder::MAX_RECORD_LEN;
+        assert_eq!(format!("fixed:{max}").parse(), Ok(Codec::Fixed(max)));
+        for bad in [
+            "0".to_owned(),
+            (max + 1).to_string(),
+            "999999999999".to_owned(),
+            usize::MAX.to_string(),
+            "99999999999999999999999999".to_owned(),
+        ] {
+            let err = format!("fixed:{bad}").parse::<Codec>().unwrap_err();
+            assert_eq!(
+                err,
+                format!("fixed:N takes a record size from 1 to 8388608 bytes (8 MiB), got {bad:?}")
+            );
+        }
     }
 }

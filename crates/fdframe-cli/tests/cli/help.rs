@@ -23,6 +23,7 @@ fn kmsg_help_documents_every_option_and_the_output() {
         "--follow",
         "--since-now",
         "--level",
+        "warn+",
         "--facility",
         "--time-format",
         "--json",

@@ -229,8 +229,13 @@ fn level_and_facility_filters_select_records() {
     );
     assert_eq!(
         ours(&["--level", "debug", "--facility", "user"]),
+        ["user debug"]
+    );
+    assert_eq!(
+        ours(&["--level", "debug+", "--facility", "user"]),
         ["user warning", "user debug"]
     );
+    assert_eq!(ours(&["--level", "+notice"]), ["user debug"]);
     assert_eq!(
         ours(&["-l", "debug,emerg", "-f", "user,local0"]),
         ["user debug"]

@@ -14,9 +14,13 @@ mod help;
 mod kmsg_cursor;
 /// `fdframe kmsg --json` and `--dmesg-json` against `dmesg --json --decode`, record for record.
 mod kmsg_dmesg;
+/// `fdframe kmsg` human lines against `dmesg`'s: `-l` level lists, `--time-format reltime`.
+mod kmsg_dmesg_human;
 /// Refusals: an unprivileged user under `dmesg_restrict=1`, `--dmesg-json --follow`.
 mod kmsg_errors;
 /// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
 mod kmsg_follow;
 /// `fdframe read`: every codec and output form, on pipes, files, FIFOs, sockets, inotify.
 mod read;
+/// Standard output closed at start, full, or `/dev/null`.
+mod stdout;

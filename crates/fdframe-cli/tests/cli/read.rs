@@ -60,6 +60,21 @@ fn invalid_utf8_lines_are_reported_and_skipped() {
     );
 }
 
+/// The warning says once what became of the line (it used to read "malformed message skipped:
+/// line longer than ... bytes skipped").
+#[test]
+fn an_over_long_line_is_one_warning_that_says_skipped_once() {
+    let mut input = vec![b'x'; 1024 * 1024 + 1];
+    input.extend_from_slice(b"\nnext\n");
+    let output = fdframe_with_input(&["read", "-"], &input);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "next\n");
+    assert_eq!(
+        stderr(&output),
+        "fdframe: warning: message skipped: line longer than the limit of 1048576 bytes\n"
+    );
+}
+
 #[test]
 fn binary_frames_from_a_file() {
     let dir = TempDir::new("frames");
@@ -249,6 +264,27 @@ fn missing_paths_directories_and_unknown_codecs_are_one_line_errors() {
     assert!(
         err.contains("unknown codec \"bogus\"") && err.contains("utf8-lines"),
         "{err}"
+    );
+}
+
+/// A record size too large to allocate is a usage error naming the limit, before anything is
+/// read: it used to abort (`fixed:999999999999`) or panic with `capacity overflow`.
+#[test]
+fn fixed_record_sizes_over_the_limit_are_usage_errors_naming_it() {
+    for n in ["999999999999", "18446744073709551615", "8388609", "0"] {
+        let codec = format!("fixed:{n}");
+        let output = fdframe_with_input(&["read", "-c", &codec, "-"], b"abcd");
+        let err = assert_one_line_error(&output, 2);
+        assert!(
+            err.contains("from 1 to 8388608 bytes (8 MiB)") && err.contains(n),
+            "{codec}: {err}"
+        );
+    }
+    let output = fdframe_with_input(&["read", "-c", "fixed:8388608", "-o", "hex", "-"], b"ab");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stderr(&output).contains("2 bytes of a partial frame"),
+        "{output:?}"
     );
 }
 

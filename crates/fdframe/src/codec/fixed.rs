@@ -5,6 +5,7 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::error::ByteCount;
 use crate::{Decoder, ReadLimits};
 
 /// A decoder that cuts a byte stream into records of exactly `record_len` bytes, yielded as
@@ -13,7 +14,9 @@ use crate::{Decoder, ReadLimits};
 /// Any bytes form a record, so decoding never fails. Every read is offered room for a whole
 /// record ([`ReadLimits::min_read_capacity`]), which record devices such as eventfd and timerfd
 /// (8-byte counters) or evdev (`struct input_event`) require: they fail with `EINVAL` when
-/// offered less.
+/// offered less. That room is memory held for the whole stream, so a record may have at most
+/// [`MAX_RECORD_LEN`](Self::MAX_RECORD_LEN) bytes (8 MiB, as much as a
+/// [`LengthDelimitedDecoder`](crate::codec::LengthDelimitedDecoder) payload by default).
 ///
 /// # End of input
 ///
@@ -35,7 +38,7 @@ use crate::{Decoder, ReadLimits};
 /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "efgh");
 /// assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
 /// assert_eq!(buf, "ij"); // reported by the engine as truncated
-/// # Ok::<(), fdframe::codec::ZeroRecordLen>(())
+/// # Ok::<(), fdframe::codec::RecordLenError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct FixedSizeDecoder {
@@ -43,15 +46,27 @@ pub struct FixedSizeDecoder {
 }
 
 impl FixedSizeDecoder {
+    /// The largest record size [`new`](Self::new) accepts: 8 MiB.
+    pub const MAX_RECORD_LEN: usize = 8 * 1024 * 1024;
+
     /// A decoder for records of `record_len` bytes.
     ///
     /// # Errors
     ///
-    /// [`ZeroRecordLen`] if `record_len` is 0: records of no bytes would be yielded forever
-    /// without consuming anything.
-    pub const fn new(record_len: usize) -> Result<Self, ZeroRecordLen> {
+    /// [`RecordLenError::Zero`] if `record_len` is 0: records of no bytes would be yielded
+    /// forever without consuming anything. [`RecordLenError::TooLong`] if it is over
+    /// [`MAX_RECORD_LEN`](Self::MAX_RECORD_LEN): every read reserves room for a whole record, and
+    /// a size taken from a user (`fixed:999999999999`) must be refused here, not abort the
+    /// process when the first read allocates it.
+    pub const fn new(record_len: usize) -> Result<Self, RecordLenError> {
         if record_len == 0 {
-            return Err(ZeroRecordLen);
+            return Err(RecordLenError::Zero);
+        }
+        if record_len > Self::MAX_RECORD_LEN {
+            return Err(RecordLenError::TooLong {
+                record_len,
+                max: Self::MAX_RECORD_LEN,
+            });
         }
         Ok(FixedSizeDecoder { record_len })
     }
@@ -83,17 +98,36 @@ impl Decoder for FixedSizeDecoder {
     }
 }
 
-/// The error from [`FixedSizeDecoder::new`] when asked for records of zero bytes.
+/// The error from [`FixedSizeDecoder::new`]: a record size it cannot take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ZeroRecordLen;
+#[non_exhaustive]
+pub enum RecordLenError {
+    /// Records of zero bytes.
+    Zero,
+    /// Records longer than [`FixedSizeDecoder::MAX_RECORD_LEN`].
+    TooLong {
+        /// The record size asked for, in bytes.
+        record_len: usize,
+        /// The largest record size, in bytes.
+        max: usize,
+    },
+}
 
-impl fmt::Display for ZeroRecordLen {
+impl fmt::Display for RecordLenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("fixed-size records must be at least one byte long")
+        match self {
+            RecordLenError::Zero => f.write_str("fixed-size records must be at least 1 byte long"),
+            RecordLenError::TooLong { record_len, max } => write!(
+                f,
+                "fixed-size records of {} are longer than the limit of {}",
+                ByteCount(*record_len),
+                ByteCount(*max)
+            ),
+        }
     }
 }
 
-impl std::error::Error for ZeroRecordLen {}
+impl std::error::Error for RecordLenError {}
 
 #[cfg(test)]
 mod tests {
@@ -123,11 +157,43 @@ mod tests {
 
     #[test]
     fn zero_record_len_is_refused() {
-        assert_eq!(FixedSizeDecoder::new(0).unwrap_err(), ZeroRecordLen);
+        let err = FixedSizeDecoder::new(0).unwrap_err();
+        assert_eq!(err, RecordLenError::Zero);
         assert_eq!(
-            ZeroRecordLen.to_string(),
-            "fixed-size records must be at least one byte long"
+            err.to_string(),
+            "fixed-size records must be at least 1 byte long"
         );
+    }
+
+    #[test]
+    fn record_len_over_the_maximum_is_refused_without_allocating() {
+        let max = FixedSizeDecoder::MAX_RECORD_LEN;
+        assert_eq!(fixed(max).record_len(), max);
+        for huge in [max + 1, 999_999_999_999, usize::MAX / 2, usize::MAX] {
+            assert_eq!(
+                FixedSizeDecoder::new(huge).unwrap_err(),
+                RecordLenError::TooLong {
+                    record_len: huge,
+                    max
+                },
+                "{huge}"
+            );
+        }
+        assert_eq!(
+            FixedSizeDecoder::new(max + 1).unwrap_err().to_string(),
+            "fixed-size records of 8388609 bytes are longer than the limit of 8388608 bytes"
+        );
+    }
+
+    #[test]
+    fn the_largest_record_size_decodes() {
+        let max = FixedSizeDecoder::MAX_RECORD_LEN;
+        let input = vec![7u8; max + 3];
+        let fed = feed(fixed(max), chunked(&input, &[64 * 1024]));
+        assert_eq!(fed.leftover.len(), 3);
+        let records = fed.items();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].len(), max);
     }
 
     #[test]
@@ -159,6 +225,20 @@ mod tests {
             let records = input.chunks_exact(record_len);
             prop_assert_eq!(&fed.leftover, records.remainder());
             prop_assert_eq!(fed.items(), records.collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn any_record_len_is_a_decoder_or_an_error_never_a_panic(record_len in any::<usize>()) {
+            match FixedSizeDecoder::new(record_len) {
+                Ok(decoder) => {
+                    prop_assert!((1..=FixedSizeDecoder::MAX_RECORD_LEN).contains(&record_len));
+                    prop_assert_eq!(decoder.read_limits().min_read_capacity, record_len);
+                }
+                Err(RecordLenError::Zero) => prop_assert_eq!(record_len, 0),
+                Err(RecordLenError::TooLong { .. }) => {
+                    prop_assert!(record_len > FixedSizeDecoder::MAX_RECORD_LEN);
+                }
+            }
         }
 
         #[test]

@@ -5,6 +5,7 @@ use std::fmt;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::error::ByteCount;
 use crate::{Decoder, ReadLimits};
 
 /// A decoder for frames that start with a header giving the length of the payload that follows;
@@ -87,6 +88,10 @@ pub struct LengthDelimitedDecoder {
     /// because a header may declare more than `usize` holds on 32-bit targets.
     skip_remaining: u64,
 }
+
+/// The most room [`LengthDelimitedDecoder`] reserves for a frame before its bytes arrive: as much
+/// as a frame of the default limit needs.
+const RESERVE_AHEAD: usize = LengthDelimitedDecoder::DEFAULT_MAX_FRAME_LEN;
 
 impl LengthDelimitedDecoder {
     /// The default [`max_frame_len`](Self::max_frame_len): 8 MiB of payload.
@@ -219,8 +224,10 @@ impl Decoder for LengthDelimitedDecoder {
         };
         if src.len() < frame_len {
             // The header stays buffered with the partial payload, so a frame cut off by end
-            // of input is reported whole. Reserving is safe: the length is within the limit.
-            src.reserve(frame_len - src.len());
+            // of input is reported whole. The room reserved ahead is capped: the limit may be
+            // huge (`max_frame_len(usize::MAX)`) and the length is only what a header claims;
+            // past the cap the buffer grows as the bytes actually arrive.
+            src.reserve((frame_len - src.len()).min(RESERVE_AHEAD));
             return Ok(None);
         }
         src.advance(header_len);
@@ -264,7 +271,9 @@ impl fmt::Display for LengthDelimitedError {
         match self {
             LengthDelimitedError::TooLong { payload_len, limit } => write!(
                 f,
-                "frame payload of {payload_len} bytes exceeds the limit of {limit} bytes; skipped"
+                "frame payload of {} exceeds the limit of {}",
+                ByteCount(*payload_len),
+                ByteCount(*limit)
             ),
             LengthDelimitedError::InvalidLength {
                 length_field,
@@ -458,6 +467,21 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_declared_length_under_a_huge_limit_reserves_only_a_bounded_amount() {
+        for declared in [1u64 << 40, u64::MAX / 2, u64::MAX - 16] {
+            let mut decoder = decoder(8, false).max_frame_len(usize::MAX);
+            let mut buf = BytesMut::from(&header(declared, 8, false)[..]);
+            buf.extend_from_slice(b"the first bytes");
+            assert_eq!(decoder.decode(&mut buf), Ok(None), "{declared}");
+            assert!(
+                buf.capacity() <= RESERVE_AHEAD + 64,
+                "{declared}: reserved {}",
+                buf.capacity()
+            );
+        }
+    }
+
+    #[test]
     fn error_messages_give_the_numbers() {
         assert_eq!(
             LengthDelimitedError::TooLong {
@@ -465,7 +489,7 @@ mod tests {
                 limit: 4
             }
             .to_string(),
-            "frame payload of 9 bytes exceeds the limit of 4 bytes; skipped"
+            "frame payload of 9 bytes exceeds the limit of 4 bytes"
         );
         let invalid = LengthDelimitedError::InvalidLength {
             length_field: 1,

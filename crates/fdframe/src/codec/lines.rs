@@ -4,6 +4,7 @@ use std::fmt;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::error::ByteCount;
 use crate::{Decoder, ReadLimits};
 
 /// A decoder that splits a byte stream at `\n` and yields each line, without its `\n`, as
@@ -218,7 +219,7 @@ impl fmt::Display for LinesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LinesError::TooLong { limit } => {
-                write!(f, "line longer than the limit of {limit} bytes skipped")
+                write!(f, "line longer than the limit of {}", ByteCount(*limit))
             }
         }
     }
@@ -446,7 +447,7 @@ mod tests {
     fn error_message_names_the_limit() {
         assert_eq!(
             LinesError::TooLong { limit: 8 }.to_string(),
-            "line longer than the limit of 8 bytes skipped"
+            "line longer than the limit of 8 bytes"
         );
     }
 

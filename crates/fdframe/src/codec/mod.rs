@@ -21,7 +21,7 @@
 //! | [`LinesDecoder`]            | `Bytes`   | 1 MiB per line                          | [`LinesError::TooLong`], line skipped to its `\n` | last line without `\n` is a line     |
 //! | [`Utf8LinesDecoder`]        | `String`  | 1 MiB per line                          | [`Utf8LinesError::TooLong`], as lines            | as lines                             |
 //! | [`LengthDelimitedDecoder`]  | `Bytes`   | 8 MiB payload, 4-byte big-endian header | [`LengthDelimitedError::TooLong`], payload skipped | partial frame left: truncated      |
-//! | [`FixedSizeDecoder`]        | `Bytes`   | the record size (no default)            | cannot happen                                    | partial record left: truncated       |
+//! | [`FixedSizeDecoder`]        | `Bytes`   | the record size, 8 MiB at most          | cannot happen                                    | partial record left: truncated       |
 //! | [`ChunksDecoder`]           | `Bytes`   | 64 KiB per chunk                        | more bytes become more chunks                    | everything is delivered              |
 //!
 //! "Truncated" means the bytes stay buffered and the engine reports them as
@@ -49,7 +49,7 @@ mod test_support;
 mod utf8_lines;
 
 pub use chunks::ChunksDecoder;
-pub use fixed::{FixedSizeDecoder, ZeroRecordLen};
+pub use fixed::{FixedSizeDecoder, RecordLenError};
 pub use length_delimited::{LengthDelimitedDecoder, LengthDelimitedError};
 pub use lines::{LinesDecoder, LinesError};
 pub use utf8_lines::{Utf8LinesDecoder, Utf8LinesError};

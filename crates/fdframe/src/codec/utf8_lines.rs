@@ -5,6 +5,7 @@ use std::fmt;
 use bytes::{Bytes, BytesMut};
 
 use crate::codec::{LinesDecoder, LinesError};
+use crate::error::ByteCount;
 use crate::{Decoder, ReadLimits};
 
 /// A decoder that splits a byte stream at `\n` and yields each line, without its `\n`, as a
@@ -138,12 +139,12 @@ impl fmt::Display for Utf8LinesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Utf8LinesError::TooLong { limit } => {
-                write!(f, "line longer than the limit of {limit} bytes skipped")
+                write!(f, "line longer than the limit of {}", ByteCount(*limit))
             }
             Utf8LinesError::InvalidUtf8 { raw, valid_up_to } => write!(
                 f,
-                "line of {} bytes is not valid UTF-8 (invalid byte at offset {valid_up_to})",
-                raw.len()
+                "line of {} is not valid UTF-8 (invalid byte at offset {valid_up_to})",
+                ByteCount(raw.len())
             ),
         }
     }
@@ -250,7 +251,7 @@ mod tests {
         );
         assert_eq!(
             Utf8LinesError::TooLong { limit: 9 }.to_string(),
-            "line longer than the limit of 9 bytes skipped"
+            "line longer than the limit of 9 bytes"
         );
     }
 

@@ -371,9 +371,9 @@ impl fmt::Display for InotifyError {
         match self {
             InotifyError::NameTooLong { len, skipped } => write!(
                 f,
-                "inotify event claims a {len}-byte name (limit {}); skipped the {} buffered bytes",
+                "inotify event claims a {len}-byte name (limit {}), so the {} buffered with it were dropped",
                 InotifyDecoder::MAX_NAME_FIELD_LEN,
-                skipped.len()
+                crate::error::ByteCount(skipped.len())
             ),
         }
     }

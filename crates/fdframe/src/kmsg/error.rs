@@ -213,7 +213,7 @@ impl fmt::Display for ProcKmsgErrorKind {
                 f.write_str("the <N> priority is not a decimal number that fits in 32 bits")
             }
             ProcKmsgErrorKind::LineTooLong { limit } => {
-                write!(f, "longer than {limit} bytes; skipped to the next newline")
+                write!(f, "longer than {}", crate::error::ByteCount(*limit))
             }
         }
     }

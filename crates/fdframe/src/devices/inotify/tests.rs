@@ -162,7 +162,7 @@ fn absurd_name_length_skips_everything_buffered_and_the_next_read_decodes() {
     assert!(buf.is_empty());
     assert_eq!(
         err.to_string(),
-        "inotify event claims a 4097-byte name (limit 4096); skipped the 56 buffered bytes"
+        "inotify event claims a 4097-byte name (limit 4096), so the 56 bytes buffered with it were dropped"
     );
 
     buf.extend_from_slice(&event_bytes(2, 0x200, 0, b"next"));
