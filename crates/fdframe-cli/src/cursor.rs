@@ -78,7 +78,7 @@ impl fmt::Display for CursorError {
         match self {
             CursorError::Foreign => write!(
                 f,
-                "it is not an fdframe cursor file (one starts with `{MAGIC}` and is under \
+                "it is not an fdframe cursor file (one starts with `{MAGIC}` and is at most \
                  {MAX_LEN} bytes)"
             ),
             CursorError::UnsupportedVersion(v) => {

@@ -113,7 +113,7 @@ fn kind_name(kind: FileType) -> &'static str {
 #[derive(Debug)]
 pub(crate) struct Dir {
     fd: OwnedFd,
-    /// As the user gave it, for messages.
+    /// As the user gave it, for messages (empty for a bare file name).
     path: PathBuf,
 }
 
@@ -127,13 +127,18 @@ impl Dir {
     /// Splits `path` into its directory, opened, and its file name; nothing is created.
     pub(crate) fn of(path: &Path) -> Result<(Dir, OsString), FileError> {
         let (dir, name) = split(path)?;
+        let open = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &dir
+        };
         let fd = rustix::fs::openat(
             CWD,
-            &dir,
+            open,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOCTTY | OFlags::CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| FileError::Directory(dir.clone(), e.into()))?;
+        .map_err(|e| FileError::Directory(open.to_owned(), e.into()))?;
         Ok((Dir { fd, path: dir }, name))
     }
 
@@ -246,13 +251,13 @@ impl Dir {
     }
 }
 
-/// `path`'s directory (`.` when it has none) and file name.
+/// `path`'s directory (empty when it has none: the current one) and file name.
 fn split(path: &Path) -> Result<(PathBuf, OsString), FileError> {
     let bytes = path.as_os_str().as_bytes();
     let (dir, name) = match bytes.iter().rposition(|&b| b == b'/') {
         Some(0) => (&b"/"[..], &bytes[1..]),
         Some(slash) => (&bytes[..slash], &bytes[slash + 1..]),
-        None => (&b"."[..], bytes),
+        None => (&b""[..], bytes),
     };
     if name.is_empty() || name == b"." || name == b".." {
         return Err(FileError::NoFileName);
@@ -306,7 +311,7 @@ mod tests {
             );
         }
         let split = |p: &str| split(Path::new(p)).unwrap();
-        assert_eq!(split("k"), (".".into(), "k".into()));
+        assert_eq!(split("k"), ("".into(), "k".into()));
         assert_eq!(split("/k"), ("/".into(), "k".into()));
         assert_eq!(split("a/b/k"), ("a/b".into(), "k".into()));
         assert_eq!(split("./.k"), (".".into(), ".k".into()));
