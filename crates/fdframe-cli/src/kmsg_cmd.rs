@@ -79,8 +79,9 @@ pub(crate) struct KmsgArgs {
     /// Keep printing records as the kernel logs them (like `dmesg -w`); Ctrl-C stops.
     #[arg(short = 'w', long)]
     follow: bool,
-    /// Only records logged from now on (like `dmesg -W` with --follow). With --cursor, only
-    /// when there is no cursor yet.
+    /// Only records logged from now on (like `dmesg -W` with --follow); any of them
+    /// overwritten before they are read is still a counted loss. With --cursor, only when
+    /// there is no cursor yet (the starting position is saved at once).
     #[arg(long)]
     since_now: bool,
     /// Only these levels: `warn` means warn and more severe, `err..emerg` a range, `err,info`

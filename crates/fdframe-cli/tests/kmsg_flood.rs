@@ -152,8 +152,9 @@ fn since_now_counts_records_overwritten_before_the_first_read_exactly() {
     let last = next.unwrap() - 1;
     assert!(
         first <= newest + 1,
-        "records {}..{first} after the start were neither printed nor counted as lost",
-        newest + 1
+        "records {}..={} after the start were neither printed nor counted as lost",
+        newest + 1,
+        first - 1
     );
     assert_eq!(losses, 1, "one overrun, one loss: {got:?}");
     assert_eq!(printed + lost, last - first + 1);

@@ -10,6 +10,7 @@
 //! count. (`lseek(SEEK_END)` would leave the decoder nothing to count from.)
 
 use std::io;
+use std::path::Path;
 
 use fdframe::blocking::FdReader;
 use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
@@ -71,11 +72,28 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
     };
     let boot_id = cursor::current_boot_id()
         .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?;
-    let shown = file.path().display().to_string();
-    let loaded = file
-        .load()
-        .map_err(|e| Failure::new(format_args!("cannot read the cursor file {shown}: {e}")))?;
-    let loaded = match loaded {
+    let loaded = read_cursor(&file, &boot_id, newest)?;
+    let fresh = apply_cursor(&mut start, loaded, &boot_id, args.cursor_reset, file.path())?;
+    let cursor = CursorSave { file, boot_id };
+    if let (true, true, Some(seq)) = (fresh, args.since_now, start.skip_upto) {
+        // Saved now, so that a run that prints nothing still leaves its position for the
+        // next run (which would otherwise start "now" again and never show what was logged
+        // in between).
+        cursor.save(seq)?;
+    }
+    start.cursor = Some(cursor);
+    Ok(start)
+}
+
+/// Reads the cursor file and judges it against this boot's log.
+fn read_cursor(file: &CursorFile, boot_id: &str, newest: Option<u64>) -> Result<Loaded, Failure> {
+    let loaded = file.load().map_err(|e| {
+        Failure::new(format_args!(
+            "cannot read the cursor file {}: {e}",
+            file.path().display()
+        ))
+    })?;
+    Ok(match loaded {
         Loaded::Found(c) if c.boot_id == boot_id && newest.is_some_and(|n| c.seq > n) => {
             Loaded::Unusable(CursorError::AheadOfLog {
                 seq: c.seq,
@@ -83,22 +101,32 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
             })
         }
         other => other,
-    };
-    // Whether the start stays fresh (no cursor yet, or one reset).
-    let mut fresh = false;
+    })
+}
+
+/// Moves `start` to where the cursor says; `true` when it stays fresh (no cursor yet, or one
+/// reset with `--cursor-reset`).
+fn apply_cursor(
+    start: &mut Start,
+    loaded: Loaded,
+    boot_id: &str,
+    reset: bool,
+    path: &Path,
+) -> Result<bool, Failure> {
+    let shown = path.display();
     match loaded {
-        Loaded::Missing => fresh = true,
+        Loaded::Missing => return Ok(true),
         Loaded::Unusable(why) if !why.may_reset() => {
             return Err(Failure::new(format_args!(
                 "cannot use the cursor file {shown}: {why}. fdframe replaces no other file, \
                  not even with --cursor-reset: check the path, or remove the file"
             )));
         }
-        Loaded::Unusable(why) if args.cursor_reset => {
+        Loaded::Unusable(why) if reset => {
             warn(format_args!(
                 "ignoring the cursor file {shown} ({why}); starting afresh (--cursor-reset)"
             ))?;
-            fresh = true;
+            return Ok(true);
         }
         Loaded::Unusable(why) => {
             return Err(Failure::new(format_args!(
@@ -111,7 +139,7 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
                 "the cursor file {shown} is from another boot ({old}); starting from this \
                  boot's first record"
             ))?;
-            start = Start::fresh(false, None, start.sleeps);
+            *start = Start::fresh(false, None, std::mem::take(&mut start.sleeps));
             start.at = KmsgStart::Oldest;
             start.expect_first = Some(0);
         }
@@ -121,19 +149,11 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
             start.skip_upto = Some(seq);
         }
     }
-    let cursor = CursorSave { file, boot_id };
-    if let (true, true, Some(seq)) = (fresh, args.since_now, start.skip_upto) {
-        // Saved now, so that a run that prints nothing still leaves its position for the
-        // next run (which would otherwise start "now" again and never show what was logged
-        // in between).
-        cursor.save(seq)?;
-    }
-    start.cursor = Some(cursor);
-    Ok(start)
+    Ok(false)
 }
 
 /// Checks the `--cursor` path and locks it for this run.
-fn open_cursor(path: &std::path::Path) -> Result<CursorFile, Failure> {
+fn open_cursor(path: &Path) -> Result<CursorFile, Failure> {
     let shown = path.display();
     CursorFile::open(path).map_err(|e| match e {
         OpenError::Cursor(why) => {
