@@ -1,7 +1,7 @@
 //! `--cursor FILE`: where `fdframe kmsg` stopped, so that the next run starts right after it.
 //!
 //! The file holds the boot it belongs to and the sequence number of the last record handled
-//! (printed, or skipped by a filter):
+//! (printed, or skipped by a filter), each line ended by a newline:
 //!
 //! ```text
 //! fdframe-kmsg-cursor 1
@@ -9,20 +9,39 @@
 //! seq 1234
 //! ```
 //!
-//! It is replaced atomically (a temporary file in the same directory, fsync, rename, fsync of the
-//! directory), so a crash leaves the old cursor or the new one, never a torn one. Sequence
-//! numbers restart at every boot, so a cursor from another boot means "start from this boot's
-//! first record". A file that is not a cursor, or a damaged one, is an error, never a silent
-//! fresh start: that could print the whole log again, or skip records.
+//! Sequence numbers restart at every boot, so a cursor from another boot means "start from
+//! this boot's first record". A file that is not a cursor, or a damaged one, is an error, never
+//! a silent fresh start: that could print the whole log again, or skip records. The reading is
+//! strict, so that a cut-short copy (`seq 48` of `seq 4805`) is damaged rather than a position:
+//! the last line must end in a newline, and the number is digits only, as written.
+//!
+//! The file, its lock `.FILE.lock` and the temporary files of a save live in FILE's directory
+//! and are handled by [`safe_file`](crate::safe_file): opened relative to the directory opened
+//! once, never through a symlink, only as regular files, read at most [`MAX_LEN`] bytes,
+//! replaced atomically under an unguessable temporary name. Before the lock is created the
+//! path is checked (it must end in a file name, in a directory, and name a regular file or
+//! nothing), so a refused path creates nothing. The directory must be writable only by the user
+//! running fdframe: anyone else who can write it can forge the cursor.
+//!
+//! `--cursor-reset` replaces a cursor that cannot be used (damaged, another format, ahead of
+//! the log), never a file that is not a cursor at all ([`CursorError::may_reset`]) and never
+//! anything but a regular file.
 
+use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::Mode;
+
+use crate::safe_file::{Dir, FileError, Lock};
 
 const MAGIC: &str = "fdframe-kmsg-cursor";
 const VERSION: u32 = 1;
+
+/// The most a cursor file may hold; a real one is about 80 bytes. Anything longer is not a
+/// cursor, and reading stops here whatever the file is.
+pub(crate) const MAX_LEN: usize = 512;
 
 /// A saved position in the kernel log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,20 +55,32 @@ pub(crate) struct Cursor {
 /// Why a cursor file cannot be used.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum CursorError {
-    /// The file does not start like a cursor: some other file.
+    /// The file does not start like a cursor, or is too long for one: some other file.
     Foreign,
     /// A cursor format this version does not know.
     UnsupportedVersion(String),
-    /// A cursor with a missing or malformed field.
+    /// A cursor with a missing, malformed or cut-short field.
     Corrupt(String),
     /// A cursor of this boot that names a record the kernel has not logged yet.
     AheadOfLog { seq: u64, newest: u64 },
 }
 
+impl CursorError {
+    /// Whether `--cursor-reset` may replace the file: a cursor, however damaged, yes; a file
+    /// that is not a cursor (a mistyped path: `--cursor /etc/passwd`) never.
+    pub(crate) fn may_reset(&self) -> bool {
+        !matches!(self, CursorError::Foreign)
+    }
+}
+
 impl fmt::Display for CursorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CursorError::Foreign => write!(f, "it is not an fdframe cursor file"),
+            CursorError::Foreign => write!(
+                f,
+                "it is not an fdframe cursor file (one starts with `{MAGIC}` and is at most \
+                 {MAX_LEN} bytes)"
+            ),
             CursorError::UnsupportedVersion(v) => {
                 write!(
                     f,
@@ -68,24 +99,39 @@ impl fmt::Display for CursorError {
 impl Cursor {
     /// Parses a cursor file's text.
     pub(crate) fn parse(text: &str) -> Result<Cursor, CursorError> {
-        let mut lines = text.lines();
-        let header = lines.next().unwrap_or("");
+        if text.is_empty() {
+            return Err(CursorError::Corrupt("it is empty".into()));
+        }
+        let (header, body) = text.split_once('\n').unwrap_or((text, ""));
         let version = header
             .strip_prefix(MAGIC)
             .and_then(|rest| rest.strip_prefix(' '))
             .ok_or(CursorError::Foreign)?;
+        if header.len() == text.len() {
+            return Err(CursorError::Corrupt(
+                "it ends inside its first line (cut short?)".into(),
+            ));
+        }
         if version != VERSION.to_string() {
             return Err(CursorError::UnsupportedVersion(version.to_owned()));
         }
+        let Some(body) = body.strip_suffix('\n') else {
+            let why = if body.is_empty() {
+                "no boot_id line"
+            } else {
+                "its last line has no newline (cut short?)"
+            };
+            return Err(CursorError::Corrupt(why.into()));
+        };
         let (mut boot_id, mut seq) = (None, None);
-        for line in lines.filter(|l| !l.is_empty()) {
+        for line in body.split('\n') {
             let corrupt = || CursorError::Corrupt(format!("unexpected line {line:?}"));
             let (key, value) = line.split_once(' ').ok_or_else(corrupt)?;
             match key {
                 "boot_id" if boot_id.is_none() && is_boot_id(value) => {
                     boot_id = Some(value.to_owned())
                 }
-                "seq" if seq.is_none() => seq = Some(value.parse::<u64>().map_err(|_| corrupt())?),
+                "seq" if seq.is_none() => seq = Some(parse_seq(value).ok_or_else(corrupt)?),
                 _ => return Err(corrupt()),
             }
         }
@@ -105,6 +151,15 @@ impl Cursor {
     }
 }
 
+/// A sequence number exactly as [`Cursor::to_text`] writes it: decimal digits, no sign, no
+/// leading zero. `u64::from_str` alone would take `+4800`.
+fn parse_seq(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
 /// A boot id as the kernel prints it: a lowercase UUID.
 fn is_boot_id(text: &str) -> bool {
     text.len() == 36
@@ -116,7 +171,7 @@ fn is_boot_id(text: &str) -> bool {
 
 /// This boot's id.
 pub(crate) fn current_boot_id() -> io::Result<String> {
-    let text = fs::read_to_string("/proc/sys/kernel/random/boot_id")?;
+    let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")?;
     Ok(text.trim().to_owned())
 }
 
@@ -129,90 +184,74 @@ pub(crate) enum Loaded {
     Unusable(CursorError),
 }
 
-/// Reads the cursor at `path`.
-pub(crate) fn load(path: &Path) -> io::Result<Loaded> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(match std::str::from_utf8(&bytes) {
-            Ok(text) => Cursor::parse(text).map_or_else(Loaded::Unusable, Loaded::Found),
-            Err(_) => Loaded::Unusable(CursorError::Foreign),
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Loaded::Missing),
-        Err(e) => Err(e),
-    }
-}
-
-/// An exclusive hold on a cursor, for one run: two runs resuming from the same file would print
-/// the same records twice and race to save. The lock lives in a file of its own beside the
-/// cursor (the cursor itself is replaced by `rename`), held for as long as this value lives.
+/// Why a cursor file cannot be opened for a run.
 #[derive(Debug)]
-pub(crate) struct CursorLock {
-    _held: File,
+pub(crate) enum OpenError {
+    /// The cursor path itself is refused (no file name, no directory, not a regular file).
+    Cursor(FileError),
+    /// The lock file beside it (named) cannot be created or locked.
+    Lock(PathBuf, FileError),
+    /// Another process holds the lock file (named).
+    InUse(PathBuf),
 }
 
-/// The lock file that guards the cursor at `path`.
-pub(crate) fn lock_path(path: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(".lock");
-    path.with_file_name(name)
+/// A cursor file, locked for this run: two runs resuming from the same file would print the
+/// same records twice and race to save. The lock lives in a file of its own beside the cursor
+/// (the cursor itself is replaced by `rename`), held for as long as this value lives.
+#[derive(Debug)]
+pub(crate) struct CursorFile {
+    dir: Dir,
+    name: OsString,
+    path: PathBuf,
+    _lock: Lock,
 }
 
-/// Takes the lock on the cursor at `path`; `Ok(None)` when another process holds it.
-pub(crate) fn lock(path: &Path) -> io::Result<Option<CursorLock>> {
-    use rustix::fs::{FlockOperation, flock};
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .open(lock_path(path))?;
-    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(CursorLock { _held: file })),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-        Err(e) => Err(e.into()),
+impl CursorFile {
+    /// Checks the cursor path, then creates (if needed) and takes the lock beside it.
+    pub(crate) fn open(path: &Path) -> Result<CursorFile, OpenError> {
+        let (dir, name) = Dir::of(path).map_err(OpenError::Cursor)?;
+        // Before any lock file appears: `--cursor /dev/null` must not leave `/dev/.null.lock`.
+        dir.regular_or_missing(&name).map_err(OpenError::Cursor)?;
+        let mut lock_name = OsString::from(".");
+        lock_name.push(&name);
+        lock_name.push(".lock");
+        let lock_path = dir.path_of(&lock_name);
+        let lock = match dir.lock(&lock_name) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => return Err(OpenError::InUse(lock_path)),
+            Err(e) => return Err(OpenError::Lock(lock_path, e)),
+        };
+        Ok(CursorFile {
+            dir,
+            name,
+            path: path.to_owned(),
+            _lock: lock,
+        })
     }
-}
 
-/// Replaces the cursor at `path` atomically.
-pub(crate) fn save(path: &Path, cursor: &Cursor) -> io::Result<()> {
-    let tmp = temp_path(path);
-    let result = write_synced(&tmp, cursor.to_text().as_bytes())
-        .and_then(|()| fs::rename(&tmp, path))
-        .and_then(|()| sync_dir(path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    /// The path as the user gave it.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
-    result
-}
 
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_owned());
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(tmp_name)
-}
+    /// Reads the cursor (at most [`MAX_LEN`] bytes).
+    pub(crate) fn load(&self) -> Result<Loaded, FileError> {
+        match self.dir.read(&self.name, MAX_LEN) {
+            Ok(None) => Ok(Loaded::Missing),
+            Ok(Some(bytes)) => Ok(match std::str::from_utf8(&bytes) {
+                Ok(text) => Cursor::parse(text).map_or_else(Loaded::Unusable, Loaded::Found),
+                Err(_) => Loaded::Unusable(CursorError::Foreign),
+            }),
+            Err(FileError::TooLong(_)) => Ok(Loaded::Unusable(CursorError::Foreign)),
+            Err(e) => Err(e),
+        }
+    }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Makes the rename durable.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    /// Replaces the cursor atomically: a crash leaves the old one or the new one.
+    pub(crate) fn save(&self, cursor: &Cursor) -> Result<(), FileError> {
+        self.dir
+            .replace(&self.name, cursor.to_text().as_bytes(), Mode::from(0o644))
+    }
 }
 
 #[cfg(test)]
@@ -232,12 +271,20 @@ mod tests {
             format!("fdframe-kmsg-cursor 1\nboot_id {BOOT}\nseq 1234\n")
         );
         assert_eq!(Cursor::parse(&cursor.to_text()), Ok(cursor));
+        let zero = format!("fdframe-kmsg-cursor 1\nboot_id {BOOT}\nseq 0\n");
+        assert_eq!(Cursor::parse(&zero).map(|c| c.seq), Ok(0));
     }
 
     #[test]
     fn other_files_are_foreign() {
-        for text in ["", "hello\n", "fdframe-kmsg-cursorX 1\n", "{\"seq\": 3}"] {
+        for text in [
+            "hello\n",
+            "fdframe-kmsg-cursorX 1\n",
+            "{\"seq\": 3}",
+            "fdframe-kmsg",
+        ] {
             assert_eq!(Cursor::parse(text), Err(CursorError::Foreign), "{text:?}");
+            assert!(!CursorError::Foreign.may_reset());
         }
     }
 
@@ -262,50 +309,128 @@ mod tests {
             format!("boot_id {BOOT}\nseq 5\nseq 6\n"),
             format!("boot_id {BOOT}\nseq 5\nextra\n"),
             format!("boot_id {}\nseq 5\n", BOOT.to_uppercase()),
+            format!("boot_id {BOOT}\n\nseq 5\n"),
+            format!("boot_id {BOOT}\nseq 5\r\n"),
         ] {
             let got = Cursor::parse(&format!("{head}{body}"));
             assert!(
-                matches!(got, Err(CursorError::Corrupt(_))),
+                matches!(&got, Err(e @ CursorError::Corrupt(_)) if e.may_reset()),
                 "{body:?}: {got:?}"
+            );
+        }
+        assert!(matches!(Cursor::parse(""), Err(CursorError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_cut_short_cursor_is_corrupt() {
+        // `seq 4805` cut after two digits would otherwise resume 4757 records too early.
+        let whole = format!("fdframe-kmsg-cursor 1\nboot_id {BOOT}\nseq 4805\n");
+        for len in 1..whole.len() {
+            let got = Cursor::parse(&whole[..len]);
+            assert!(
+                matches!(got, Err(CursorError::Corrupt(_) | CursorError::Foreign)),
+                "{:?}: {got:?}",
+                &whole[..len]
             );
         }
     }
 
     #[test]
+    fn a_sequence_number_is_digits_only_as_written() {
+        for seq in ["+4800", "04800", " 4800", "4800 ", "", "4_800", "0x12c0"] {
+            let text = format!("fdframe-kmsg-cursor 1\nboot_id {BOOT}\nseq {seq}\n");
+            assert!(
+                matches!(Cursor::parse(&text), Err(CursorError::Corrupt(_))),
+                "{seq:?}"
+            );
+        }
+    }
+
+    /// A fresh directory under the system's temporary one, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(test: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("fdframe-cursor-{test}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
     fn a_held_cursor_cannot_be_locked_twice() {
-        let dir = std::env::temp_dir().join(format!("fdframe-cursor-lock-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("kmsg.cursor");
-        let first = lock(&path).unwrap();
-        assert!(first.is_some());
+        let dir = Scratch::new("lock");
+        let path = dir.0.join("kmsg.cursor");
+        let first = CursorFile::open(&path).unwrap();
+        let second = CursorFile::open(&path);
         assert!(
-            lock(&path).unwrap().is_none(),
-            "a second lock is refused while held"
+            matches!(&second, Err(OpenError::InUse(lock)) if lock.ends_with(".kmsg.cursor.lock")),
+            "a second lock is refused while held: {second:?}"
         );
         drop(first);
-        assert!(lock(&path).unwrap().is_some(), "free again once released");
-        fs::remove_dir_all(&dir).unwrap();
+        assert!(CursorFile::open(&path).is_ok(), "free again once released");
+    }
+
+    #[test]
+    fn a_refused_path_creates_no_lock() {
+        let dir = Scratch::new("refused");
+        std::fs::create_dir(dir.0.join("sub")).unwrap();
+        for path in [dir.0.join("sub/.."), dir.0.join("sub/"), dir.0.join("sub")] {
+            let got = CursorFile::open(&path);
+            assert!(
+                matches!(got, Err(OpenError::Cursor(_))),
+                "{path:?}: {got:?}"
+            );
+        }
+        let names: Vec<_> = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["sub"]);
+        assert_eq!(std::fs::read_dir(dir.0.join("sub")).unwrap().count(), 0);
     }
 
     #[test]
     fn save_replaces_the_file_and_leaves_no_temporary_behind() {
-        let dir = std::env::temp_dir().join(format!("fdframe-cursor-unit-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("kmsg.cursor");
+        let dir = Scratch::new("save");
+        let path = dir.0.join("kmsg.cursor");
+        let file = CursorFile::open(&path).unwrap();
+        assert!(matches!(file.load().unwrap(), Loaded::Missing));
         for seq in [1, 2] {
             let cursor = Cursor {
                 boot_id: BOOT.into(),
                 seq,
             };
-            save(&path, &cursor).unwrap();
-            assert!(matches!(load(&path).unwrap(), Loaded::Found(c) if c == cursor));
+            file.save(&cursor).unwrap();
+            assert!(matches!(file.load().unwrap(), Loaded::Found(c) if c == cursor));
         }
-        let names: Vec<_> = fs::read_dir(&dir)
+        let mut names: Vec<_> = std::fs::read_dir(&dir.0)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, ["kmsg.cursor"]);
-        fs::remove_dir_all(&dir).unwrap();
-        assert!(matches!(load(&path).unwrap(), Loaded::Missing));
+        names.sort();
+        assert_eq!(names, [".kmsg.cursor.lock", "kmsg.cursor"]);
+    }
+
+    #[test]
+    fn a_long_file_is_foreign_and_read_no_further() {
+        let dir = Scratch::new("long");
+        let path = dir.0.join("kmsg.cursor");
+        let mut text = format!("fdframe-kmsg-cursor 1\nboot_id {BOOT}\nseq 5\n");
+        text.push_str(&"#".repeat(MAX_LEN));
+        std::fs::write(&path, text).unwrap();
+        let file = CursorFile::open(&path).unwrap();
+        assert!(matches!(
+            file.load().unwrap(),
+            Loaded::Unusable(CursorError::Foreign)
+        ));
     }
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use fdframe::kmsg::{self, KmsgDecoder, KmsgRecord};
 use fdframe::{Error, Loss, LossCause, ReadFd};
 
-use crate::cursor::{self, Cursor};
+use crate::cursor::{Cursor, CursorFile};
 use crate::failure::{Failure, Finished};
 use crate::filter::{FacilityFilter, LevelFilter};
 use crate::human::{ColorWhen, Painter};
@@ -51,8 +51,14 @@ Cursor:
   same FILE starts right after it: nothing is printed twice, and records the ring buffer
   overwrote meanwhile are reported as a loss with the exact count. A cursor from an earlier
   boot starts from this boot's first record. A file that is not a cursor, is damaged, or
-  points past the newest record is an error unless --cursor-reset is given. One run at a time
-  may use a FILE (a lock beside it, .FILE.lock, is held while it runs); a second is refused.
+  points past the newest record is an error unless --cursor-reset is given; --cursor-reset
+  never replaces a file that is not a cursor. One run at a time may use a FILE (a lock beside
+  it, .FILE.lock, is held while it runs); a second is refused.
+  FILE's directory must be writable only by the user running fdframe (e.g. /var/lib/fdframe):
+  anyone who can write it can forge the cursor. fdframe never follows a symlink there and uses
+  only regular files: a symlink, device, FIFO or directory at FILE or .FILE.lock is refused.
+  Saves write a new file under an unguessable name (.FILE.tmp-XXXXXXXXXXXXXXXX, created
+  exclusively), fsync it and rename it over FILE.
 
 Examples:
   sudo fdframe kmsg                             the ring buffer, like dmesg
@@ -73,8 +79,9 @@ pub(crate) struct KmsgArgs {
     /// Keep printing records as the kernel logs them (like `dmesg -w`); Ctrl-C stops.
     #[arg(short = 'w', long)]
     follow: bool,
-    /// Only records logged from now on (like `dmesg -W` with --follow). With --cursor, only
-    /// when there is no cursor yet.
+    /// Only records logged from now on (like `dmesg -W` with --follow); any of them
+    /// overwritten before they are read is still a counted loss. With --cursor, only when
+    /// there is no cursor yet (the starting position is saved at once).
     #[arg(long)]
     since_now: bool,
     /// Only these levels, as `dmesg -l` reads them: `warn` exactly warn, `warn+` warn and more
@@ -105,11 +112,14 @@ pub(crate) struct KmsgArgs {
     /// Colour levels as dmesg does.
     #[arg(long, value_enum, default_value_t, value_name = "WHEN")]
     color: ColorWhen,
-    /// Resume after the record saved in FILE, and keep saving the position there.
+    /// Resume after the record saved in FILE, and keep saving the position there. FILE's
+    /// directory must be writable only by you; symlinks and non-regular files are refused (see
+    /// "Cursor" below).
     #[arg(long, value_name = "FILE")]
     cursor: Option<PathBuf>,
-    /// Start afresh (and overwrite FILE) when the --cursor file cannot be used, instead of
-    /// failing.
+    /// Start afresh (and overwrite FILE) when the --cursor file is a cursor that cannot be
+    /// used (damaged, another format, ahead of the log), instead of failing. A file that is not
+    /// a cursor is never overwritten.
     #[arg(long, requires = "cursor")]
     cursor_reset: bool,
     /// The fdframe backend that waits for /dev/kmsg.
@@ -184,13 +194,27 @@ fn output(args: &KmsgArgs, sleeps: SleepScan) -> Result<KmsgOutput, Failure> {
     })
 }
 
-/// Where a cursor is saved, and for which boot.
+/// Where a cursor is saved (locked for the whole run), and for which boot.
 #[derive(Debug)]
-pub(crate) struct CursorFile {
-    pub(crate) path: PathBuf,
+pub(crate) struct CursorSave {
+    pub(crate) file: CursorFile,
     pub(crate) boot_id: String,
-    /// Held for the whole run: no second run resumes from the same file meanwhile.
-    pub(crate) _lock: cursor::CursorLock,
+}
+
+impl CursorSave {
+    /// Saves `seq` as the last record handled.
+    pub(crate) fn save(&self, seq: u64) -> Result<(), Failure> {
+        let cursor = Cursor {
+            boot_id: self.boot_id.clone(),
+            seq,
+        };
+        self.file.save(&cursor).map_err(|e| {
+            Failure::new(format_args!(
+                "cannot save the cursor to {}: {e}",
+                self.file.path().display()
+            ))
+        })
+    }
 }
 
 /// The state of one run: filters, the cursor position, the output.
@@ -198,14 +222,15 @@ struct Session {
     output: KmsgOutput,
     level: Option<LevelFilter>,
     facility: Option<FacilityFilter>,
-    /// Records up to this one were handled by an earlier run (same boot).
+    /// Records up to this one were handled by an earlier run (same boot), or were logged
+    /// before a `--since-now` start.
     skip_upto: Option<u64>,
     /// After a reboot: the first sequence number this boot's log should start at.
     expect_first: Option<u64>,
     /// The last record handled, and the last one saved to the cursor file.
     position: Option<u64>,
     saved: Option<u64>,
-    cursor: Option<CursorFile>,
+    cursor: Option<CursorSave>,
     /// A read error ended the stream; reported after the output is flushed.
     fatal: Option<Failure>,
 }
@@ -220,7 +245,11 @@ impl Session {
             }
             Event::Item(Err(Error::Decode(e))) => {
                 let seq = e.seq();
-                if seq.is_some_and(|seq| self.skip_upto.is_none_or(|c| seq > c)) {
+                if seq.is_some_and(|seq| self.skip_upto.is_some_and(|c| seq <= c)) {
+                    // Reported by the run that handled it, or logged before `--since-now`.
+                    return Ok(());
+                }
+                if seq.is_some() {
                     self.position = seq;
                 }
                 self.output.malformed(out, &e.to_string(), seq)?;
@@ -256,12 +285,15 @@ impl Session {
         Ok(())
     }
 
-    /// Reports a loss, without the records an earlier run already handled.
+    /// Reports a loss, without the records an earlier run already handled (or, with
+    /// `--since-now`, that were logged before the start).
     fn loss(&mut self, out: &mut impl Write, loss: Loss) -> Result<(), Failure> {
-        if loss.count.is_none() && self.position.is_none() {
-            // `EPIPE` on the first read: the start position (the oldest record, or the first
-            // after `dmesg --clear`) was overwritten before the read. Nothing this run was
-            // to print is lost; a resumed run counts exactly, from sequence numbers.
+        if loss.count.is_none() && self.position.is_none() && self.skip_upto.is_none() {
+            // `EPIPE` on the first read of a dump: where it started (the oldest record, or
+            // the first after a `dmesg --clear` long ago) was overwritten before this run
+            // was there to read it; what the dump shows starts after that. Every start with a
+            // known position (a cursor, `--since-now`) gives its decoder a number to count
+            // from, so its losses have a count and are never dropped here.
             return Ok(());
         }
         let loss = match (&loss.seqs, self.skip_upto) {
@@ -284,16 +316,7 @@ impl Session {
         if self.saved == Some(seq) {
             return Ok(());
         }
-        let cursor = Cursor {
-            boot_id: file.boot_id.clone(),
-            seq,
-        };
-        cursor::save(&file.path, &cursor).map_err(|e| {
-            Failure::new(format_args!(
-                "cannot save the cursor to {}: {e}",
-                file.path.display()
-            ))
-        })?;
+        file.save(seq)?;
         self.saved = Some(seq);
         Ok(())
     }

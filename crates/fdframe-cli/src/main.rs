@@ -22,6 +22,7 @@ mod json;
 mod kmsg_cmd;
 mod read_cmd;
 mod render;
+mod safe_file;
 mod source;
 mod stop;
 mod time;

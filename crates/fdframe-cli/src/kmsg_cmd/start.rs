@@ -1,14 +1,22 @@
-//! Where a `fdframe kmsg` run starts: the cursor file read and judged, the ring buffer scanned
-//! when that is needed (the newest sequence number for a cursor, sleeps for wall-clock times),
-//! and `/dev/kmsg` errors explained.
+//! Where a `fdframe kmsg` run starts: the cursor file checked, locked, read and judged, the
+//! ring buffer scanned when that is needed (the newest sequence number for a cursor or
+//! `--since-now`, sleeps for wall-clock times), and `/dev/kmsg` errors explained.
+//!
+//! `--since-now` is a start "right after the newest record": the scan finds the newest
+//! sequence number N, and the real read starts at the oldest record with a decoder that counts
+//! everything up to N as seen ([`KmsgDecoder::seen_through`]), skipping those records without
+//! printing them. Records logged between the scan and the open are printed, and records
+//! overwritten before they were read (even before the first read) are a loss with the exact
+//! count. (`lseek(SEEK_END)` would leave the decoder nothing to count from.)
 
 use std::io;
+use std::path::Path;
 
 use fdframe::blocking::FdReader;
 use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
 
-use super::{CursorFile, KmsgArgs};
-use crate::cursor::{self, Cursor, CursorError, Loaded};
+use super::{CursorSave, KmsgArgs};
+use crate::cursor::{self, Cursor, CursorError, CursorFile, Loaded, OpenError};
 use crate::failure::Failure;
 use crate::render::warn;
 use crate::time::{Clocks, SleepScan};
@@ -17,54 +25,75 @@ use crate::time::{Clocks, SleepScan};
 pub(super) struct Start {
     pub(super) at: KmsgStart,
     pub(super) decoder: KmsgDecoder,
-    /// Records up to this one were handled by an earlier run of this boot.
+    /// Records up to this one were handled by an earlier run of this boot, or (`--since-now`)
+    /// were logged before this run.
     pub(super) skip_upto: Option<u64>,
     /// A new boot: its log should start at this sequence number (0).
     pub(super) expect_first: Option<u64>,
-    pub(super) cursor: Option<CursorFile>,
+    pub(super) cursor: Option<CursorSave>,
     /// What the ring buffer says about sleeps (empty unless a wall-clock format needs it).
     pub(super) sleeps: SleepScan,
+}
+
+impl Start {
+    /// A start that ignores any cursor: `--since-now` right after `newest`, otherwise where
+    /// dmesg starts (after the last `dmesg --clear`).
+    fn fresh(since_now: bool, newest: Option<u64>, sleeps: SleepScan) -> Start {
+        let (at, decoder, skip_upto) = match (since_now, newest) {
+            (true, Some(n)) => (KmsgStart::Oldest, KmsgDecoder::seen_through(n), Some(n)),
+            // An empty ring buffer: every record is new.
+            (true, None) => (KmsgStart::Oldest, KmsgDecoder::new(), None),
+            (false, _) => (KmsgStart::AfterClear, KmsgDecoder::new(), None),
+        };
+        Start {
+            at,
+            decoder,
+            skip_upto,
+            expect_first: None,
+            cursor: None,
+            sleeps,
+        }
+    }
 }
 
 /// Decides where to start, from the options and the cursor file.
 pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
     let wants_sleeps = args.time_format.is_wall_clock() && Clocks::now().has_slept();
-    let fresh_at = if args.since_now {
-        KmsgStart::New
+    // The path is checked and the lock taken first: a refused path costs no scan.
+    let file = args.cursor.as_deref().map(open_cursor).transpose()?;
+    let (newest, sleeps) = if wants_sleeps || file.is_some() || args.since_now {
+        scan_ring_buffer(wants_sleeps)?
     } else {
-        // Where dmesg starts: after the last `dmesg --clear`.
-        KmsgStart::AfterClear
+        (None, SleepScan::default())
     };
-    let mut start = Start {
-        at: fresh_at,
-        decoder: KmsgDecoder::new(),
-        skip_upto: None,
-        expect_first: None,
-        cursor: None,
-        sleeps: SleepScan::default(),
-    };
-    let mut newest = None;
-    if wants_sleeps || args.cursor.is_some() {
-        (newest, start.sleeps) = scan_ring_buffer(wants_sleeps)?;
-    }
-    let Some(path) = &args.cursor else {
+    let mut start = Start::fresh(args.since_now, newest, sleeps);
+    let Some(file) = file else {
         return Ok(start);
     };
     let boot_id = cursor::current_boot_id()
         .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?;
-    let shown = path.display();
-    let lock = cursor::lock(path)
-        .map_err(|e| Failure::new(format_args!("cannot lock the cursor file {shown}: {e}")))?
-        .ok_or_else(|| {
-            Failure::new(format_args!(
-                "the cursor file {shown} is in use by another fdframe (it holds {}); two runs \
-                 sharing a cursor would print the same records twice",
-                cursor::lock_path(path).display()
-            ))
-        })?;
-    let loaded = cursor::load(path)
-        .map_err(|e| Failure::new(format_args!("cannot read the cursor file {shown}: {e}")))?;
-    let loaded = match loaded {
+    let loaded = read_cursor(&file, &boot_id, newest)?;
+    let fresh = apply_cursor(&mut start, loaded, &boot_id, args.cursor_reset, file.path())?;
+    let cursor = CursorSave { file, boot_id };
+    if let (true, true, Some(seq)) = (fresh, args.since_now, start.skip_upto) {
+        // Saved now, so that a run that prints nothing still leaves its position for the
+        // next run (which would otherwise start "now" again and never show what was logged
+        // in between).
+        cursor.save(seq)?;
+    }
+    start.cursor = Some(cursor);
+    Ok(start)
+}
+
+/// Reads the cursor file and judges it against this boot's log.
+fn read_cursor(file: &CursorFile, boot_id: &str, newest: Option<u64>) -> Result<Loaded, Failure> {
+    let loaded = file.load().map_err(|e| {
+        Failure::new(format_args!(
+            "cannot read the cursor file {}: {e}",
+            file.path().display()
+        ))
+    })?;
+    Ok(match loaded {
         Loaded::Found(c) if c.boot_id == boot_id && newest.is_some_and(|n| c.seq > n) => {
             Loaded::Unusable(CursorError::AheadOfLog {
                 seq: c.seq,
@@ -72,13 +101,32 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
             })
         }
         other => other,
-    };
+    })
+}
+
+/// Moves `start` to where the cursor says; `true` when it stays fresh (no cursor yet, or one
+/// reset with `--cursor-reset`).
+fn apply_cursor(
+    start: &mut Start,
+    loaded: Loaded,
+    boot_id: &str,
+    reset: bool,
+    path: &Path,
+) -> Result<bool, Failure> {
+    let shown = path.display();
     match loaded {
-        Loaded::Missing => {}
-        Loaded::Unusable(why) if args.cursor_reset => {
+        Loaded::Missing => return Ok(true),
+        Loaded::Unusable(why) if !why.may_reset() => {
+            return Err(Failure::new(format_args!(
+                "cannot use the cursor file {shown}: {why}. fdframe replaces no other file, \
+                 not even with --cursor-reset: check the path, or remove the file"
+            )));
+        }
+        Loaded::Unusable(why) if reset => {
             warn(format_args!(
                 "ignoring the cursor file {shown} ({why}); starting afresh (--cursor-reset)"
             ))?;
+            return Ok(true);
         }
         Loaded::Unusable(why) => {
             return Err(Failure::new(format_args!(
@@ -91,6 +139,7 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
                 "the cursor file {shown} is from another boot ({old}); starting from this \
                  boot's first record"
             ))?;
+            *start = Start::fresh(false, None, std::mem::take(&mut start.sleeps));
             start.at = KmsgStart::Oldest;
             start.expect_first = Some(0);
         }
@@ -100,12 +149,26 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
             start.skip_upto = Some(seq);
         }
     }
-    start.cursor = Some(CursorFile {
-        path: path.clone(),
-        boot_id,
-        _lock: lock,
-    });
-    Ok(start)
+    Ok(false)
+}
+
+/// Checks the `--cursor` path and locks it for this run.
+fn open_cursor(path: &Path) -> Result<CursorFile, Failure> {
+    let shown = path.display();
+    CursorFile::open(path).map_err(|e| match e {
+        OpenError::Cursor(why) => {
+            Failure::new(format_args!("cannot use the cursor file {shown}: {why}"))
+        }
+        OpenError::Lock(lock, why) => Failure::new(format_args!(
+            "cannot lock the cursor file {shown}: the lock file {}: {why}",
+            lock.display()
+        )),
+        OpenError::InUse(lock) => Failure::new(format_args!(
+            "the cursor file {shown} is in use by another fdframe (it holds {}); two runs \
+             sharing a cursor would print the same records twice",
+            lock.display()
+        )),
+    })
 }
 
 /// Reads the whole ring buffer once, quickly: its newest sequence number, and (when asked)

@@ -176,6 +176,81 @@ fn a_damaged_cursor_is_an_error_unless_reset() {
 }
 
 #[test]
+fn cursor_reset_never_replaces_a_file_that_is_not_a_cursor() {
+    if !privileged("cursor_reset_never_replaces_a_file_that_is_not_a_cursor") {
+        return;
+    }
+    let dir = TempDir::new("foreign");
+    // Say `--cursor /etc/passwd --cursor-reset` by mistake.
+    let other = dir.path("passwd");
+    let text = "root:x:0:0:root:/root:/bin/bash\n";
+    std::fs::write(&other, text).unwrap();
+    let output = fdframe(&["kmsg", "--cursor", &other, "--cursor-reset"]);
+    let err = assert_one_line_error(&output, 1);
+    assert!(err.contains("not an fdframe cursor file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), text);
+}
+
+#[test]
+fn a_cut_short_or_signed_cursor_is_damaged_not_a_position() {
+    if !privileged("a_cut_short_or_signed_cursor_is_damaged_not_a_position") {
+        return;
+    }
+    let dir = TempDir::new("cut-short");
+    let cursor = dir.path("kmsg.cursor");
+    let (first, _) = run(&cursor, &[]);
+    let last = *seqs(&first).last().expect("the ring buffer holds records");
+    let whole = std::fs::read_to_string(&cursor).unwrap();
+    // `seq 4805` cut to `seq 48`: the last digit and the newline gone (or just the newline).
+    let cut = |n: usize| whole[..whole.len() - n].to_owned();
+    let mut damaged = vec![cut(1), whole.replace("\nseq ", "\nseq +")];
+    if last >= 10 {
+        damaged.push(cut(2));
+    }
+    for text in damaged {
+        std::fs::write(&cursor, &text).unwrap();
+        let err = assert_one_line_error(&fdframe(&["kmsg", "--cursor", &cursor]), 1);
+        assert!(err.contains("damaged"), "{text:?}: {err}");
+        assert_eq!(
+            std::fs::read_to_string(&cursor).unwrap(),
+            text,
+            "left untouched"
+        );
+    }
+}
+
+#[test]
+fn since_now_with_a_new_cursor_saves_the_start_so_the_next_run_misses_nothing() {
+    if !privileged("since_now_with_a_new_cursor_saves_the_start_so_the_next_run_misses_nothing") {
+        return;
+    }
+    let dir = TempDir::new("since-now-start");
+    let cursor = dir.path("kmsg.cursor");
+    let before = marker("since-now-before");
+    write_record(15, before.as_bytes());
+    // A quiet run: nothing logged after its start is printed, but its start is saved.
+    let (quiet, _) = run(&cursor, &["--since-now"]);
+    assert!(
+        quiet.iter().all(|l| l["message"] != before.as_str()),
+        "{quiet:?}"
+    );
+    let start = saved_seq(&cursor);
+    let between = marker("since-now-between");
+    write_record(15, between.as_bytes());
+    // The cursor is there now, so --since-now no longer applies: the record logged between
+    // the runs is printed, once, and nothing before the first run's start.
+    let (next, _) = run(&cursor, &["--since-now"]);
+    let messages: Vec<_> = next.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert_eq!(
+        messages.iter().filter(|m| **m == between).count(),
+        1,
+        "{next:?}"
+    );
+    assert!(!messages.contains(&before.as_str()), "{next:?}");
+    assert!(seqs(&next).iter().all(|&s| s > start), "{next:?}");
+}
+
+#[test]
 fn a_cursor_past_the_newest_record_is_an_error() {
     if !privileged("a_cursor_past_the_newest_record_is_an_error") {
         return;

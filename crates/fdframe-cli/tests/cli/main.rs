@@ -8,6 +8,8 @@
 
 mod support;
 
+/// `--cursor` as root in a directory others could write: symlinks, devices, FIFOs, odd paths.
+mod cursor_attacks;
 /// `--help` of the tool and of each subcommand.
 mod help;
 /// `--cursor`: resume without duplicates, loss across a gap, other boots, damaged files.

@@ -41,7 +41,8 @@ use crate::{Decoder, Loss, LossCause, ReadErrorAction, ReadLimits};
 ///
 /// A decoder made with [`resume_after`](KmsgDecoder::resume_after) expects the record after a
 /// saved cursor; a gap before the first record it sees has cause
-/// [`LossCause::KmsgResumeGap`]. Sequence numbers that go backwards (or repeat) reset the
+/// [`LossCause::KmsgResumeGap`]. One made with [`seen_through`](KmsgDecoder::seen_through)
+/// expects the record after the newest one at its start, and counts any gap as an overrun. Sequence numbers that go backwards (or repeat) reset the
 /// expectation without a loss: the records before the new number were already seen. That is
 /// also what happens when resuming with the device at its oldest record: records up to the
 /// cursor come again, and the caller skips those with `seq() <= cursor`.
@@ -119,6 +120,37 @@ impl KmsgDecoder {
         KmsgDecoder {
             last_seq: Some(seq),
             resuming: true,
+            ..Self::default()
+        }
+    }
+
+    /// A decoder for a reader that counts every record up to and including `seq` as already
+    /// handled, and every later one as its own: the start of a "from now on" reader that found
+    /// `seq` to be the newest record, then reads from the oldest and skips records up to `seq`.
+    ///
+    /// Unlike [`KmsgDecoder::new`], it always has a number to count from, so a loss is never
+    /// [`Loss::unknown`]: records after `seq` overwritten before they were read, even before
+    /// the first read, are a [`LossCause::KmsgOverrun`] with the exact count. Unlike
+    /// [`resume_after`](KmsgDecoder::resume_after), a gap right at the start is an overrun too
+    /// (the records were lost while this reader ran), not a [`LossCause::KmsgResumeGap`].
+    /// Records at or before `seq` are decoded as usual; skipping them is the caller's choice.
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// use bytes::BytesMut;
+    /// use fdframe::kmsg::KmsgDecoder;
+    /// use fdframe::{Decoder, Loss, LossCause};
+    ///
+    /// // Record 41 was the newest when the reader started; then the ring buffer wrapped.
+    /// let mut decoder = KmsgDecoder::seen_through(41);
+    /// decoder.read_error(&io::Error::from_raw_os_error(32)); // EPIPE on the first read
+    /// decoder.decode(&mut BytesMut::from(&b"6,50,1,-;x\n"[..])).unwrap();
+    /// assert_eq!(decoder.take_loss(), Some(Loss::sequence_gap(LossCause::KmsgOverrun, 42, 50)));
+    /// ```
+    pub fn seen_through(seq: u64) -> Self {
+        KmsgDecoder {
+            last_seq: Some(seq),
             ..Self::default()
         }
     }

@@ -237,6 +237,62 @@ fn resume_after_then_epipe_counts_from_the_cursor_once() {
 }
 
 #[test]
+fn seen_through_counts_an_overrun_before_the_first_read_exactly() {
+    // A "from now on" reader: 41 was the newest record; it was stopped before its first read
+    // while the ring buffer wrapped past 42..=49.
+    let mut decoder = KmsgDecoder::seen_through(41);
+    assert_eq!(decoder.last_seq(), Some(41));
+    let events = drive(
+        &mut decoder,
+        &[
+            Read::Errno(EPIPE),
+            Read::Bytes(b"6,50,1,-;a\n"),
+            Read::Bytes(b"6,51,2,-;b\n"),
+        ],
+    );
+    assert_eq!(
+        events,
+        [overrun(42, 50), Event::Record(50), Event::Record(51)]
+    );
+}
+
+#[test]
+fn seen_through_reads_older_records_without_loss_then_counts_gaps_after_them() {
+    // Reading from the oldest record: 39..=41 come again (the caller skips them), 42 is new.
+    let mut decoder = KmsgDecoder::seen_through(41);
+    let events = drive(
+        &mut decoder,
+        &[
+            Read::Bytes(b"6,39,1,-;old\n"),
+            Read::Bytes(b"6,40,1,-;old\n"),
+            Read::Errno(EPIPE),
+            Read::Bytes(b"6,45,2,-;new\n"),
+        ],
+    );
+    // The gap is counted from the last record read (41..=44); the part the caller had
+    // already handled (41) is the caller's to trim, as with a cursor.
+    assert_eq!(
+        events,
+        [
+            Event::Record(39),
+            Event::Record(40),
+            overrun(41, 45),
+            Event::Record(45)
+        ]
+    );
+}
+
+#[test]
+fn seen_through_without_a_gap_reports_nothing() {
+    let mut decoder = KmsgDecoder::seen_through(41);
+    let events = drive(
+        &mut decoder,
+        &[Read::Bytes(b"6,42,1,-;a\n"), Read::Bytes(b"6,43,2,-;b\n")],
+    );
+    assert_eq!(events, [Event::Record(42), Event::Record(43)]);
+}
+
+#[test]
 fn resume_with_older_records_still_present_reports_no_loss() {
     // Opened at the oldest record, which is older than the cursor: records come again.
     let mut decoder = KmsgDecoder::resume_after(100);
