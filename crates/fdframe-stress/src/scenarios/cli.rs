@@ -183,9 +183,16 @@ impl Follower {
         self.wait_for(Duration::from_secs(5), Follower::is_stopped)
     }
 
-    /// Interrupts it and collects its exit code, lines and stderr (kills it if SIGINT does not
-    /// end it within ten seconds).
-    fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
+    /// Interrupts it and collects its exit code, lines, stderr and peak resident set in KiB
+    /// (kills it if SIGINT does not end it within ten seconds).
+    fn finish(mut self) -> (Option<i32>, Vec<String>, String, u64) {
+        let peak_kib = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+                line.split_whitespace().nth(1)?.parse().ok()
+            })
+            .unwrap_or(0);
         self.signal(Signal::CONT);
         self.signal(Signal::INT);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -209,7 +216,7 @@ impl Follower {
             .and_then(|e| e.join().ok())
             .unwrap_or_default();
         let lines = self.lines.lock().map(|l| l.clone()).unwrap_or_default();
-        (code, lines, stderr)
+        (code, lines, stderr, peak_kib)
     }
 }
 
@@ -311,9 +318,11 @@ pub(super) fn stop_overrun_continue(config: &Config, out: &mut dyn FnMut(Row)) {
     for (i, follower) in followers.into_iter().enumerate() {
         let variant = follower.variant;
         let from_seq = follower.from_seq;
-        let (code, lines, stderr) = follower.finish();
+        let (code, lines, stderr, peak_kib) = follower.finish();
         let mut row = Row::new("cli", variant.label);
         row.elapsed = elapsed;
+        // The follower's own peak (VmHWM), not this process's.
+        row.peak_rss_kib = peak_kib;
         row.note("ours_written", written.records);
         account(&mut row, &lines, from_seq, end_seq);
         if let Err(e) = &flood {
