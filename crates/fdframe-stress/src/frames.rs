@@ -93,24 +93,57 @@ impl Format {
     }
 }
 
-/// Writes frames `0..count` to `out` in writes of random sizes (log-uniform from 1 byte to
-/// `max_write`, so tiny writes that split a frame's digits are as common as 64 KiB ones), then
-/// closes it. After one write in 4 it pauses for up to 100 µs, so the reader catches up and
-/// waits, often in mid-frame. Returns the bytes written.
+/// How a writer writes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pace {
+    /// Writes are log-uniform from 1 byte to this, so tiny writes that split a frame's digits
+    /// are as common as the largest.
+    pub(crate) max_write: usize,
+    /// After one write in this many the writer pauses for up to `pause_max` (0: never), so
+    /// the reader catches up and waits, often in mid-frame.
+    pub(crate) pause_one_in: u32,
+    pub(crate) pause_max: std::time::Duration,
+    /// One write in this many starts a trickle (0: never): up to `trickle_len` writes of at
+    /// most 256 bytes, each followed by a pause of up to `pause_max`. A reader that keeps
+    /// catching up waits mid-frame again and again; that is when a cancelled `next()` matters.
+    pub(crate) trickle_one_in: u32,
+    pub(crate) trickle_len: u32,
+}
+
+impl Pace {
+    /// As fast as it can, in writes of up to `max_write` bytes.
+    pub(crate) const fn flat_out(max_write: usize) -> Pace {
+        Pace {
+            max_write,
+            pause_one_in: 0,
+            pause_max: std::time::Duration::ZERO,
+            trickle_one_in: 0,
+            trickle_len: 0,
+        }
+    }
+}
+
+/// Writes frames `0..count` to `out` at `pace`, then closes it. Returns the bytes written.
 pub(crate) fn write_frames(
     mut out: File,
     format: &Format,
     count: u64,
-    max_write: usize,
+    pace: Pace,
     seed: u64,
 ) -> io::Result<u64> {
+    let max_write = pace.max_write;
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut buf = Vec::with_capacity(4 * max_write);
     let mut at = 0;
     let mut next = 0;
     let mut written = 0u64;
     let bits = max_write.max(1).ilog2();
+    let mut trickle_left = 0;
     loop {
+        if trickle_left == 0 && pace.trickle_one_in != 0 && rng.u32(..pace.trickle_one_in) == 0 {
+            trickle_left = rng.u32(1..=pace.trickle_len.max(1));
+        }
+        let bits = if trickle_left > 0 { bits.min(8) } else { bits };
         let exp = rng.u32(..=bits);
         let size = (1usize << exp) + rng.usize(..(1usize << exp));
         let size = size.clamp(1, max_write);
@@ -123,8 +156,11 @@ pub(crate) fn write_frames(
             return Ok(written);
         }
         out.write_all(&buf[at..end])?;
-        if rng.u32(..4) == 0 {
-            std::thread::sleep(std::time::Duration::from_micros(rng.u64(..100)));
+        let trickling = trickle_left > 0;
+        trickle_left = trickle_left.saturating_sub(1);
+        if trickling || (pace.pause_one_in != 0 && rng.u32(..pace.pause_one_in) == 0) {
+            let micros = rng.u64(..=pace.pause_max.as_micros() as u64);
+            std::thread::sleep(std::time::Duration::from_micros(micros));
         }
         written += (end - at) as u64;
         at = end;
@@ -288,7 +324,7 @@ mod tests {
         let writer = File::from(std::os::fd::OwnedFd::from(writer));
         let writing = std::thread::spawn({
             let format = format.clone();
-            move || write_frames(writer, &format, 5000, 4096, 7).unwrap()
+            move || write_frames(writer, &format, 5000, Pace::flat_out(4096), 7).unwrap()
         });
         let mut checker = Checker::new(format.clone(), 5000);
         let reader = fdframe::blocking::FdReader::from_fd(reader.into(), format.decoder());

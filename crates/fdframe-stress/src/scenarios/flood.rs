@@ -19,7 +19,7 @@ use fdframe_conformance::fixtures::{self, TempDir};
 
 use super::{Config, on_thread};
 use crate::chaos::{Chaos, Temper};
-use crate::frames::{Checker, Format, write_frames};
+use crate::frames::{Checker, Format, Pace, write_frames};
 use crate::report::{Row, RssSampler, status_kib};
 use crate::scenarios::pipes::finish;
 use crate::session::{Backend, Session};
@@ -46,7 +46,7 @@ pub(super) fn flood(config: &Config, out: &mut dyn FnMut(Row)) {
     let dir = TempDir::new("stress-flood");
     let file = dir.path().join("frames");
     match std::fs::File::create_new(&file)
-        .and_then(|f| write_frames(f, &format(), count, 1 << 20, config.seed))
+        .and_then(|f| write_frames(f, &format(), count, Pace::flat_out(1 << 20), config.seed))
     {
         Ok(_) => {}
         Err(e) => {
@@ -60,8 +60,9 @@ pub(super) fn flood(config: &Config, out: &mut dyn FnMut(Row)) {
         let seed = config.seed_for("flood-pipe", backend.name());
         out(on_thread("flood-pipe", backend.name(), move || {
             let (fd, writer) = fixtures::pipe();
-            let writing =
-                thread::spawn(move || write_frames(writer, &format(), count, 64 * 1024, seed));
+            let writing = thread::spawn(move || {
+                write_frames(writer, &format(), count, Pace::flat_out(64 * 1024), seed)
+            });
             let mut row = slow_read("flood-pipe", backend, ReadFd::from_fd(fd), count, seed);
             if !matches!(writing.join(), Ok(Ok(_))) {
                 row.fail("the writer failed");

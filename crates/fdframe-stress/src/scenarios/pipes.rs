@@ -16,11 +16,29 @@ use nix::sys::signal::Signal;
 
 use super::{Config, on_thread};
 use crate::chaos::{Chaos, Temper};
-use crate::frames::{Checker, Format, write_frames};
+use crate::frames::{Checker, Format, Pace, write_frames};
 use crate::report::{Row, RssSampler};
 use crate::session::{Backend, Session};
 
-const MAX_WRITE: usize = 64 * 1024;
+/// The frames writer: writes of up to 64 KiB, a pause of up to 100 µs after one in four, and
+/// a trickle of up to 32 small paced writes every ~64 writes.
+const FRAMES_PACE: Pace = Pace {
+    max_write: 64 * 1024,
+    pause_one_in: 4,
+    pause_max: Duration::from_micros(100),
+    trickle_one_in: 64,
+    trickle_len: 32,
+};
+
+/// The EINTR storm's writer: small writes (up to 512 bytes), each followed by a pause of up
+/// to 100 µs, so the reader spends most of its time waiting, where the signals interrupt it.
+const EINTR_PACE: Pace = Pace {
+    max_write: 512,
+    pause_one_in: 1,
+    pause_max: Duration::from_micros(100),
+    trickle_one_in: 0,
+    trickle_len: 0,
+};
 
 /// `frames`: `config.frames` frames per backend; 0 lost, duplicated, reordered, corrupted.
 pub(super) fn frames(config: &Config, out: &mut dyn FnMut(Row)) {
@@ -28,13 +46,13 @@ pub(super) fn frames(config: &Config, out: &mut dyn FnMut(Row)) {
         let seed = config.seed_for("frames", backend.name());
         let count = config.frames;
         out(on_thread("frames", backend.name(), move || {
-            pipe_run("frames", backend, count, seed, None)
+            pipe_run("frames", backend, count, FRAMES_PACE, seed, None)
         }));
     }
 }
 
-/// `eintr`: frames while another thread sends SIGUSR1 (a no-op handler) to the reading thread
-/// every ~20 µs. Every `poll(2)`/`epoll_wait(2)` the reader waits in returns `EINTR` when it
+/// `eintr`: `config.frames / 50` frames (at least 20,000), written in small paced writes,
+/// while another thread sends SIGUSR1 (a no-op handler) to the reading thread every ~20 µs. Every `poll(2)`/`epoll_wait(2)` the reader waits in returns `EINTR` when it
 /// is hit; the backend (or, for mio, the event loop) must retry, and nothing may surface.
 ///
 /// signal-hook installs its handler with `SA_RESTART`, so a `read(2)` blocked on a pipe
@@ -42,7 +60,7 @@ pub(super) fn frames(config: &Config, out: &mut dyn FnMut(Row)) {
 /// engine's own `EINTR` retry is covered by its scripted tests. The waits are never restarted,
 /// whatever the flags.
 pub(super) fn eintr(config: &Config, out: &mut dyn FnMut(Row)) {
-    let count = (config.frames / 10).max(10_000);
+    let count = (config.frames / 50).max(20_000);
     let delivered = Arc::new(AtomicBool::new(false));
     let handler =
         match signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&delivered)) {
@@ -61,7 +79,7 @@ pub(super) fn eintr(config: &Config, out: &mut dyn FnMut(Row)) {
         let seed = config.seed_for("eintr", backend.name());
         let delivered = Arc::clone(&delivered);
         out(on_thread("eintr", backend.name(), move || {
-            pipe_run("eintr", backend, count, seed, Some(delivered))
+            pipe_run("eintr", backend, count, EINTR_PACE, seed, Some(delivered))
         }));
     }
     signal_hook::low_level::unregister(handler);
@@ -74,6 +92,7 @@ fn pipe_run(
     scenario: &'static str,
     backend: Backend,
     count: u64,
+    pace: Pace,
     seed: u64,
     storm: Option<Arc<AtomicBool>>,
 ) -> Row {
@@ -85,7 +104,7 @@ fn pipe_run(
     let started = Instant::now();
     let writing = thread::spawn({
         let format = format.clone();
-        move || write_frames(writer, &format, count, MAX_WRITE, seed ^ 1)
+        move || write_frames(writer, &format, count, pace, seed ^ 1)
     });
     let mut chaos = Chaos::new(seed, Temper::UNRULY);
     let mut checker = Checker::new(format.clone(), count);
