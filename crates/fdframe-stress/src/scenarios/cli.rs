@@ -337,8 +337,13 @@ pub(super) fn stop_overrun_continue(config: &Config, out: &mut dyn FnMut(Row)) {
                 stderr.trim()
             ));
         }
-        if let (Verdict::Fail(why), Some(known)) = (&row.verdict, variant.known) {
-            row.verdict = Verdict::Known(format!("{known}: {why}"));
+        match (&row.verdict, variant.known) {
+            (Verdict::Fail(why), Some(known)) => {
+                row.verdict = Verdict::Known(format!("{known}: {why}"));
+            }
+            // Say so when a known bug no longer shows, so its label is removed.
+            (Verdict::Ok, Some(_)) => row.note("known_bug", "gone (drop its `known` in cli.rs)"),
+            _ => {}
         }
         out(row);
     }
