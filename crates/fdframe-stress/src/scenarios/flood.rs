@@ -1,7 +1,7 @@
 //! `flood`: a consumer far slower than its source, reading a pipe a writer keeps full and a
 //! large regular file: resident memory stays under a stated bound.
 //!
-//! **The bound**: the resident set may grow by at most [`GROWTH_BOUND`] (16 MiB) over what it
+//! **The bound**: the resident set may grow by at most [`GROWTH_BOUND_KIB`] (16 MiB) over what it
 //! was when the row started. The engine buffers at most `max_frame_len` (5 KiB here) plus one
 //! read (`Framer::DEFAULT_MAX_READ_SIZE`, 256 KiB); the rest of the 16 MiB is slack for the
 //! allocator, the runtime and the writer thread. The flood is 64 MiB (16 MiB with `--quick`)
