@@ -1,5 +1,5 @@
 //! `cargo xtask ci`: the checks CI runs, in the order that fails fastest: fmt, clippy, the tests,
-//! the conformance matrix, docs, tidy.
+//! the conformance matrix, the quick stress run, docs, tidy.
 
 use std::process::Command;
 use std::time::Instant;
@@ -36,6 +36,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     println!("xtask ci: cargo xtask conformance");
     crate::conformance::run(&[])?;
     println!("xtask ci: conformance ok ({:.1?})", started.elapsed());
+    let started = Instant::now();
+    println!("xtask ci: cargo xtask stress --quick");
+    crate::stress::run(&["--quick".into()])?;
+    println!("xtask ci: stress ok ({:.1?})", started.elapsed());
     step(
         "doc",
         &["doc", "--workspace", "--no-deps", "--all-features"],

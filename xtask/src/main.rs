@@ -6,6 +6,7 @@
 //! | `tidy`        | the repository's own rules (also run by `cargo test -p xtask`)             |
 //! | `conformance` | the conformance suite as a case × backend matrix (`--backend NAME`) |
 //! | `bench`       | throughput against tokio-util, asynchronous-codec and raw `read(2)`, as ratios |
+//! | `stress`      | every backend under load, cancellation, signals, overruns, floods (`--quick`) |
 //!
 //! xtask depends on none of the workspace's crates: it drives `cargo`.
 
@@ -14,6 +15,7 @@
 mod bench;
 mod ci;
 mod conformance;
+mod stress;
 mod tidy;
 
 use std::process::ExitCode;
@@ -27,6 +29,8 @@ commands:
           runtime crates only in their backend)
   conformance [--backend NAME]  the conformance suite as a case x backend matrix
   bench   [--megabytes N] [--rounds N]  throughput against peers, as ratios
+  stress  [--quick] [--seed S] [--only NAME]  every backend under load, cancellation,
+          signals, kmsg overruns and floods, with exact loss accounting
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("stress") => stress::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

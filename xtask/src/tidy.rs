@@ -5,8 +5,8 @@
 //!   `AsyncFd::register` is an `unsafe fn`), and every `unsafe {` block has a `// SAFETY:`
 //!   comment right above it;
 //! - each runtime crate (tokio, mio, async-io, async-std, smol) is a dependency of exactly one
-//!   library crate (its backend), and never of the core; applications (CLI, benchmarks) may
-//!   use any.
+//!   library crate (its backend), and never of the core; applications (CLI, benchmarks, the
+//!   stress runner) may use any.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -151,10 +151,15 @@ fn check_runtime_deps(rel: &str, text: &str, problems: &mut Vec<String>) {
         }
         let name = line.split(['=', ' ', '.']).next().unwrap_or("");
         for (runtime, owner) in RUNTIMES {
-            // The CLI and the benchmarks are applications: they may pick runtimes.
-            let application = ["crates/fdframe-cli", "crates/fdframe-bench"]
-                .iter()
-                .any(|app| rel.starts_with(app));
+            // The CLI, the benchmarks and the stress runner are applications: they may pick
+            // runtimes.
+            let application = [
+                "crates/fdframe-cli",
+                "crates/fdframe-bench",
+                "crates/fdframe-stress",
+            ]
+            .iter()
+            .any(|app| rel.starts_with(app));
             if name == *runtime && !rel.starts_with(owner) && !application {
                 problems.push(format!(
                     "{rel}: runtime crate `{runtime}` belongs only in {owner}"
