@@ -8,6 +8,8 @@
 
 mod support;
 
+/// Endless input (`/dev/zero`, a huge sparse file, an endless line): Ctrl-C and SIGTERM still stop.
+mod endless_input;
 /// `--help` of the tool and of each subcommand.
 mod help;
 /// `--cursor`: resume without duplicates, loss across a gap, other boots, damaged files.
