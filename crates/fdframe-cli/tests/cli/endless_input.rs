@@ -6,7 +6,7 @@
 //! engine read and discarded forever and the signal was never looked at. Every wait here has a
 //! generous deadline: these are hang checks, not speed checks.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Seek, Write};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -138,5 +138,33 @@ fn an_endless_line_on_a_pipe_shows_the_lines_before_it_and_ctrl_c_stops_the_run(
         writer
             .join()
             .expect("the writer ends when the reader has gone");
+    }
+}
+
+#[test]
+fn a_sparse_file_with_a_line_after_its_holes_is_read_to_the_end_on_every_backend() {
+    let dir = TempDir::new("holes");
+    let path = dir.path("holes");
+    // 64 MiB of holes: several of the engine's pauses, each of which must lead back to reading
+    // (not to a wait for an event that no regular file ever gives).
+    let mut file = std::fs::File::create_new(&path).expect("create the sparse file");
+    file.write_all(b"before\n").unwrap();
+    file.set_len(64 << 20).unwrap();
+    file.seek(std::io::SeekFrom::End(0)).unwrap();
+    file.write_all(b"\nafter\n").unwrap();
+    drop(file);
+    for backend in BACKENDS {
+        let mut child = start(backend, &[&path], Stdio::null());
+        let lines = Lines::new(child.0.stdout.take().unwrap());
+        assert_eq!(
+            wait_exit(&mut child.0, DEADLINE),
+            Some(0),
+            "{backend}: the file was not read to its end within {DEADLINE:?}"
+        );
+        assert_eq!(
+            lines.until_quiet(Duration::from_millis(200)),
+            ["before", "after"],
+            "{backend}"
+        );
     }
 }

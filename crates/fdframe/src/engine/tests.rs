@@ -661,6 +661,10 @@ fn decoder_that_consumes_everything_and_never_finds_a_message_gets_bounded_work_
         let mut reads = 0;
         let step = framer.poll_next_with(|buf| {
             reads += 1;
+            if reads > 10 * Framer::<Swallow>::MAX_READS_PER_CALL {
+                // A guard so that an engine without a budget fails here instead of hanging.
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             buf.put_slice(&vec![0; buf.capacity()]);
             Ok(())
         });
