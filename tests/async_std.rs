@@ -1,5 +1,6 @@
 //! `fdframe-async-std` driven by the async-std runtime.
 
+use std::cell::Cell;
 use std::io;
 use std::time::Duration;
 
@@ -27,6 +28,25 @@ impl<D: Decoder> Reader<D> for AsyncStdReader<D> {
     fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
         let stream = &mut self.0;
         async_std::task::block_on(within(stream.next(), async_io::Timer::after(timeout)))
+    }
+
+    fn next_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (Step<D::Item, D::Error>, u64) {
+        // async-std spawns onto a thread pool (`spawn_local` is unstable), so the other work
+        // is a future polled by the same `block_on`, next to the stream.
+        let turns = Cell::new(0);
+        let other = async {
+            loop {
+                turns.set(turns.get() + 1);
+                futures_lite::future::yield_now().await;
+            }
+        };
+        let stream = &mut self.0;
+        let next = within(stream.next(), async_io::Timer::after(timeout));
+        let step = async_std::task::block_on(futures_lite::future::or(next, other));
+        (step, turns.get())
     }
 
     fn framer(&self) -> &Framer<D> {

@@ -72,20 +72,36 @@ impl Backend for Mio {
 
 impl<D: Decoder> Reader<D> for MioReader<D> {
     fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
+        self.next_within_beside_other_work(timeout).0
+    }
+
+    /// A drain that ends without `WouldBlock` and without messages is the engine pausing:
+    /// the event loop (this one) takes its turn there, then drains again without waiting.
+    fn next_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (Step<D::Item, D::Error>, u64) {
         let deadline = Instant::now() + timeout;
+        let mut turns = 0;
         loop {
             if let Some(step) = self.drained.pop_front() {
-                return Poll::Ready(Some(step));
+                return (Poll::Ready(Some(step)), turns);
             }
             if self.reader.is_done() {
-                return Poll::Ready(None);
+                return (Poll::Ready(None), turns);
             }
             // As the crate documents: wait only once a drain has reached `WouldBlock`, and only
             // for an event of this reader's own token.
             if self.reader.is_drained() && self.token.is_some() && !self.wait_for_event(deadline) {
-                return Poll::Pending;
+                return (Poll::Pending, turns);
             }
             self.drained.extend(self.reader.drain());
+            if self.drained.is_empty() && !self.reader.is_drained() {
+                turns += 1;
+                if Instant::now() >= deadline {
+                    return (Poll::Pending, turns);
+                }
+            }
         }
     }
 

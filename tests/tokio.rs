@@ -2,6 +2,8 @@
 
 use std::io;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use fdframe::{Decoder, Framer, ReadFd, Step};
@@ -47,6 +49,25 @@ impl<D: Decoder> Reader<D> for TokioReader<D> {
         // The timer must be made inside the runtime.
         self.runtime
             .block_on(async { within(stream.next(), tokio::time::sleep(timeout)).await })
+    }
+
+    fn next_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (Step<D::Item, D::Error>, u64) {
+        // A second task on the same current-thread runtime: it runs only when the reader's task
+        // hands the thread back.
+        let turns = Arc::new(AtomicU64::new(0));
+        let counting = Arc::clone(&turns);
+        let other = self.runtime.spawn(async move {
+            loop {
+                counting.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        });
+        let step = self.next_within(timeout);
+        other.abort();
+        (step, turns.load(Ordering::Relaxed))
     }
 
     fn framer(&self) -> &Framer<D> {

@@ -48,7 +48,9 @@
 //!   always ready, such as a large regular file or a pipe fed faster than it is read, hands out
 //!   item after item without returning `Pending`. A loop that awaits nothing else keeps its
 //!   executor thread until the stream waits; add `futures_lite::future::yield_now()` where
-//!   that matters.
+//!   that matters. Input that brings *no* item for long (`/dev/zero`, a huge sparse file, an
+//!   endless over-long line) is different: there the engine's per-call budget makes the stream
+//!   yield by itself (see [`FdStream`]).
 //! - Linux only, like fdframe.
 
 #![forbid(unsafe_code)]

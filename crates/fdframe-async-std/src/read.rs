@@ -104,9 +104,18 @@ impl AsyncRead for FdRead {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let mut interrupted = 0;
         loop {
             match this.read_once(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // A storm of `EINTR` must not hold the executor thread: after as many attempts
+                // as the engine makes per call, yield and try again on the next poll.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    interrupted += 1;
+                    if interrupted == MAX_READS_PER_POLL {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
                 // Only after a real `WouldBlock`: a stale `Ready` just leads to another read.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     ready!(this.registration.poll_readable(cx))?;
@@ -116,6 +125,11 @@ impl AsyncRead for FdRead {
         }
     }
 }
+
+/// The most `EINTR`-interrupted reads one `poll_read` retries, as the engine's
+/// [`Framer::MAX_READS_PER_CALL`](fdframe::Framer::MAX_READS_PER_CALL): one call does bounded
+/// work.
+const MAX_READS_PER_POLL: usize = 32;
 
 impl AsFd for FdRead {
     fn as_fd(&self) -> BorrowedFd<'_> {

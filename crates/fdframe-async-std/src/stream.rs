@@ -24,6 +24,11 @@ use crate::registration::Registration;
 /// - **Regular files** are never registered (epoll refuses them); they are read directly, to end
 ///   of file. A slow disk read therefore happens inline, inside `poll_next`. Files that epoll
 ///   refuses for lack of a poll operation (`/dev/null`) are read the same way.
+/// - **Endless input** does not hold the executor thread: one `poll_next` does bounded work
+///   (see [`Framer::MAX_READS_PER_CALL`]). On input that brings no message for a long time
+///   (`/dev/zero`, a huge sparse file, an endless over-long line being skipped) it wakes its own
+///   task and returns `Pending`, so other tasks run, and goes on at its next poll;
+///   `framer().is_yielding()` tells such a pause from a wait. Dropping the stream ends it.
 /// - **pty masters** end cleanly (`None`) when the other side closes, instead of failing with
 ///   `EIO`.
 /// - Dropping the stream deregisters the descriptor, restores its flags, then closes it;
@@ -137,6 +142,12 @@ impl<D: Decoder> Stream for FdStream<D> {
             // below never starts while bytes sit in the kernel.
             if let Poll::Ready(step) = this.framer.poll_next_with(|buf| fd.read_into(buf)) {
                 return Poll::Ready(step);
+            }
+            if this.framer.is_yielding() {
+                // The engine paused with data left: no readiness event is needed (or may come)
+                // for it, so the task asks to be polled again and lets the others run first.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             // `Ready` may report an event that the reads above already consumed: reading again
             // then returns `WouldBlock` and re-arms the registration on the next turn.

@@ -29,6 +29,23 @@ pub trait Reader<D: Decoder> {
     /// cases exercise cancel safety simply by using short timeouts.
     fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error>;
 
+    /// Like [`next_within`](Reader::next_within), while other work shares the reader's thread;
+    /// returns the step and how many turns that other work got meanwhile.
+    ///
+    /// - Async glue runs a second task on the same single-threaded runtime (or, where the
+    ///   executor cannot spawn onto the current thread, a future polled by the same
+    ///   `block_on`) that counts a turn and yields, again and again, until `next()` is done.
+    /// - Blocking and mio glue have no tasks: the other work is the caller's own loop, which
+    ///   gets a turn each time the backend hands control back (`next_timeout` returns, a
+    ///   `drain` ends) before the item or the timeout.
+    ///
+    /// A reader that holds its thread inside one call gives the other work no turn (or never
+    /// returns at all).
+    fn next_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (Step<D::Item, D::Error>, u64);
+
     /// The engine, to check buffer bounds.
     fn framer(&self) -> &Framer<D>;
 }

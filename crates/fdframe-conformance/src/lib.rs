@@ -67,6 +67,7 @@ macro_rules! conformance_tests {
             robustness::thousand_descriptors_on_one_runtime,
             robustness::ten_thousand_readers_leak_no_descriptors,
             robustness::garbage_gives_typed_errors_and_the_stream_goes_on,
+            robustness::endless_input_lets_other_work_run_and_the_reader_drops_cleanly,
         );
     };
     (@each $backend:ty; $($module:ident :: $case:ident),* $(,)?) => {

@@ -36,19 +36,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("listening on {path}");
 
     loop {
-        // Sleep until something happens (no timeout).
-        poll.poll(&mut events, None)?;
-        for event in &events {
-            if event.token() != FIFO {
+        // Sleep until something happens (no timeout), but only once the last drain reached
+        // `WouldBlock`: a drain that paused (an endless over-long line being skipped) left data
+        // that no new event will announce.
+        if lines.is_drained() {
+            poll.poll(&mut events, None)?;
+            if !events.iter().any(|event| event.token() == FIFO) {
                 continue;
             }
-            // mio is edge-triggered: read everything that is ready now, or no new event comes.
-            for line in lines.drain() {
-                match line {
-                    Ok(line) => println!("{line}"),
-                    // A line that is not UTF-8 or too long is skipped; the stream goes on.
-                    Err(e) => eprintln!("{e}"),
-                }
+        }
+        // mio is edge-triggered: read everything that is ready now, or no new event comes.
+        for line in lines.drain() {
+            match line {
+                Ok(line) => println!("{line}"),
+                // A line that is not UTF-8 or too long is skipped; the stream goes on.
+                Err(e) => eprintln!("{e}"),
             }
         }
     }

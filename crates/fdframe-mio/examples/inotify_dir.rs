@@ -34,9 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("watching {dir}");
 
     loop {
-        poll.poll(&mut events, None)?;
-        if !events.iter().any(|event| event.token() == INOTIFY) {
-            continue;
+        // Wait only after a drain that reached `WouldBlock` (not one that paused).
+        if events_in.is_drained() {
+            poll.poll(&mut events, None)?;
+            if !events.iter().any(|event| event.token() == INOTIFY) {
+                continue;
+            }
         }
         // Edge-triggered: take every event that is ready before polling again.
         for event in events_in.drain() {

@@ -14,9 +14,13 @@ use crate::FdReader;
 /// the reader's next event. After a full drain, [`FdReader::is_drained`] is `true`, the condition
 /// for edge-triggered readiness to report the next change.
 ///
+/// A drain also ends when the engine pauses after its per-call budget on input without
+/// messages; then [`FdReader::is_drained`] is `false`, and the reader must be drained again
+/// before the loop waits.
+///
 /// # Example
 ///
-/// A regular file is never registered; one drain reads it to the end:
+/// A regular file is never registered; drain it until it is done:
 ///
 /// ```
 /// use fdframe::codec::LinesDecoder;
@@ -24,9 +28,13 @@ use crate::FdReader;
 ///
 /// let mut status = FdReader::open("/proc/self/status", LinesDecoder::new())?;
 /// assert!(!status.needs_registration());
-/// let lines: Vec<_> = status.drain().collect::<Result<_, _>>()?;
+/// let mut lines = Vec::new();
+/// while !status.is_done() {
+///     for line in status.drain() {
+///         lines.push(line?);
+///     }
+/// }
 /// assert!(lines[0].starts_with(b"Name:"));
-/// assert!(status.is_done());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]

@@ -17,6 +17,11 @@
 //! [`FdReader::is_drained`] tells you whether it got that far. If you stop iterating early (to be
 //! fair to other sources, say), come back to the reader *without* waiting for an event.
 //!
+//! `drain` itself stops early, with `is_drained()` `false`, when the engine pauses after its
+//! per-call budget on input that brings no message (`/dev/zero`, a huge sparse file, an endless
+//! over-long line being skipped), so that such input cannot hold your loop: there too, drain
+//! again before you wait. The examples below do so.
+//!
 //! Treat any event for the reader's token (readable, read-closed, error, priority) as "drain
 //! now": `/dev/kmsg` signals overwritten records as an error event, and the drain then reports
 //! the loss ([`fdframe::Error::Lost`]) and goes on.
@@ -58,10 +63,16 @@
 //!     assert!(!events.is_empty(), "timed out waiting for the pipe");
 //!     for event in &events {
 //!         if event.token() == LINES {
-//!             for line in lines.drain() {
-//!                 let line = line?; // a decode error, a loss notice, or a read error
-//!                 assert!(line.starts_with(b"burst "));
-//!                 received += 1;
+//!             // Until `WouldBlock` (or the end): a drain that paused is not done.
+//!             loop {
+//!                 for line in lines.drain() {
+//!                     let line = line?; // a decode error, a loss notice, or a read error
+//!                     assert!(line.starts_with(b"burst "));
+//!                     received += 1;
+//!                 }
+//!                 if lines.is_drained() {
+//!                     break;
+//!                 }
 //!             }
 //!         }
 //!     }
@@ -91,7 +102,10 @@
 //!             Err(e) => eprintln!("{e}"), // e.g. "12 kernel log records lost (...)"
 //!         }
 //!     }
-//!     poll.poll(&mut events, None)?;
+//!     // Wait only once the drain reached `WouldBlock`; after a pause, drain again at once.
+//!     if kmsg.is_drained() {
+//!         poll.poll(&mut events, None)?;
+//!     }
 //! }
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -101,8 +115,8 @@
 //! - **Regular files cannot be registered.** epoll refuses them (and a few devices such as
 //!   `/dev/null`) with `EPERM`. [`FdReader::needs_registration`] returns `false` for them, and
 //!   registering fails with [`std::io::ErrorKind::Unsupported`] rather than handing the descriptor
-//!   to epoll. Their reads never wait, so one `drain` reads them to the end, inline in your loop
-//!   (a slow disk stalls it meanwhile).
+//!   to epoll. Their reads never wait, so `drain` them until [`FdReader::is_done`], inline in
+//!   your loop (a slow disk stalls it meanwhile; a drain returns at each of the engine's pauses).
 //! - **`O_NONBLOCK` is shared.** A blocking descriptor handed to [`FdReader::from_fd`] (or
 //!   [`FdReader::new`]) is made non-blocking for the reader's lifetime, and every `dup` of it,
 //!   in any process, sees that. [`FdReader::open`] opens a description of its own, and

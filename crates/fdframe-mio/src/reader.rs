@@ -20,6 +20,14 @@ use crate::Drain;
 /// exactly what makes the next event come. Messages are decoded by the [`fdframe`] engine, with
 /// the same results as `fdframe::blocking::FdReader`.
 ///
+/// A drain also ends, before `WouldBlock`, when the engine pauses after its per-call budget
+/// ([`Framer::MAX_READS_PER_CALL`](fdframe::Framer::MAX_READS_PER_CALL) reads without a
+/// message: `/dev/zero`, a huge sparse file, an endless over-long line being skipped), so that
+/// one source cannot hold your loop forever. [`is_drained`](FdReader::is_drained) is then
+/// `false`: serve your other sources if you like, then drain this reader again **before
+/// waiting** — the descriptor still has data, so no new edge-triggered event will come for it,
+/// and waiting would hang.
+///
 /// The reader owns its descriptor. Dropping it deregisters it from the `Poll` it was registered
 /// with (if any), restores `O_NONBLOCK` if the reader set it, and closes the descriptor;
 /// [`into_inner`](FdReader::into_inner) deregisters and gives the descriptor back instead.
@@ -32,8 +40,8 @@ use crate::Drain;
 /// returns `false`, and [`register`](event::Source::register) fails with
 /// [`io::ErrorKind::Unsupported`] instead of handing the descriptor to epoll. Read such a reader
 /// with [`drain`](FdReader::drain) until [`is_done`](FdReader::is_done): it never stops at
-/// "would block", so one `drain` reads to the end. A slow disk read then happens inline, in
-/// your event loop.
+/// "would block", only at the engine's pauses, so a few `drain`s read to the end. A slow disk
+/// read then happens inline, in your event loop.
 ///
 /// # Example
 ///
@@ -168,17 +176,26 @@ impl<D: Decoder> FdReader<D> {
     }
 
     /// Returns the next message if one can be had without waiting: `Pending` when the descriptor
-    /// would block (wait for its next event), `Ready(None)` at the end of the stream (and on
-    /// every call after it).
+    /// would block (wait for its next event) or when the engine paused after its per-call
+    /// budget (then [`is_drained`](FdReader::is_drained) is `false`: call again without
+    /// waiting), `Ready(None)` at the end of the stream (and on every call after it).
     pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
         let fd = &self.fd;
         let step = self.framer.poll_next_with(|buf| fd.read_into(buf));
-        self.drained = !matches!(step, Poll::Ready(Some(_)));
+        self.drained = match step {
+            Poll::Ready(Some(_)) => false,
+            Poll::Ready(None) => true,
+            // A pause leaves data in the descriptor: waiting for an edge now would hang.
+            Poll::Pending => !self.framer.is_yielding(),
+        };
         step
     }
 
     /// An iterator over the messages available now: it reads until the descriptor would block
     /// (or the stream ends), never waiting. Call it for every event of this reader's token.
+    ///
+    /// It also ends when the engine pauses on input without messages (see the
+    /// [type's notes](FdReader)), with [`is_drained`](FdReader::is_drained) `false`.
     ///
     /// Dropping the iterator early loses nothing (unread messages stay in the kernel or in the
     /// engine's buffer), but no new event will come for them: keep draining until
@@ -190,7 +207,8 @@ impl<D: Decoder> FdReader<D> {
     /// Whether the last step found nothing more to read: the descriptor would block, or the
     /// stream has ended. Only then is it safe to wait for this reader's next event.
     ///
-    /// `false` before the first read and after each message (more may be ready).
+    /// `false` before the first read, after each message (more may be ready), and after the
+    /// engine paused on input without messages (more is certainly there).
     pub fn is_drained(&self) -> bool {
         self.drained
     }

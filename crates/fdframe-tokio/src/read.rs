@@ -113,7 +113,7 @@ impl AsyncRead for FdRead {
             return Poll::Ready(Ok(()));
         }
         let waited = self.source.poll_with(cx, |reader| {
-            loop {
+            for _ in 0..MAX_READS_PER_POLL {
                 let room = buf.initialize_unfilled();
                 match reader.read(|fd| read_plain(fd, room)) {
                     Ok(n) => {
@@ -125,10 +125,18 @@ impl AsyncRead for FdRead {
                     Err(e) => return Poll::Ready(Err(e)),
                 }
             }
+            // A storm of `EINTR`: `Pending` without `WouldBlock` makes `poll_with` wake the
+            // task and yield, so the runtime gets its turn before the next attempt.
+            Poll::Pending
         });
         waited.map(|result| result.and_then(|read| read))
     }
 }
+
+/// The most reads one `poll_read` attempts (each further one after an `EINTR`), as the
+/// engine's [`Framer::MAX_READS_PER_CALL`](fdframe::Framer::MAX_READS_PER_CALL): one call does
+/// bounded work.
+const MAX_READS_PER_POLL: usize = 32;
 
 /// One `read(2)` into `dst`. On a terminal, `EIO` (the other side of a pty has closed) is end
 /// of input, as in [`ReadFd::read_into`].

@@ -93,20 +93,6 @@ impl Source {
         matches!(self, Source::Reactor(_))
     }
 
-    /// Drives `step` with readiness glue until it is ready.
-    ///
-    /// `step` reads through the [`Reader`] it is given, as often as it likes, and returns
-    /// `Pending` only after a read returned `WouldBlock`.
-    ///
-    /// - Registered: each round takes a readiness guard. A read that would block clears the
-    ///   guard's readiness (and nothing else does), and the next round's `poll_read_ready` either
-    ///   finds newer readiness (read again) or stores `cx`'s waker and returns `Pending`.
-    /// - Direct: reads never wait. One unit of tokio's cooperative budget is spent per ready
-    ///   step, so a huge regular file does not starve other tasks on the same thread.
-    ///
-    /// A `Pending` from `step` without a `WouldBlock` read (not expected from the callers) and a
-    /// `WouldBlock` from a direct read (not expected from non-pollable files) both yield to the
-    /// scheduler and try again later instead of spinning or hanging.
     /// Hands out what the engine has without reading, spending tokio's cooperative budget as
     /// a read would, so a task draining a full buffer still yields to its neighbours.
     pub(crate) fn poll_buffered<D: fdframe::Decoder>(
@@ -122,6 +108,23 @@ impl Source {
         step
     }
 
+    /// Drives `step` with readiness glue until it is ready.
+    ///
+    /// `step` reads through the [`Reader`] it is given, as often as it likes, and returns
+    /// `Pending` after a read returned `WouldBlock`, or without one when it pauses after its
+    /// per-call budget ([`fdframe::Framer::is_yielding`]: the descriptor still has data).
+    ///
+    /// - Registered: each round takes a readiness guard. A read that would block clears the
+    ///   guard's readiness (and nothing else does), and the next round's `poll_read_ready` either
+    ///   finds newer readiness (read again) or stores `cx`'s waker and returns `Pending`.
+    /// - Direct: reads never wait. One unit of tokio's cooperative budget is spent per ready
+    ///   step, so a huge regular file does not starve other tasks on the same thread.
+    ///
+    /// A `Pending` from `step` without a `WouldBlock` read (the engine's pause) and a
+    /// `WouldBlock` from a direct read (not expected from non-pollable files) both yield to the
+    /// scheduler: the task wakes itself and returns `Pending`, so the runtime and the task's
+    /// neighbours get their turn, and it reads again on its next poll. Readiness is left as it
+    /// is (no `WouldBlock` was seen, so it must not be cleared: no new edge would come).
     pub(crate) fn poll_with<T>(
         &self,
         cx: &mut Context<'_>,
@@ -160,6 +163,8 @@ impl Source {
                     // Readiness was cleared by that `WouldBlock`: poll it again, which either
                     // reads on (a newer event arrived) or registers the waker.
                     Poll::Pending if reader.would_block => continue,
+                    // The engine paused with data left: yield without waiting (the guard is
+                    // dropped with its readiness intact).
                     Poll::Pending => {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;

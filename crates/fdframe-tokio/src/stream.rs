@@ -25,6 +25,15 @@ use crate::source::Source;
 /// for tokio's readiness. Reads continue until `WouldBlock` before it waits, which tokio's
 /// edge-triggered reactor requires.
 ///
+/// # Endless input
+///
+/// One `poll_next` does bounded work (see [`Framer::MAX_READS_PER_CALL`]). On input that brings
+/// no message for a long time (`/dev/zero`, a huge sparse file, one endless over-long line being
+/// skipped) it returns `Pending` after waking its own task, so the runtime thread and the
+/// task's neighbours get their turn, and the stream goes on at its next poll;
+/// `framer().is_yielding()` tells such a pause from a wait. A task that drops the stream (on a
+/// stop signal, a timeout) ends it cleanly.
+///
 /// Bring your own `StreamExt` for `next()`: `tokio_stream::StreamExt` or
 /// `futures::StreamExt`.
 ///
@@ -38,7 +47,8 @@ use crate::source::Source;
 /// epoll refuses regular files (and a few devices such as `/dev/null`) with `EPERM`. Those are
 /// never registered: they are read directly, to end of file, inside `poll_next`. A slow disk
 /// read therefore happens inline on the runtime thread (as `tokio::fs` avoids with a thread
-/// pool); one unit of tokio's cooperation budget is spent per item, so other tasks still run.
+/// pool); one unit of tokio's cooperation budget is spent per item, and the engine pauses on
+/// long stretches without items, so other tasks still run.
 ///
 /// # Example
 ///
@@ -163,6 +173,8 @@ impl<D: Decoder> Stream for FdStream<D> {
         if let Poll::Ready(step) = source.poll_buffered(cx, framer) {
             return Poll::Ready(step);
         }
+        // A `Pending` here is either a read that would block (the waker is stored with the
+        // reactor) or the engine pausing after its per-call budget (`source` wakes the task).
         let waited = source.poll_with(cx, |reader| {
             framer.poll_next_with(|buf| reader.read(|fd| fd.read_into(buf)))
         });

@@ -17,6 +17,19 @@ use crate::{Decoder, Error, Framer, ReadFd, Step};
 /// `poll(2)` for readiness, so it never spins. Regular files are read straight to their end.
 /// The iterator ends at end of input (or after a fatal error) and stays ended.
 ///
+/// # Endless input and stopping
+///
+/// The engine does bounded work per call and then pauses
+/// ([`Framer::is_yielding`]) when input brings no message for a while: `/dev/zero`, a huge
+/// sparse file, one endless over-long line being skipped. What each method does then:
+///
+/// - [`Iterator::next`] keeps going, as `read(2)` on `/dev/zero` would: it blocks until a
+///   message, the end or an error, however long the input takes.
+/// - [`poll_next_now`](FdReader::poll_next_now), [`next_timeout`](FdReader::next_timeout) and
+///   [`ready`](FdReader::ready) return at a pause (`Pending`, or the end of `ready`'s
+///   iteration) with `framer().is_yielding()` true, so a loop of yours can check its stop flag
+///   and call again at once: no readiness wait is needed.
+///
 /// # Example
 ///
 /// ```
@@ -102,19 +115,27 @@ impl<D: Decoder> FdReader<D> {
     }
 
     /// Returns the next message if one can be had without waiting: `Pending` when the descriptor
-    /// would block, `Ready(None)` at the end of the stream.
+    /// would block or the engine paused after its per-call budget (then
+    /// [`framer().is_yielding()`](Framer::is_yielding) is true: call again without waiting),
+    /// `Ready(None)` at the end of the stream.
     pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
         let fd = &self.fd;
         self.framer.poll_next_with(|buf| fd.read_into(buf))
     }
 
     /// Returns the next message, waiting at most `timeout` for the descriptor to become readable.
-    /// `Pending` means the time ran out.
+    /// `Pending` means the time ran out, or the engine paused after its per-call budget on input
+    /// that brings no message ([`framer().is_yielding()`](Framer::is_yielding) then says so):
+    /// either way, check what you need to check and call again.
     pub fn next_timeout(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Poll::Ready(step) = self.poll_next_now() {
                 return Poll::Ready(step);
+            }
+            if self.framer.is_yielding() {
+                // Not a wait: return so that the caller's stop flag gets its turn.
+                return Poll::Pending;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -129,6 +150,10 @@ impl<D: Decoder> FdReader<D> {
     /// An iterator over the messages available now: it ends when the descriptor would block
     /// (or at the end of the stream), without waiting. On `/dev/kmsg` that is "the ring buffer
     /// as it is", like `dmesg` without `-w`.
+    ///
+    /// It also ends when the engine pauses after its per-call budget on input that brings no
+    /// message; [`framer().is_yielding()`](Framer::is_yielding) then tells that more may be
+    /// available without waiting, and calling `ready()` again goes on.
     pub fn ready(&mut self) -> Ready<'_, D> {
         Ready { reader: self }
     }
@@ -141,6 +166,10 @@ impl<D: Decoder> Iterator for FdReader<D> {
         loop {
             if let Poll::Ready(step) = self.poll_next_now() {
                 return step;
+            }
+            if self.framer.is_yielding() {
+                // The engine paused on input without messages; blocking semantics: go on.
+                continue;
             }
             if let Err(e) = wait_readable(self.fd.as_fd(), None) {
                 return Some(Err(self.framer.fail(e)));
@@ -177,5 +206,111 @@ fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, timeout: Option<Duration>) -> 
     match rustix::event::poll(&mut fds, timeout.as_ref()) {
         Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Seek, SeekFrom, Write};
+
+    use super::*;
+    use crate::codec::{LinesDecoder, LinesError};
+
+    /// A sparse regular file of `zeros` zero bytes (one endless over-long line), then
+    /// `\nlast\n`; removed on drop.
+    struct SparseFile(std::path::PathBuf);
+
+    impl SparseFile {
+        fn new(test: &str, zeros: u64) -> SparseFile {
+            let path = std::env::temp_dir().join(format!(
+                "fdframe-blocking-{test}-{}-{:?}",
+                std::process::id(),
+                std::time::SystemTime::now()
+            ));
+            let mut file = std::fs::File::create_new(&path).unwrap();
+            file.seek(SeekFrom::Start(zeros)).unwrap();
+            file.write_all(b"\nlast\n").unwrap();
+            SparseFile(path)
+        }
+    }
+
+    impl Drop for SparseFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    const ZEROS: u64 = 32 << 20;
+
+    fn too_long<T: std::fmt::Debug>(step: Option<Result<T, Error<LinesError>>>) {
+        assert!(
+            matches!(step, Some(Err(Error::Decode(LinesError::TooLong { .. })))),
+            "{step:?}"
+        );
+    }
+
+    #[test]
+    fn next_timeout_returns_at_each_pause_on_input_without_messages() {
+        let file = SparseFile::new("timeout", ZEROS);
+        let mut reader = FdReader::open(&file.0, LinesDecoder::new()).unwrap();
+        let long = Duration::from_secs(3600);
+        match reader.next_timeout(long) {
+            Poll::Ready(step) => too_long(step),
+            Poll::Pending => panic!("the first MiB is an over-long line"),
+        }
+        let mut pauses = 0;
+        let last = loop {
+            match reader.next_timeout(long) {
+                Poll::Pending => {
+                    assert!(
+                        reader.framer().is_yielding(),
+                        "not a timeout: an hour is left"
+                    );
+                    pauses += 1;
+                }
+                Poll::Ready(step) => break step,
+            }
+        };
+        assert_eq!(last.unwrap().unwrap(), "last");
+        let budget = (Framer::<LinesDecoder>::MAX_READS_PER_CALL
+            * Framer::<LinesDecoder>::DEFAULT_MAX_READ_SIZE) as u64;
+        assert!(pauses >= ZEROS / budget - 1, "{pauses} pauses");
+        assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn ready_ends_at_a_pause_and_goes_on_when_called_again() {
+        let file = SparseFile::new("ready", ZEROS);
+        let mut reader = FdReader::open(&file.0, LinesDecoder::new()).unwrap();
+        let mut rounds = 0;
+        let mut seen = Vec::new();
+        while !reader.framer().is_done() {
+            rounds += 1;
+            seen.extend(reader.ready().map(|step| match step {
+                Ok(line) => String::from_utf8_lossy(&line).into_owned(),
+                Err(e) => e.to_string(),
+            }));
+            assert!(
+                reader.framer().is_done() || reader.framer().is_yielding(),
+                "a regular file never blocks: ready() ended at a pause"
+            );
+        }
+        assert_eq!(
+            seen,
+            [
+                "malformed message skipped: line longer than the limit of 1048576 bytes skipped",
+                "last"
+            ]
+        );
+        assert!(rounds > 2, "{rounds} rounds of ready()");
+    }
+
+    #[test]
+    fn iterator_next_keeps_going_through_pauses() {
+        let file = SparseFile::new("next", ZEROS);
+        let mut reader = FdReader::open(&file.0, LinesDecoder::new()).unwrap();
+        too_long(reader.next());
+        assert_eq!(reader.next().unwrap().unwrap(), "last");
+        assert!(reader.next().is_none());
     }
 }

@@ -48,6 +48,9 @@ impl<D: Decoder> Source<D> for AsyncStdSource<D> {
             match Pin::new(&mut *stream).poll_next(cx) {
                 Poll::Ready(Some(step)) => Poll::Ready(Next::Item(step)),
                 Poll::Ready(None) => Poll::Ready(Next::End),
+                // The engine paused with input left: back to the caller's loop (and its stop
+                // flag) instead of polling on inside `block_on`.
+                Poll::Pending if stream.framer().is_yielding() => Poll::Ready(Next::Yielded),
                 Poll::Pending if wait => Poll::Pending,
                 // As in the tokio backend: a woken `block_on` lets the reactor process the
                 // descriptor's readiness before the stream is polled again.

@@ -36,6 +36,9 @@ impl<D: Decoder> Source<D> for BlockingSource<D> {
             match self.reader.poll_next_now() {
                 Poll::Ready(Some(step)) => return Next::Item(step),
                 Poll::Ready(None) => return Next::End,
+                // The engine paused with input left: no wait, and the caller's loop checks
+                // the stop flag.
+                Poll::Pending if self.reader.framer().is_yielding() => return Next::Yielded,
                 Poll::Pending if !wait => return Next::Idle,
                 Poll::Pending => {
                     if let Err(e) = wait_either(self.reader.get_ref(), &self.stop_fd) {

@@ -58,8 +58,11 @@ impl<D: Decoder> Source<D> for MioSource<D> {
             match self.reader.poll_next_now() {
                 TaskPoll::Ready(Some(step)) => return Next::Item(step),
                 TaskPoll::Ready(None) => return Next::End,
+                // The engine paused with data left (`is_drained()` is false): waiting for an
+                // edge would hang; the caller's loop checks the stop flag and calls again.
+                TaskPoll::Pending if !self.reader.is_drained() => return Next::Yielded,
                 TaskPoll::Pending if !wait => return Next::Idle,
-                // Pending means the reader read until WouldBlock: safe to wait for the next edge.
+                // Otherwise the reader read until WouldBlock: safe to wait for the next edge.
                 TaskPoll::Pending => match self.poll.poll(&mut self.events, None) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

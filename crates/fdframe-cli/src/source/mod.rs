@@ -43,6 +43,11 @@ pub(crate) enum Next<T> {
     Item(T),
     /// Nothing is ready without waiting (only when not asked to wait).
     Idle,
+    /// The engine paused after its per-call budget on input that brings no message
+    /// (`/dev/zero`, a huge sparse file, an endless over-long line being skipped): more is
+    /// there, nothing is ready yet. Returned so that the caller's loop gets its turn; calling
+    /// [`Source::next`] again (which first checks the stop flag) goes on without waiting.
+    Yielded,
     /// The stream has ended.
     End,
     /// A stop was asked for (see [`Stop`]).
@@ -52,7 +57,9 @@ pub(crate) enum Next<T> {
 /// A decoded descriptor on some backend, one item at a time.
 pub(crate) trait Source<D: Decoder> {
     /// The next item. With `wait`, waits until there is one, the stream ends or a stop is asked
-    /// for; without, returns [`Next::Idle`] when nothing is ready now.
+    /// for; without, returns [`Next::Idle`] when nothing is ready now. Either way, returns
+    /// [`Next::Yielded`] when the engine paused (never waiting after a pause), and
+    /// [`Next::Stopped`] first thing when a stop was asked for.
     fn next(&mut self, wait: bool) -> Next<Step<D>>;
 }
 
@@ -78,14 +85,20 @@ where
 pub(crate) enum Event<T> {
     /// An item of the stream.
     Item(T),
-    /// A batch ended: nothing more is ready now (or the stream ended, or a stop came). Flush the
-    /// output and save any state here.
+    /// A batch ended: nothing more is ready now (or the stream ended, or a stop came, or the
+    /// engine paused on a long stretch of input without items after some were handled). Flush
+    /// the output and save any state here.
     BatchEnd,
 }
 
 /// Runs `source` to its end: every item goes to `handle`, and every batch is followed by an
 /// [`Event::BatchEnd`]. With `follow`, waits for more after each batch until the stream ends or
 /// a stop is asked for; without, returns after the first batch (what is there now).
+///
+/// An engine pause ([`Next::Yielded`]) neither ends a batch nor the run: the loop goes round
+/// again, and the source checks the stop flag before reading on, so Ctrl-C is honoured even
+/// while endless input (`/dev/zero`) brings no item. Items handled before the pause are
+/// flushed first, so they do not wait in the buffer for the end of that input.
 pub(crate) fn drive<D, F>(
     source: &mut dyn Source<D>,
     follow: bool,
@@ -97,11 +110,21 @@ where
     F: FnMut(Event<Step<D>>) -> Result<(), Failure>,
 {
     let mut wait = false;
+    // Items were handled since the last `BatchEnd`.
+    let mut unflushed = false;
     loop {
         match source.next(wait) {
             Next::Item(step) => {
                 handle(Event::Item(step))?;
+                unflushed = true;
                 wait = false;
+                continue;
+            }
+            Next::Yielded => {
+                if unflushed {
+                    handle(Event::BatchEnd)?;
+                    unflushed = false;
+                }
                 continue;
             }
             Next::Idle => {}
@@ -116,6 +139,7 @@ where
         }
         if !wait {
             handle(Event::BatchEnd)?;
+            unflushed = false;
             if !follow {
                 return Ok(Finished::Input);
             }

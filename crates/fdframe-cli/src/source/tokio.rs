@@ -63,6 +63,9 @@ impl<D: Decoder> Source<D> for TokioSource<D> {
             match Pin::new(&mut *stream).poll_next(cx) {
                 Poll::Ready(Some(step)) => Poll::Ready(Next::Item(step)),
                 Poll::Ready(None) => Poll::Ready(Next::End),
+                // The engine paused with input left: back to the caller's loop (and its stop
+                // flag) instead of polling on inside `block_on`.
+                Poll::Pending if stream.framer().is_yielding() => Poll::Ready(Next::Yielded),
                 Poll::Pending if wait => Poll::Pending,
                 // The reactor may not have seen the descriptor's readiness yet: waking ourselves
                 // lets `block_on` turn the reactor once before polling again.

@@ -10,6 +10,8 @@ mod support;
 
 /// `--cursor` as root in a directory others could write: symlinks, devices, FIFOs, odd paths.
 mod cursor_attacks;
+/// Endless input (`/dev/zero`, a huge sparse file, an endless line): Ctrl-C and SIGTERM still stop.
+mod endless_input;
 /// `--help` of the tool and of each subcommand.
 mod help;
 /// `--cursor`: resume without duplicates, loss across a gap, other boots, damaged files.

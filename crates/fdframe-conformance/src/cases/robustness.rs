@@ -1,4 +1,4 @@
-//! Cancellation, backpressure, scale, descriptor hygiene and bad input.
+//! Cancellation, backpressure, scale, descriptor hygiene, bad input and endless input.
 
 use std::io::Write;
 use std::time::Duration;
@@ -9,7 +9,9 @@ use fdframe::kmsg::KmsgDecoder;
 use fdframe::{Framer, ReadFd};
 use rustix::net::SendFlags;
 
-use crate::fixtures::{STEP, open_descriptors, pipe, socketpair_seqpacket, spawn_writer};
+use crate::fixtures::{
+    QUIET, STEP, TempDir, open_descriptors, pipe, socketpair_seqpacket, spawn_writer,
+};
 use crate::{Backend, Outcome, Reader, Seen, drain_until_end, expect_items, next_seen};
 
 /// A tiny deterministic generator, so a failing run can be replayed exactly.
@@ -242,4 +244,134 @@ pub fn garbage_gives_typed_errors_and_the_stream_goes_on<B: Backend>() -> Outcom
         .collect();
     assert_eq!(shape, ["record 1", "Decode", "record 2", "End"]);
     Ok(())
+}
+
+/// How long the endless-input case may take before it counts as hung: generous, since it only
+/// has to catch a reader that never hands its thread back.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Input that never brings a message — `/dev/zero` (read directly: epoll refuses it), and a pipe
+/// kept full of one endless line by a writer thread (registered with the reactor) — does not
+/// hold the reader's thread: while `next()` is pending, other work on the same thread gets its
+/// turns (a second task on the same single-threaded runtime; for blocking and mio, the caller's
+/// loop), the engine reports its pauses, and dropping the reader ends everything cleanly. And
+/// the pauses lose nothing and stall nothing: a line after 64 MiB without one still arrives.
+pub fn endless_input_lets_other_work_run_and_the_reader_drops_cleanly<B: Backend>() -> Outcome {
+    // The body runs on a thread of its own (with its own runtime, as every glue keeps one per
+    // thread), so that a reader which never returns fails this case instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    let body = std::thread::spawn(move || {
+        dev_zero_lets_other_work_run::<B>();
+        endless_line_on_a_pipe_lets_other_work_run::<B>();
+        line_after_long_holes_arrives_through_the_pauses::<B>();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(HANG) {
+        Ok(()) => body.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(body.join().unwrap_err())
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+            "a reader of endless input did not hand its thread back within {HANG:?} \
+             (one call into the engine must do bounded work)"
+        ),
+    }
+    Ok(())
+}
+
+/// The first step of an endless line is the decoder's over-long-line error; after it the line
+/// is skipped as it arrives, and no message ever comes.
+fn expect_too_long_then_only_pauses<D, R>(reader: &mut R, what: &str)
+where
+    D: fdframe::Decoder,
+    D::Item: std::fmt::Debug,
+    D::Error: std::fmt::Display,
+    R: Reader<D>,
+{
+    match next_seen(reader, STEP) {
+        Seen::Error(e) if e.starts_with("Decode: ") => {}
+        other => panic!("{what}: expected the over-long line error first, got {other:?}"),
+    }
+    let (step, turns) = reader.next_within_beside_other_work(QUIET * 4);
+    assert!(
+        step.is_pending(),
+        "{what}: nothing but an endless line, yet {:?}",
+        step.map(|s| s.map(|r| r.map_err(|e| e.to_string())))
+    );
+    assert!(
+        turns > 0,
+        "{what}: the other work on the reader's thread never got a turn"
+    );
+}
+
+fn dev_zero_lets_other_work_run<B: Backend>() {
+    let fd = ReadFd::open("/dev/zero").expect("open /dev/zero");
+    let mut reader = B::open(fd, Framer::new(LinesDecoder::new())).unwrap();
+    expect_too_long_then_only_pauses(&mut reader, "/dev/zero");
+    // `/dev/zero` never blocks: the last call can only have ended in a pause.
+    assert!(
+        reader.framer().is_yielding(),
+        "/dev/zero: the engine did not report its pause"
+    );
+    drop(reader);
+}
+
+fn endless_line_on_a_pipe_lets_other_work_run<B: Backend>() {
+    let (fd, mut writer) = pipe();
+    // Small reads, so that a pause comes after 32 KiB: less than the pipe holds, whether or not
+    // the writer keeps up.
+    const READ: usize = 1024;
+    let endless = vec![b'x'; 64 * 1024];
+    // 48 KiB before the reader starts: room for the first read and a whole paused call, and
+    // still below the 64 KiB a pipe holds, so this write does not wait for the reader.
+    writer.write_all(&endless[..48 * 1024]).unwrap();
+    let writing = std::thread::spawn(move || {
+        // Until the reader has gone (`EPIPE`; Rust ignores `SIGPIPE`).
+        while writer.write_all(&endless).is_ok() {}
+    });
+    let framer = Framer::new(LinesDecoder::new().max_line_len(READ / 2))
+        .with_initial_read_size(READ)
+        .with_max_read_size(READ);
+    let mut reader = B::open(ReadFd::from_fd(fd).unwrap(), framer).unwrap();
+    expect_too_long_then_only_pauses(&mut reader, "an endless line on a pipe");
+    drop(reader);
+    writing
+        .join()
+        .expect("the writer stops once the reader is dropped");
+}
+
+/// A sparse file: one line, 64 MiB of holes (zeros, no `\n`), one more line. The reader pauses
+/// again and again in the holes, and each pause must lead back to reading: a backend that
+/// neither wakes its task nor reads on gives nothing more.
+fn line_after_long_holes_arrives_through_the_pauses<B: Backend>() {
+    use std::io::{Seek, SeekFrom};
+    let dir = TempDir::new("holes");
+    let path = dir.path().join("holes");
+    let mut file = std::fs::File::create_new(&path).unwrap();
+    file.write_all(b"first\n").unwrap();
+    file.set_len(64 << 20).unwrap();
+    file.seek(SeekFrom::End(0)).unwrap();
+    file.write_all(b"\nlast\n").unwrap();
+    drop(file);
+    let mut reader = B::open(
+        ReadFd::open(&path).unwrap(),
+        Framer::new(LinesDecoder::new()),
+    )
+    .unwrap();
+    assert_eq!(
+        expect_items(&mut reader, 1, STEP),
+        [Bytes::from_static(b"first")]
+    );
+    match next_seen(&mut reader, STEP) {
+        Seen::Error(e) if e.starts_with("Decode: ") => {}
+        other => panic!("holes: expected the over-long line error, got {other:?}"),
+    }
+    // Plain `next_within`, with no other work to wake the thread: the stream itself must see to
+    // it that it is polled again after each pause (the glue's timeout is strict).
+    assert_eq!(
+        next_seen(&mut reader, STEP),
+        Seen::Item(Bytes::from_static(b"last")),
+        "holes: the line after them did not arrive"
+    );
+    assert_eq!(next_seen(&mut reader, STEP), Seen::End);
 }

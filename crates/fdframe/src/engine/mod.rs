@@ -4,7 +4,10 @@
 //! A backend drives it with a closure that performs one non-blocking `read(2)` into a
 //! [`ReadBuf`]. When the closure fails with `WouldBlock`, the engine returns
 //! [`Poll::Pending`](std::task::Poll::Pending) and the backend waits for readiness in its own
-//! runtime's way. Buffer sizing, the read-size guarantee, EOF rules, error classes and loss
+//! runtime's way. One call does bounded work: after
+//! [`MAX_READS_PER_CALL`](Framer::MAX_READS_PER_CALL) reads without a message it also returns
+//! `Pending`, with [`is_yielding`](Framer::is_yielding) set, and the backend polls again
+//! without waiting. Buffer sizing, the read-size guarantee, EOF rules, error classes and loss
 //! notices live here, written and tested once for every backend.
 
 mod read_buf;
@@ -23,7 +26,8 @@ use bytes::BytesMut;
 use crate::{Decoder, Error, ReadErrorAction, ReadLimits};
 
 /// What one step of the engine produced: `Ready(Some(..))` a message or notice, `Ready(None)` the
-/// end of the stream, `Pending` "the descriptor would block".
+/// end of the stream, `Pending` "the descriptor would block" or, when
+/// [`Framer::is_yielding`] says so, "the engine paused after its per-call budget".
 pub type Step<T, E> = Poll<Option<Result<T, Error<E>>>>;
 
 /// The framing engine: a buffer, a decoder and the state machine between them.
@@ -44,7 +48,15 @@ pub type Step<T, E> = Poll<Option<Result<T, Error<E>>>>;
 ///   smaller than its read buffer is copied out, so records the caller keeps do not each pin a
 ///   whole buffer (8 KiB per kmsg record, 64 KiB per packet).
 /// - **Edge-triggered safety**: it reads until the closure returns `WouldBlock` before it returns
-///   `Pending`, so a backend never waits while data sits in the kernel.
+///   `Pending` for the descriptor, so a backend never waits while data sits in the kernel.
+/// - **Bounded work per call**: one call performs at most
+///   [`MAX_READS_PER_CALL`](Framer::MAX_READS_PER_CALL) reads (each followed by at most one
+///   decode) and returns. Input that yields no message for that long (`/dev/zero`, a huge
+///   sparse file, one endless over-long line being skipped, a storm of `EINTR`) makes it return
+///   `Pending` with [`is_yielding`](Framer::is_yielding) `true`: the descriptor did *not* block,
+///   so the backend must poll again **without waiting for readiness** (an async backend wakes
+///   its task first, so the runtime and the task's neighbours get their turn; a command-line
+///   loop checks its stop flag). Nothing is lost: the bytes already read stay buffered.
 /// - **Cancel safety**: all progress lives in the `Framer`; a caller that stops polling midway
 ///   loses nothing.
 /// - `EINTR` is retried; other read errors go to [`Decoder::read_error`]; after the stream's end
@@ -73,7 +85,9 @@ pub type Step<T, E> = Poll<Option<Result<T, Error<E>>>>;
 ///     match step {
 ///         Poll::Ready(Some(line)) => lines.push(line.unwrap()),
 ///         Poll::Ready(None) => break,
-///         Poll::Pending => unreachable!("this reader never blocks"),
+///         // This reader never blocks: `Pending` can only be the engine pausing after its
+///         // per-call budget, and the next call goes on at once.
+///         Poll::Pending => assert!(framer.is_yielding()),
 ///     }
 /// }
 /// assert_eq!(lines, ["hello", "world"]);
@@ -96,6 +110,9 @@ pub struct Framer<D: Decoder> {
     /// Read errors the decoder chose to retry, in a row; bounded so a device stuck in an error
     /// state cannot spin the caller forever.
     retries_in_a_row: u32,
+    /// The last call returned `Pending` because its read budget ran out, not because the
+    /// descriptor would block.
+    yielding: bool,
 }
 
 impl<D: Decoder + std::fmt::Debug> std::fmt::Debug for Framer<D> {
@@ -106,6 +123,7 @@ impl<D: Decoder + std::fmt::Debug> std::fmt::Debug for Framer<D> {
             .field("buffered", &self.buf.len())
             .field("state", &self.state)
             .field("read_size", &self.read_size)
+            .field("yielding", &self.yielding)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +148,22 @@ impl<D: Decoder> Framer<D> {
     /// The default largest read size: 256 KiB.
     pub const DEFAULT_MAX_READ_SIZE: usize = 256 * 1024;
 
+    /// The most read attempts one [`poll_next_with`](Framer::poll_next_with) call makes: every
+    /// invocation of the read closure counts, including reads that fail with `EINTR` and read
+    /// errors the decoder retries. When they are spent without a message the call returns
+    /// `Pending` and [`is_yielding`](Framer::is_yielding) is `true`.
+    ///
+    /// Why 32: at the default [largest read size](Framer::DEFAULT_MAX_READ_SIZE) one call moves
+    /// at most 32 × 256 KiB = 8 MiB, a millisecond or two of copying, so Ctrl-C and the other
+    /// tasks of a runtime thread get their turn within milliseconds even on endless input. And
+    /// it is large enough to cost nothing measurable: the budget only bites when 32 reads in a
+    /// row bring no message, and then the extra return-and-poll (a wake-up and a trip through
+    /// the executor, about a microsecond) is spread over 8 MiB of input; the read size still
+    /// grows from 8 KiB to its maximum (6 doublings) within the first call. It is below the
+    /// limit of 64 retried read errors in a row, so a stuck device also gives way to its
+    /// neighbours while the engine waits for that limit.
+    pub const MAX_READS_PER_CALL: usize = 32;
+
     /// Creates an engine for `decoder`, taking its [`ReadLimits`].
     pub fn new(decoder: D) -> Self {
         let limits = decoder.read_limits();
@@ -150,6 +184,7 @@ impl<D: Decoder> Framer<D> {
             initial_read_size: Self::DEFAULT_INITIAL_READ_SIZE,
             max_read_size: Self::DEFAULT_MAX_READ_SIZE,
             retries_in_a_row: 0,
+            yielding: false,
         }
     }
 
@@ -208,6 +243,19 @@ impl<D: Decoder> Framer<D> {
         self.state == State::Done && self.held_back.is_none()
     }
 
+    /// Whether the last `Pending` was the engine pausing after its per-call budget
+    /// ([`MAX_READS_PER_CALL`](Framer::MAX_READS_PER_CALL) reads without a message), not the
+    /// descriptor blocking: poll again soon **without waiting for readiness** (no readiness
+    /// event may come: the descriptor still has data). An async backend wakes its task
+    /// (`cx.waker().wake_by_ref()`) and returns `Pending`; a loop of your own checks its stop
+    /// flag and calls again.
+    ///
+    /// `false` after any other outcome of [`poll_next_with`](Framer::poll_next_with) (a message,
+    /// the end, a read that would block), and before the first call.
+    pub fn is_yielding(&self) -> bool {
+        self.yielding
+    }
+
     /// Takes the decoder and the undecoded bytes back.
     pub fn into_parts(self) -> (D, BytesMut) {
         (self.decoder, self.buf)
@@ -219,6 +267,12 @@ impl<D: Decoder> Framer<D> {
     /// of input) and return `Ok(())`, or return the read's error. A `WouldBlock` error makes this
     /// method return `Poll::Pending`; the backend then waits for readiness and calls again.
     ///
+    /// One call invokes `read` at most [`MAX_READS_PER_CALL`](Framer::MAX_READS_PER_CALL) times
+    /// and decodes at most once after each read (plus once before the first), so its work is
+    /// bounded however endless the input. When the reads are spent without a message it returns
+    /// `Poll::Pending` with [`is_yielding`](Framer::is_yielding) set: call again without waiting
+    /// for readiness.
+    ///
     /// State table (`decode_pending`: the buffered bytes have not yet been offered to the decoder
     /// since they changed):
     ///
@@ -227,16 +281,21 @@ impl<D: Decoder> Framer<D> {
     /// | any        | an item is held back              | return it                                |
     /// | `Reading`  | `decode_pending`                  | `decode`; item / error → return it       |
     /// | `Reading`  | buffer over `max_frame_len`       | `FrameTooLarge`, → `Done`                |
-    /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; `WouldBlock` → `Pending` |
+    /// | `Reading`  | `MAX_READS_PER_CALL` reads made in this call | `Pending`, `is_yielding()` → `true` (poll again without waiting) |
+    /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; `WouldBlock` → `Pending`; `EINTR` or a retried error → read again |
     /// | `Draining` | —                                 | `decode_eof`; nothing left → `Done` (leftover bytes → `Truncated`) |
     /// | `Done`     | —                                 | `Ready(None)`                            |
     pub fn poll_next_with<R>(&mut self, mut read: R) -> Step<D::Item, D::Error>
     where
         R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
     {
+        self.yielding = false;
         if let Some(held) = self.held_back.take() {
             return Poll::Ready(Some(held));
         }
+        // Read attempts left in this call. Decoding is bounded by it too: `decode_step` runs only
+        // while `decode_pending`, which only a read (or a delivered message) sets again.
+        let mut budget = Self::MAX_READS_PER_CALL;
         loop {
             match self.state {
                 State::Done => return Poll::Ready(None),
@@ -256,9 +315,13 @@ impl<D: Decoder> Framer<D> {
                         len: self.buf.len(),
                     })));
                 }
-                State::Reading => match self.read_step(&mut read) {
+                State::Reading => match self.read_step(&mut read, &mut budget) {
                     ReadOutcome::Bytes => {}
                     ReadOutcome::Pending => return Poll::Pending,
+                    ReadOutcome::Yield => {
+                        self.yielding = true;
+                        return Poll::Pending;
+                    }
                     ReadOutcome::Deliver(out) => return Poll::Ready(Some(out)),
                 },
             }
@@ -336,13 +399,17 @@ impl<D: Decoder> Framer<D> {
         }
     }
 
-    /// Performs reads until bytes arrive, input ends, the reader would block, or a read error
-    /// must be delivered.
-    fn read_step<R>(&mut self, read: &mut R) -> ReadOutcome<D::Item, D::Error>
+    /// Performs reads until bytes arrive, input ends, the reader would block, a read error
+    /// must be delivered, or `budget` read attempts are spent (`Yield`).
+    fn read_step<R>(&mut self, read: &mut R, budget: &mut usize) -> ReadOutcome<D::Item, D::Error>
     where
         R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
     {
         loop {
+            if *budget == 0 {
+                return ReadOutcome::Yield;
+            }
+            *budget -= 1;
             if self.buf.is_empty() && self.record_spare.capacity() > 0 {
                 // Back to the read buffer set aside by `copy_out_small_record`.
                 self.buf = std::mem::take(&mut self.record_spare);
@@ -449,6 +516,9 @@ impl<D: Decoder> Framer<D> {
 
 enum ReadOutcome<T, E> {
     Bytes,
+    /// The reader would block.
     Pending,
+    /// This call's read budget is spent.
+    Yield,
     Deliver(Result<T, Error<E>>),
 }
