@@ -177,10 +177,17 @@ fn scan_ring_buffer(sleeps: bool) -> Result<(Option<u64>, SleepScan), Failure> {
     let fd = kmsg::open(KmsgStart::Oldest).map_err(|e| open_failure(&e))?;
     let mut reader = FdReader::from_fd(fd, KmsgDecoder::new()).map_err(|e| open_failure(&e))?;
     let mut scan = SleepScan::default();
-    // Losses and malformed records do not matter here; the real read reports them.
-    for record in reader.ready().flatten() {
-        if sleeps {
-            scan.observe(record.seq(), record.timestamp_us(), record.message());
+    // Losses and malformed records do not matter here; the real read reports them. `ready()`
+    // also ends at an engine pause (a storm of reads with no record), which is not the end of
+    // what is there: go on until the descriptor itself would block.
+    loop {
+        for record in reader.ready().flatten() {
+            if sleeps {
+                scan.observe(record.seq(), record.timestamp_us(), record.message());
+            }
+        }
+        if !reader.framer().is_yielding() {
+            break;
         }
     }
     Ok((reader.framer().decoder().last_seq(), scan))
