@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(
             seen,
             [
-                "malformed message skipped: line longer than the limit of 1048576 bytes skipped",
+                "message skipped: line longer than the limit of 1048576 bytes",
                 "last"
             ]
         );
