@@ -1,0 +1,230 @@
+//! Contenders, their roles, interleaved rounds and medians, validation, and a watchdog.
+//!
+//! Contenders take turns: round 1 runs every contender once, then round 2, and so on, so a
+//! burst of load from another process on this shared machine hits every contender about
+//! equally; the median of each contender's runs is reported. Every run is validated against
+//! what the writer sent (frames and content bytes): a mismatch ends the workload with an error.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A contender's failure, or a failed validation.
+pub(crate) type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// What a reader saw: frames, and the bytes of their content (delimiters and headers not
+/// counted), so a reader that splits in the wrong places fails even with the right count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub(crate) frames: u64,
+    pub(crate) bytes: u64,
+}
+
+impl Tally {
+    /// Counts one frame of `len` content bytes.
+    #[inline]
+    pub(crate) fn frame(&mut self, len: usize) {
+        self.frames += 1;
+        self.bytes += len as u64;
+    }
+
+    /// Fails unless `self` is exactly `expected`.
+    pub(crate) fn check(self, who: &str, expected: Tally) -> Res<()> {
+        if self == expected {
+            return Ok(());
+        }
+        Err(format!(
+            "{who} saw {} frames / {} content bytes, expected {} / {}",
+            self.frames, self.bytes, expected.frames, expected.bytes
+        )
+        .into())
+    }
+}
+
+/// The fdframe backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Blocking,
+    Tokio,
+    AsyncIo,
+    Mio,
+}
+
+impl Backend {
+    pub(crate) const ALL: [Backend; 4] = [
+        Backend::Blocking,
+        Backend::Tokio,
+        Backend::AsyncIo,
+        Backend::Mio,
+    ];
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Blocking => "blocking",
+            Backend::Tokio => "tokio",
+            Backend::AsyncIo => "async-io",
+            Backend::Mio => "mio",
+        })
+    }
+}
+
+/// What a contender is in a workload: the ratios and targets are computed from roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The raw blocking `read(2)` loop: the ×raw baseline.
+    Raw,
+    /// The minimal one-`Bytes`-per-frame blocking loop: the per-frame ceiling.
+    Ceiling,
+    /// One `Bytes` per read, frame boundaries walked in it: the batch ceiling.
+    BatchCeiling,
+    /// The tuned glue a careful tokio user writes; the fastest variant is the ×glue baseline.
+    Glue,
+    /// Another library's reader, for reference.
+    Peer,
+    /// fdframe, one item per frame.
+    PerFrame(Backend),
+    /// fdframe's batch API (none yet: see `BENCHMARKS.md`).
+    Batch(Backend),
+}
+
+impl Role {
+    /// Baselines run even when `--only` names other contenders: the ratios need them.
+    pub(crate) fn is_baseline(self) -> bool {
+        matches!(
+            self,
+            Role::Raw | Role::Ceiling | Role::BatchCeiling | Role::Glue
+        )
+    }
+}
+
+/// One way of doing a workload's job. `F` is the workload's run function.
+pub(crate) struct Contender<F: ?Sized> {
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) run: Box<F>,
+}
+
+/// The runs of one contender.
+#[derive(Clone, Debug)]
+pub(crate) struct Runs {
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) times: Vec<Duration>,
+}
+
+impl Runs {
+    /// The median run (the mean of the middle two for an even count).
+    pub(crate) fn median(&self) -> Duration {
+        let mut times = self.times.clone();
+        times.sort();
+        let n = times.len();
+        if n % 2 == 1 {
+            times[n / 2]
+        } else {
+            (times[n / 2 - 1] + times[n / 2]) / 2
+        }
+    }
+
+    /// (slowest − fastest) / median: how much this contender's runs disagreed.
+    pub(crate) fn spread(&self) -> f64 {
+        let (Some(min), Some(max)) = (self.times.iter().min(), self.times.iter().max()) else {
+            return 0.0;
+        };
+        (*max - *min).as_secs_f64() / self.median().as_secs_f64()
+    }
+}
+
+/// Runs every contender once per round, in turn, for `rounds` rounds; `measure` times one run
+/// (and validates it). Stops at the first failure.
+pub(crate) fn interleave<F: ?Sized>(
+    contenders: &[Contender<F>],
+    rounds: usize,
+    mut measure: impl FnMut(&Contender<F>) -> Res<Duration>,
+) -> Res<Vec<Runs>> {
+    let mut runs: Vec<Runs> = contenders
+        .iter()
+        .map(|c| Runs {
+            name: c.name.clone(),
+            role: c.role,
+            times: Vec::with_capacity(rounds),
+        })
+        .collect();
+    for _ in 0..rounds {
+        for (contender, runs) in contenders.iter().zip(&mut runs) {
+            let _watch = Watchdog::arm(&contender.name, STALL_LIMIT);
+            let time = measure(contender).map_err(|e| format!("{}: {e}", contender.name))?;
+            runs.times.push(time);
+        }
+    }
+    Ok(runs)
+}
+
+/// Keeps the contenders that `--only` selects, and every baseline.
+pub(crate) fn select<F: ?Sized>(
+    contenders: Vec<Contender<F>>,
+    selects: impl Fn(&str) -> bool,
+) -> Vec<Contender<F>> {
+    contenders
+        .into_iter()
+        .filter(|c| c.role.is_baseline() || selects(&c.name))
+        .collect()
+}
+
+/// How long one measurement may take before the run is declared hung (a lost wake-up in a
+/// backend would otherwise hang the benchmark, and CI, for ever).
+pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(120);
+
+/// What the watchdog thread is watching: who, and until when.
+static WATCHED: Mutex<Option<(String, Instant, Duration)>> = Mutex::new(None);
+
+/// While alive, ends the process with a message if the measurement runs past its deadline.
+pub(crate) struct Watchdog(());
+
+impl Watchdog {
+    pub(crate) fn arm(who: &str, limit: Duration) -> Watchdog {
+        static STARTED: std::sync::Once = std::sync::Once::new();
+        STARTED.call_once(|| {
+            std::thread::spawn(|| {
+                loop {
+                    std::thread::sleep(Duration::from_millis(250));
+                    let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some((who, deadline, limit)) = watched.as_ref()
+                        && Instant::now() > *deadline
+                    {
+                        eprintln!(
+                            "FAILED: {who} did not finish within {} s: a reader that stops \
+                             being woken up (or a writer that stopped) would hang here for ever",
+                            limit.as_secs()
+                        );
+                        std::process::exit(2);
+                    }
+                }
+            });
+        });
+        *WATCHED.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((who.to_string(), Instant::now() + limit, limit));
+        Watchdog(())
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        *WATCHED.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// Says loudly that `what` cannot run here and why; with `FDFRAME_REQUIRE_PRIVILEGED=1` (as in
+/// CI) a skip is a failure instead, as in the test suites.
+pub(crate) fn skip(what: &str, reason: &str) -> Res<()> {
+    let line = format!("SKIPPED: {what}: {reason}");
+    println!("\n{line}");
+    eprintln!("{line}");
+    if std::env::var_os("FDFRAME_REQUIRE_PRIVILEGED").is_some_and(|v| v == "1") {
+        return Err(
+            format!("{what}: {reason} (FDFRAME_REQUIRE_PRIVILEGED=1 forbids skipping)").into(),
+        );
+    }
+    Ok(())
+}

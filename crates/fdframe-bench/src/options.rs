@@ -1,0 +1,131 @@
+//! The command line. Sizes come in two sets, the full run (under 5 minutes on 2 cores) and
+//! `--quick` (CI: under a minute, one or two rounds, every count still validated); `--rounds` and
+//! `--megabytes` override either.
+
+use std::fmt;
+
+pub(crate) const USAGE: &str = "\
+usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--workload NAME[,NAME...]]
+
+  --quick          small sizes and few rounds (CI); counts are still validated
+  --rounds N       rounds per workload (contenders take turns in every round)
+  --megabytes N    MiB per run for the pipe workloads (lines, length)
+  --only WORD      only contenders whose name contains WORD (baselines always run)
+  --workload NAME  lines, length, kmsg, allocs, latency, scale, engine (default: all)
+";
+
+/// Every workload, in the order a full run takes them.
+pub(crate) const WORKLOADS: &[&str] = &[
+    "lines", "length", "kmsg", "allocs", "latency", "scale", "engine",
+];
+
+/// What the command line asked for.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    pub(crate) quick: bool,
+    rounds: Option<usize>,
+    megabytes: Option<usize>,
+    pub(crate) only: Option<String>,
+    pub(crate) workloads: Vec<&'static str>,
+}
+
+/// A command line that cannot be run.
+#[derive(Debug)]
+pub(crate) struct UsageError(String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n\n{USAGE}", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl Options {
+    pub(crate) fn parse(args: &[String]) -> Result<Options, UsageError> {
+        let mut options = Options {
+            quick: false,
+            rounds: None,
+            megabytes: None,
+            only: None,
+            workloads: WORKLOADS.to_vec(),
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .cloned()
+                    .ok_or_else(|| UsageError(format!("{name} needs a value")))
+            };
+            match arg.as_str() {
+                "--quick" => options.quick = true,
+                "--rounds" => options.rounds = Some(number(&value("--rounds")?)?),
+                "--megabytes" => options.megabytes = Some(number(&value("--megabytes")?)?),
+                "--only" => options.only = Some(value("--only")?),
+                "--workload" => options.workloads = workloads(&value("--workload")?)?,
+                "-h" | "--help" => return Err(UsageError("fdframe-bench".into())),
+                other => return Err(UsageError(format!("unknown argument `{other}`"))),
+            }
+        }
+        Ok(options)
+    }
+
+    /// Rounds for a workload whose full run takes `full` rounds.
+    pub(crate) fn rounds(&self, full: usize) -> usize {
+        self.rounds.unwrap_or(if self.quick { 2 } else { full })
+    }
+
+    /// MiB per run for the pipe workloads.
+    pub(crate) fn megabytes(&self) -> usize {
+        self.megabytes.unwrap_or(if self.quick { 8 } else { 64 })
+    }
+
+    /// `full` in a full run, `quick` under `--quick`.
+    pub(crate) fn pick<T>(&self, full: T, quick: T) -> T {
+        if self.quick { quick } else { full }
+    }
+
+    /// Whether the contender named `name` runs (baselines run regardless).
+    pub(crate) fn selects(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|word| name.contains(word))
+    }
+
+    /// The arguments that reproduce these options, for a child process.
+    pub(crate) fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.quick {
+            args.push("--quick".to_string());
+        }
+        if let Some(rounds) = self.rounds {
+            args.extend(["--rounds".to_string(), rounds.to_string()]);
+        }
+        if let Some(megabytes) = self.megabytes {
+            args.extend(["--megabytes".to_string(), megabytes.to_string()]);
+        }
+        if let Some(only) = &self.only {
+            args.extend(["--only".to_string(), only.clone()]);
+        }
+        args
+    }
+}
+
+fn number(text: &str) -> Result<usize, UsageError> {
+    match text.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(UsageError(format!(
+            "`{text}` is not a positive whole number"
+        ))),
+    }
+}
+
+fn workloads(list: &str) -> Result<Vec<&'static str>, UsageError> {
+    list.split(',')
+        .map(|name| {
+            WORKLOADS
+                .iter()
+                .find(|w| **w == name)
+                .copied()
+                .ok_or_else(|| UsageError(format!("unknown workload `{name}`")))
+        })
+        .collect()
+}
