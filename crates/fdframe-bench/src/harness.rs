@@ -228,3 +228,55 @@ pub(crate) fn skip(what: &str, reason: &str) -> Res<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        let ms = Duration::from_millis;
+        let runs = |times: Vec<Duration>| Runs {
+            name: String::new(),
+            role: Role::Raw,
+            times,
+        };
+        assert_eq!(runs(vec![ms(3), ms(1), ms(2)]).median(), ms(2));
+        assert_eq!(
+            runs(vec![ms(4), ms(1), ms(2), ms(3)]).median(),
+            Duration::from_micros(2500)
+        );
+    }
+
+    #[test]
+    fn a_tally_matches_only_the_same_frames_and_bytes() {
+        let expected = Tally {
+            frames: 2,
+            bytes: 10,
+        };
+        assert!(
+            Tally {
+                frames: 2,
+                bytes: 10
+            }
+            .check("r", expected)
+            .is_ok()
+        );
+        assert!(
+            Tally {
+                frames: 1,
+                bytes: 10
+            }
+            .check("r", expected)
+            .is_err()
+        );
+        assert!(
+            Tally {
+                frames: 2,
+                bytes: 11
+            }
+            .check("r", expected)
+            .is_err()
+        );
+    }
+}

@@ -129,3 +129,35 @@ fn workloads(list: &str) -> Result<Vec<&'static str>, UsageError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, UsageError> {
+        Options::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn quick_shrinks_sizes_and_flags_override_them() {
+        let quick = parse(&["--quick"]).unwrap();
+        assert_eq!((quick.rounds(7), quick.megabytes()), (2, 8));
+        let set = parse(&["--quick", "--rounds", "3", "--megabytes", "4"]).unwrap();
+        assert_eq!((set.rounds(7), set.megabytes()), (3, 4));
+        assert_eq!(
+            set.to_args(),
+            ["--quick", "--rounds", "3", "--megabytes", "4"]
+        );
+    }
+
+    #[test]
+    fn unknown_arguments_and_workloads_are_refused() {
+        assert!(parse(&["--fast"]).is_err());
+        assert!(parse(&["--workload", "lines,nope"]).is_err());
+        assert!(parse(&["--rounds", "0"]).is_err());
+        assert_eq!(
+            parse(&["--workload", "kmsg,lines"]).unwrap().workloads,
+            ["kmsg", "lines"]
+        );
+    }
+}

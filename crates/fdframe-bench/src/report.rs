@@ -229,3 +229,37 @@ fn show(value: f64, unit: &str) -> String {
         format!("{value:.4}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_survive_the_trip_from_a_child_process() {
+        let mut sent = Targets::default();
+        sent.push(
+            "a: allocs".into(),
+            Some(0.002),
+            Goal::AtMost,
+            0.01,
+            ALLOCS_PER_FRAME,
+            "",
+        );
+        sent.at_least("b: ratio".into(), None, 0.9, "no batch API yet");
+        let mut got = Targets::default();
+        for line in sent.to_lines().lines() {
+            assert!(got.read_line(line), "{line}");
+        }
+        assert!(!got.read_line("an ordinary table line"));
+        assert_eq!(got.0.len(), 2);
+        assert_eq!(got.0[0].measured, Some(0.002));
+        assert_eq!(
+            (got.0[0].goal, got.0[0].unit),
+            (Goal::AtMost, ALLOCS_PER_FRAME)
+        );
+        assert_eq!(
+            (got.0[1].measured, got.0[1].note.as_str()),
+            (None, "no batch API yet")
+        );
+    }
+}

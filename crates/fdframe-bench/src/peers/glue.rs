@@ -133,3 +133,28 @@ pub(crate) fn mio_lines(fd: OwnedFd, mut each: impl FnMut(Bytes)) -> Res<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::codec::Decoder;
+
+    #[test]
+    fn a_line_split_across_reads_is_found_without_rescanning() {
+        let mut lines = ZeroCopyLines::default();
+        let mut buf = BytesMut::from(&b"hel"[..]);
+        assert_eq!(lines.decode(&mut buf).unwrap(), None);
+        assert_eq!(lines.searched, 3);
+        buf.extend_from_slice(b"lo\nworld\n");
+        assert_eq!(lines.decode(&mut buf).unwrap().unwrap(), "hello");
+        assert_eq!(lines.decode(&mut buf).unwrap().unwrap(), "world");
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_line_over_a_mebibyte_is_an_error() {
+        let mut lines = ZeroCopyLines::default();
+        let mut buf = BytesMut::from(&vec![b'x'; MAX_LINE_LEN + 1][..]);
+        assert!(lines.decode(&mut buf).is_err());
+    }
+}

@@ -44,36 +44,95 @@ pub(crate) fn lines(fd: OwnedFd) -> Res<Tally> {
 /// (which may straddle two reads) and skips the payload.
 pub(crate) fn length_delimited(fd: OwnedFd) -> Res<Tally> {
     let mut buf = vec![0u8; READ_SIZE];
-    let mut tally = Tally::default();
-    let mut header = [0u8; 4];
-    let mut header_len = 0;
-    let mut skip = 0usize;
+    let mut walker = HeaderWalker::default();
     loop {
         let n = read(&fd, &mut buf)?;
         if n == 0 {
-            break;
+            return walker.finish();
         }
+        walker.feed(&buf[..n]);
+    }
+}
+
+/// Walks `u32` big-endian length headers across reads, skipping payloads.
+#[derive(Debug, Default)]
+struct HeaderWalker {
+    tally: Tally,
+    header: [u8; 4],
+    header_len: usize,
+    skip: usize,
+}
+
+impl HeaderWalker {
+    #[inline]
+    fn feed(&mut self, bytes: &[u8]) {
         let mut at = 0;
-        while at < n {
-            if skip > 0 {
-                let step = skip.min(n - at);
+        while at < bytes.len() {
+            if self.skip > 0 {
+                let step = self.skip.min(bytes.len() - at);
                 at += step;
-                skip -= step;
+                self.skip -= step;
                 continue;
             }
-            let take = (4 - header_len).min(n - at);
-            header[header_len..header_len + take].copy_from_slice(&buf[at..at + take]);
-            header_len += take;
+            let take = (4 - self.header_len).min(bytes.len() - at);
+            self.header[self.header_len..self.header_len + take]
+                .copy_from_slice(&bytes[at..at + take]);
+            self.header_len += take;
             at += take;
-            if header_len == 4 {
-                header_len = 0;
-                skip = u32::from_be_bytes(header) as usize;
-                tally.frame(skip);
+            if self.header_len == 4 {
+                self.header_len = 0;
+                self.skip = u32::from_be_bytes(self.header) as usize;
+                self.tally.frame(self.skip);
             }
         }
     }
-    if skip > 0 || header_len > 0 {
-        return Err("input ended inside a frame".into());
+
+    fn finish(self) -> Res<Tally> {
+        if self.skip > 0 || self.header_len > 0 {
+            return Err("input ended inside a frame".into());
+        }
+        Ok(self.tally)
     }
-    Ok(tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames() -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for len in [0u32, 1, 300, 5] {
+            bytes.extend(len.to_be_bytes());
+            bytes.extend(std::iter::repeat_n(7u8, len as usize));
+        }
+        bytes
+    }
+
+    #[test]
+    fn headers_straddling_reads_are_counted_once() {
+        let bytes = frames();
+        for piece in [1, 2, 3, 5, 64, bytes.len()] {
+            let mut walker = HeaderWalker::default();
+            for chunk in bytes.chunks(piece) {
+                walker.feed(chunk);
+            }
+            let tally = walker.finish().unwrap();
+            assert_eq!(
+                tally,
+                Tally {
+                    frames: 4,
+                    bytes: 306
+                },
+                "pieces of {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn input_ending_inside_a_frame_is_an_error() {
+        let bytes = frames();
+        let mut walker = HeaderWalker::default();
+        walker.feed(&bytes[..bytes.len() - 1]);
+        assert!(walker.finish().is_err());
+    }
 }

@@ -394,3 +394,49 @@ fn print(rows: &[Row<'_>], per_read_all: f64, reps: usize, rounds: usize) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_are_read_from_raw_records() {
+        assert_eq!(seq_of(b"6,1234,5678,-;message\n"), Some(1234));
+        assert_eq!(seq_of(b"6,1234;message\n"), None);
+        assert_eq!(seq_of(b""), None);
+    }
+
+    #[test]
+    fn a_read_all_with_a_gap_fails_and_a_reported_loss_fills_it() {
+        let mut seen = ReadAll::default();
+        for seq in [10, 11, 13] {
+            seen.record(Some(seq));
+        }
+        assert!(seen.check().is_err());
+        seen.lost = 1;
+        assert_eq!(seen.check().unwrap(), 3);
+    }
+
+    #[test]
+    fn every_kmsg_reader_reads_the_whole_ring() {
+        if let Err(e) = kmsg::open(KmsgStart::Oldest) {
+            harness::skip("every_kmsg_reader_reads_the_whole_ring", &format!("{e}")).unwrap();
+            return;
+        }
+        let counts: Vec<(String, u64)> = contenders(3, None)
+            .iter()
+            .map(|c| {
+                let (records, _) = (c.run)().unwrap_or_else(|e| panic!("{}: {e}", c.name));
+                (c.name.clone(), records.unwrap())
+            })
+            .collect();
+        let raw = counts[0].1 as f64;
+        for (name, records) in &counts {
+            // The ring is live: other processes may log meanwhile.
+            assert!(
+                (*records as f64 - raw).abs() <= 0.1 * raw,
+                "{name}: {records} vs raw {raw}"
+            );
+        }
+    }
+}

@@ -248,3 +248,24 @@ fn percentile(times: &mut [Duration], p: f64) -> f64 {
     let rank = ((p / 100.0) * times.len() as f64).ceil() as usize;
     times[rank.clamp(1, times.len()) - 1].as_secs_f64() * 1e6
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_latency_reader_gets_each_frame_as_it_is_written() {
+        for (_, c) in contenders() {
+            let times = measure(&*c.run, 20).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+            assert_eq!(times.len(), 20, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut times: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        assert_eq!(percentile(&mut times, 50.0), 50.0);
+        assert_eq!(percentile(&mut times, 99.0), 99.0);
+        assert_eq!(percentile(&mut times, 100.0), 100.0);
+    }
+}

@@ -86,3 +86,19 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_length_delimited_reader_sees_every_frame() {
+        for payload_len in PAYLOAD_LENS {
+            let payload = Arc::new(Payload::length_delimited(payload_len, 1));
+            for c in contenders() {
+                pipe::measure(&*c.run, &payload)
+                    .unwrap_or_else(|e| panic!("{} at {payload_len} B: {e}", c.name));
+            }
+        }
+    }
+}

@@ -188,3 +188,41 @@ pub(crate) fn within_15_percent_of_blocking(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_reader_sees_every_line() {
+        for line_len in LINE_LENS {
+            let payload = Arc::new(Payload::lines(line_len, 1));
+            for c in contenders() {
+                pipe::measure(&*c.run, &payload)
+                    .unwrap_or_else(|e| panic!("{} at {line_len} B: {e}", c.name));
+            }
+        }
+    }
+
+    #[test]
+    fn a_reader_that_loses_a_line_fails_validation() {
+        let payload = Arc::new(Payload::lines(64, 1));
+        let lossy = |fd| -> Res<Tally> {
+            let mut tally = raw::lines(fd)?;
+            tally.frames -= 1;
+            Ok(tally)
+        };
+        assert!(pipe::measure(&lossy, &payload).is_err());
+    }
+
+    #[test]
+    fn a_reader_that_splits_in_the_wrong_place_fails_validation() {
+        let payload = Arc::new(Payload::lines(64, 1));
+        let shifted = |fd| -> Res<Tally> {
+            let mut tally = raw::lines(fd)?;
+            tally.bytes += 1;
+            Ok(tally)
+        };
+        assert!(pipe::measure(&shifted, &payload).is_err());
+    }
+}

@@ -290,3 +290,32 @@ fn status_kib(field: &str) -> Res<u64> {
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("unreadable {line}"))?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scale_contender_sees_every_pipes_frames() {
+        for (key, name) in CONTENDERS {
+            let sample = child(key, 50, 16).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let Some(sample) = sample else {
+                harness::skip(
+                    "every_scale_contender_sees_every_pipes_frames",
+                    "no descriptors",
+                )
+                .unwrap();
+                return;
+            };
+            assert_eq!(sample.frames, 50 * 16, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_child_report_is_read_back() {
+        let sample = parse_sample("@scale 800 1000 20 3000 1000").unwrap();
+        assert_eq!(sample.frames, 800);
+        assert_eq!(sample.elapsed, Duration::from_nanos(1000));
+        assert!(parse_sample("@scale 800 1000").is_none());
+    }
+}
