@@ -9,7 +9,17 @@ use crate::workspace_root;
 /// helper, which the harness finds next to itself) and runs the harness, passing `args` through
 /// (`--quick`, `--rounds N`, `--megabytes N`, `--only WORD`, `--workload NAME`).
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    cargo(&["build", "--quiet", "--release", "-p", "fdframe-bench", "--bins"], &[])?;
+    cargo(
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "fdframe-bench",
+            "--bins",
+        ],
+        &[],
+    )?;
     cargo(
         &[
             "run",
