@@ -106,25 +106,106 @@ pub(crate) struct Contender<F: ?Sized> {
     pub(crate) run: Box<F>,
 }
 
+/// Which time the ratios compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// CPU time of the reading side: the whole process's CPU time less the writer thread's.
+    /// Other processes on a shared machine disturb it far less than wall-clock time.
+    Cpu,
+    /// Wall-clock time from the writer's start to the reader's end.
+    Wall,
+}
+
+/// One timed run.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Sample {
+    pub(crate) wall: Duration,
+    /// CPU time of the reading side (see [`Clock::Cpu`]).
+    pub(crate) cpu: Duration,
+}
+
+impl Sample {
+    /// A run whose CPU time is not known apart from its wall-clock time.
+    pub(crate) fn wall_only(wall: Duration) -> Sample {
+        Sample { wall, cpu: wall }
+    }
+}
+
+/// CPU time this process has used so far, all threads.
+pub(crate) fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// CPU time used so far by this process's waited-for children (`/proc/self/stat`'s cutime and
+/// cstime, in clock ticks: a 10 ms resolution at the usual 100 Hz).
+pub(crate) fn children_cpu() -> Res<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').ok_or("unreadable /proc/self/stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 16 and 17 of the whole line (cutime, cstime) are 14 and 15 after the name.
+    let ticks =
+        |i: usize| -> Res<u64> { Ok(fields.get(i).ok_or("short /proc/self/stat")?.parse()?) };
+    let hz = rustix::param::clock_ticks_per_second().max(1);
+    Ok(Duration::from_secs_f64(
+        (ticks(13)? + ticks(14)?) as f64 / hz as f64,
+    ))
+}
+
+/// CPU time the calling thread has used so far.
+pub(crate) fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// The runs of one contender.
 #[derive(Clone, Debug)]
 pub(crate) struct Runs {
     pub(crate) name: String,
     pub(crate) role: Role,
+    /// Each run's time on the clock the ratios compare.
     pub(crate) times: Vec<Duration>,
+    /// Each run's wall-clock time (for MiB/s).
+    pub(crate) wall: Vec<Duration>,
+    /// Each run's CPU time of the reading side.
+    pub(crate) cpu: Vec<Duration>,
 }
 
 impl Runs {
-    /// The median run (the mean of the middle two for an even count).
-    pub(crate) fn median(&self) -> Duration {
-        let mut times = self.times.clone();
-        times.sort();
-        let n = times.len();
-        if n % 2 == 1 {
-            times[n / 2]
-        } else {
-            (times[n / 2 - 1] + times[n / 2]) / 2
+    pub(crate) fn new(name: &str, role: Role) -> Runs {
+        Runs {
+            name: name.to_string(),
+            role,
+            times: Vec::new(),
+            wall: Vec::new(),
+            cpu: Vec::new(),
         }
+    }
+
+    /// Adds a run, timed on `clock` for the ratios.
+    pub(crate) fn push(&mut self, sample: Sample, clock: Clock) {
+        self.times.push(match clock {
+            Clock::Cpu => sample.cpu,
+            Clock::Wall => sample.wall,
+        });
+        self.wall.push(sample.wall);
+        self.cpu.push(sample.cpu);
+    }
+
+    /// The median run on the ratio clock.
+    pub(crate) fn median(&self) -> Duration {
+        median(&self.times)
+    }
+
+    /// The median wall-clock time.
+    pub(crate) fn median_wall(&self) -> Duration {
+        median(&self.wall)
+    }
+
+    /// The median CPU time.
+    pub(crate) fn median_cpu(&self) -> Duration {
+        median(&self.cpu)
     }
 
     /// (slowest − fastest) / median: how much this contender's runs disagreed.
@@ -136,26 +217,35 @@ impl Runs {
     }
 }
 
+/// The median (the mean of the middle two for an even count); zero for none.
+pub(crate) fn median(times: &[Duration]) -> Duration {
+    let mut times = times.to_vec();
+    times.sort();
+    let n = times.len();
+    match n {
+        0 => Duration::ZERO,
+        _ if n % 2 == 1 => times[n / 2],
+        _ => (times[n / 2 - 1] + times[n / 2]) / 2,
+    }
+}
+
 /// Runs every contender once per round, in turn, for `rounds` rounds; `measure` times one run
 /// (and validates it). Stops at the first failure.
 pub(crate) fn interleave<F: ?Sized>(
     contenders: &[Contender<F>],
     rounds: usize,
-    mut measure: impl FnMut(&Contender<F>) -> Res<Duration>,
+    clock: Clock,
+    mut measure: impl FnMut(&Contender<F>) -> Res<Sample>,
 ) -> Res<Vec<Runs>> {
     let mut runs: Vec<Runs> = contenders
         .iter()
-        .map(|c| Runs {
-            name: c.name.clone(),
-            role: c.role,
-            times: Vec::with_capacity(rounds),
-        })
+        .map(|c| Runs::new(&c.name, c.role))
         .collect();
     for _ in 0..rounds {
         for (contender, runs) in contenders.iter().zip(&mut runs) {
             let _watch = Watchdog::arm(&contender.name, STALL_LIMIT);
-            let time = measure(contender).map_err(|e| format!("{}: {e}", contender.name))?;
-            runs.times.push(time);
+            let sample = measure(contender).map_err(|e| format!("{}: {e}", contender.name))?;
+            runs.push(sample, clock);
         }
     }
     Ok(runs)
@@ -236,10 +326,12 @@ mod tests {
     #[test]
     fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
         let ms = Duration::from_millis;
-        let runs = |times: Vec<Duration>| Runs {
-            name: String::new(),
-            role: Role::Raw,
-            times,
+        let runs = |times: Vec<Duration>| {
+            let mut runs = Runs::new("", Role::Raw);
+            for wall in times {
+                runs.push(Sample::wall_only(wall), Clock::Wall);
+            }
+            runs
         };
         assert_eq!(runs(vec![ms(3), ms(1), ms(2)]).median(), ms(2));
         assert_eq!(

@@ -4,14 +4,19 @@
 
 use std::fmt;
 
+use crate::harness::Clock;
+
 pub(crate) const USAGE: &str = "\
 usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--workload NAME[,NAME...]]
+                     [--clock cpu|wall]
 
   --quick          small sizes and few rounds (CI); counts are still validated
   --rounds N       rounds per workload (contenders take turns in every round)
   --megabytes N    MiB per run for the pipe workloads (lines, length)
   --only WORD      only contenders whose name contains WORD (baselines always run)
   --workload NAME  lines, length, kmsg, allocs, latency, scale, engine (default: all)
+  --clock cpu|wall the time the ratios compare (default cpu: the reading side's CPU time,
+                   which other processes disturb far less; MiB/s is always wall-clock)
 ";
 
 /// Every workload, in the order a full run takes them.
@@ -27,6 +32,7 @@ pub(crate) struct Options {
     megabytes: Option<usize>,
     pub(crate) only: Option<String>,
     pub(crate) workloads: Vec<&'static str>,
+    pub(crate) clock: Clock,
 }
 
 /// A command line that cannot be run.
@@ -49,6 +55,7 @@ impl Options {
             megabytes: None,
             only: None,
             workloads: WORKLOADS.to_vec(),
+            clock: Clock::Cpu,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -63,6 +70,13 @@ impl Options {
                 "--megabytes" => options.megabytes = Some(number(&value("--megabytes")?)?),
                 "--only" => options.only = Some(value("--only")?),
                 "--workload" => options.workloads = workloads(&value("--workload")?)?,
+                "--clock" => {
+                    options.clock = match value("--clock")?.as_str() {
+                        "cpu" => Clock::Cpu,
+                        "wall" => Clock::Wall,
+                        other => return Err(UsageError(format!("unknown clock `{other}`"))),
+                    }
+                }
                 "-h" | "--help" => return Err(UsageError("fdframe-bench".into())),
                 other => return Err(UsageError(format!("unknown argument `{other}`"))),
             }
@@ -104,6 +118,9 @@ impl Options {
         }
         if let Some(only) = &self.only {
             args.extend(["--only".to_string(), only.clone()]);
+        }
+        if self.clock == Clock::Wall {
+            args.extend(["--clock".to_string(), "wall".to_string()]);
         }
         args
     }

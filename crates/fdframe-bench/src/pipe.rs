@@ -8,8 +8,9 @@ use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
-use crate::harness::Tally;
+use crate::harness::{Res, Sample, Tally, process_cpu, thread_cpu};
 
 /// Size of one `write(2)` by the writer thread.
 const WRITE_SIZE: usize = 64 * 1024;
@@ -73,7 +74,8 @@ impl Payload {
 /// The writer thread of one run, waiting for [`Writer::start`].
 pub(crate) struct Writer {
     go: Arc<Barrier>,
-    thread: JoinHandle<io::Result<()>>,
+    /// Returns the CPU time the writer used after the start.
+    thread: JoinHandle<io::Result<Duration>>,
 }
 
 impl Writer {
@@ -82,8 +84,9 @@ impl Writer {
         self.go.wait();
     }
 
-    /// Waits for the writer (which has closed its end by then, or failed).
-    pub(crate) fn finish(self) -> io::Result<()> {
+    /// Waits for the writer (which has closed its end by then, or failed); returns the CPU
+    /// time it used after the start.
+    pub(crate) fn finish(self) -> io::Result<Duration> {
         self.thread
             .join()
             .map_err(|_| io::Error::other("the writer thread panicked"))?
@@ -103,34 +106,39 @@ pub(crate) fn with_writer(payload: &Arc<Payload>) -> io::Result<(OwnedFd, Writer
         thread::spawn(move || {
             let mut writer = std::fs::File::from(OwnedFd::from(writer));
             go.wait();
+            let cpu = thread_cpu();
             for _ in 0..payload.repeats {
                 for chunk in payload.pattern.chunks(WRITE_SIZE) {
                     writer.write_all(chunk)?;
                 }
             }
-            Ok(())
+            drop(writer);
+            Ok(thread_cpu() - cpu)
         })
     };
     Ok((reader.into(), Writer { go, thread }))
 }
 
 /// A throughput contender: reads a pipe to its end, says what it saw.
-pub(crate) type PipeRun = dyn Fn(OwnedFd) -> crate::harness::Res<Tally>;
+pub(crate) type PipeRun = dyn Fn(OwnedFd) -> Res<Tally>;
 
 /// Times one run of `run` over a fresh pipe carrying `payload`, from the writer's start to the
-/// reader's end of input, and validates what the reader saw.
-pub(crate) fn measure(
-    run: &PipeRun,
-    payload: &Arc<Payload>,
-) -> crate::harness::Res<std::time::Duration> {
+/// reader's end of input, and validates what the reader saw. The CPU time is the process's less
+/// the writer thread's: the reader, and any thread its runtime uses.
+pub(crate) fn measure(run: &PipeRun, payload: &Arc<Payload>) -> Res<Sample> {
     let (fd, writer) = with_writer(payload)?;
     writer.start();
-    let started = std::time::Instant::now();
+    let cpu = process_cpu();
+    let started = Instant::now();
     let seen = run(fd);
-    let elapsed = started.elapsed();
+    let wall = started.elapsed();
     // The writer fails (EPIPE) if the reader gave up early: report the reader's error first.
     let written = writer.finish();
+    let cpu = process_cpu() - cpu;
     seen?.check("the reader", payload.expected())?;
-    written?;
-    Ok(elapsed)
+    let writer_cpu = written?;
+    Ok(Sample {
+        wall,
+        cpu: cpu.saturating_sub(writer_cpu),
+    })
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::harness::{Role, Runs};
+use crate::harness::{Clock, Role, Runs};
 
 /// Width of the contender column.
 pub(crate) const NAME_WIDTH: usize = 52;
@@ -30,21 +30,35 @@ pub(crate) fn ratio_of(runs: &[Runs], role: Role, baseline: Option<Duration>) ->
     Some(baseline?.as_secs_f64() / median.as_secs_f64())
 }
 
-/// Prints one throughput table: MiB/s, million frames/s, the ratio columns, and the spread.
-pub(crate) fn throughput(title: &str, runs: &[Runs], bytes: u64, frames: u64, ratios: &[Ratio]) {
+/// Prints one throughput table: wall-clock MiB/s and million frames/s, the reading side's CPU
+/// nanoseconds per frame, the ratio columns (on `clock`), and the spread of the runs.
+pub(crate) fn throughput(
+    clock: Clock,
+    title: &str,
+    runs: &[Runs],
+    bytes: u64,
+    frames: u64,
+    ratios: &[Ratio],
+) {
     println!("\n{title}");
-    let mut head = format!("{:<NAME_WIDTH$} {:>8} {:>8}", "contender", "MiB/s", "Mfr/s");
+    println!("{}", clock_note(clock));
+    let mut head = format!(
+        "{:<NAME_WIDTH$} {:>8} {:>8} {:>9}",
+        "contender", "MiB/s", "Mfr/s", "cpu ns/fr"
+    );
     for ratio in ratios {
         let _ = write!(head, " {:>9}", ratio.heading);
     }
     println!("{head} {:>7}", "spread");
     for run in runs {
+        let wall = run.median_wall().as_secs_f64();
         let secs = run.median().as_secs_f64();
         let mut line = format!(
-            "{:<NAME_WIDTH$} {:>8.0} {:>8.2}",
+            "{:<NAME_WIDTH$} {:>8.0} {:>8.2} {:>9.1}",
             run.name,
-            bytes as f64 / secs / (1024.0 * 1024.0),
-            frames as f64 / secs / 1e6
+            bytes as f64 / wall / (1024.0 * 1024.0),
+            frames as f64 / wall / 1e6,
+            run.median_cpu().as_nanos() as f64 / frames as f64
         );
         for ratio in ratios {
             match ratio.baseline {
@@ -57,6 +71,20 @@ pub(crate) fn throughput(title: &str, runs: &[Runs], bytes: u64, frames: u64, ra
             }
         }
         println!("{line} {:>6.0}%", run.spread() * 100.0);
+    }
+}
+
+/// What the columns mean, for the clock the ratios use.
+pub(crate) fn clock_note(clock: Clock) -> &'static str {
+    match clock {
+        Clock::Cpu => {
+            "(MiB/s, Mfr/s: wall clock; cpu ns/fr: CPU time of the reading side per frame; \
+             x ratios and spread: on that CPU time, baseline / contender, higher is better)"
+        }
+        Clock::Wall => {
+            "(MiB/s, Mfr/s: wall clock; cpu ns/fr: CPU time of the reading side per frame; \
+             x ratios and spread: on wall-clock time, baseline / contender, higher is better)"
+        }
     }
 }
 

@@ -3,13 +3,13 @@
 //! blurs the difference. A view for the optimisers, with no target of its own.
 
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use fdframe::codec::LinesDecoder;
 use fdframe::{Decoder, Framer};
 
-use crate::harness::{Res, Role, Runs};
+use crate::harness::{Res, Role, Runs, Sample, thread_cpu};
 use crate::options::Options;
 use crate::report::{NAME_WIDTH, Targets};
 
@@ -20,19 +20,11 @@ pub(crate) fn run(options: &Options, _targets: &mut Targets) -> Res<()> {
     let line = [&[b'x'; 63][..], b"\n"].concat();
     let payload = line.repeat(megabytes * 1024 * 1024 / line.len());
     let lines = payload.len() / line.len();
-    let mut direct = Runs {
-        name: "LinesDecoder called directly, 256 KiB chunks".into(),
-        role: Role::Peer,
-        times: vec![],
-    };
-    let mut engine = Runs {
-        name: "LinesDecoder through Framer (adaptive reads)".into(),
-        role: Role::Peer,
-        times: vec![],
-    };
+    let mut direct = Runs::new("LinesDecoder called directly, 256 KiB chunks", Role::Peer);
+    let mut engine = Runs::new("LinesDecoder through Framer (adaptive reads)", Role::Peer);
     for _ in 0..rounds {
-        direct.times.push(decoder_alone(&payload, lines)?);
-        engine.times.push(through_engine(&payload, lines)?);
+        direct.push(decoder_alone(&payload, lines)?, options.clock);
+        engine.push(through_engine(&payload, lines)?, options.clock);
     }
     println!("\nin memory (no kernel), 64 B lines, {megabytes} MiB; median of {rounds} rounds");
     println!("{:<NAME_WIDTH$} {:>10} {:>7}", "", "ns/line", "spread");
@@ -47,8 +39,8 @@ pub(crate) fn run(options: &Options, _targets: &mut Targets) -> Res<()> {
     Ok(())
 }
 
-fn decoder_alone(payload: &[u8], lines: usize) -> Res<Duration> {
-    let started = Instant::now();
+fn decoder_alone(payload: &[u8], lines: usize) -> Res<Sample> {
+    let (started, cpu) = (Instant::now(), thread_cpu());
     let mut decoder = LinesDecoder::new();
     let mut buf = BytesMut::new();
     let mut seen = 0;
@@ -59,13 +51,16 @@ fn decoder_alone(payload: &[u8], lines: usize) -> Res<Duration> {
             seen += 1;
         }
     }
-    let elapsed = started.elapsed();
+    let sample = Sample {
+        wall: started.elapsed(),
+        cpu: thread_cpu() - cpu,
+    };
     check(seen, lines)?;
-    Ok(elapsed)
+    Ok(sample)
 }
 
-fn through_engine(payload: &[u8], lines: usize) -> Res<Duration> {
-    let started = Instant::now();
+fn through_engine(payload: &[u8], lines: usize) -> Res<Sample> {
+    let (started, cpu) = (Instant::now(), thread_cpu());
     let mut framer = Framer::new(LinesDecoder::new());
     let mut at = 0;
     let mut seen = 0;
@@ -85,9 +80,12 @@ fn through_engine(payload: &[u8], lines: usize) -> Res<Duration> {
             Poll::Pending => return Err("the engine returned Pending on an in-memory read".into()),
         }
     }
-    let elapsed = started.elapsed();
+    let sample = Sample {
+        wall: started.elapsed(),
+        cpu: thread_cpu() - cpu,
+    };
     check(seen, lines)?;
-    Ok(elapsed)
+    Ok(sample)
 }
 
 fn check(seen: usize, lines: usize) -> Res<()> {

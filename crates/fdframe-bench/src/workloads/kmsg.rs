@@ -19,7 +19,9 @@ use futures_core::Stream;
 use rustix::io::Errno;
 
 use crate::drive;
-use crate::harness::{self, Backend, Contender, Res, Role, Runs};
+use crate::harness::{
+    self, Backend, Clock, Contender, Res, Role, Runs, Sample, children_cpu, process_cpu,
+};
 use crate::options::Options;
 use crate::report::{self, Targets};
 
@@ -320,17 +322,21 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     let contenders = harness::select(contenders(reps, dmesg_reps), |name| options.selects(name));
     // Per contender: records seen and read-alls done, over all rounds.
     let mut seen = vec![(0u64, 0usize); contenders.len()];
-    let runs = harness::interleave(&contenders, rounds, |c| {
-        let started = Instant::now();
+    let runs = harness::interleave(&contenders, rounds, options.clock, |c| {
+        let (started, cpu, children) = (Instant::now(), process_cpu(), children_cpu()?);
         let (records, reps) = (c.run)()?;
-        let elapsed = started.elapsed();
+        let sample = Sample {
+            wall: started.elapsed(),
+            // dmesg's own CPU time comes in through its parent's children's count.
+            cpu: process_cpu() - cpu + children_cpu()?.saturating_sub(children),
+        };
         let at = contenders
             .iter()
             .position(|x| x.name == c.name)
             .unwrap_or(0);
         seen[at].0 += records.unwrap_or(0);
         seen[at].1 += reps;
-        Ok(elapsed)
+        Ok(sample)
     })?;
     let raw_count = seen[0].0 as f64 / seen[0].1 as f64;
     let mut rows = Vec::new();
@@ -348,18 +354,22 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
             )
             .into());
         }
+        let per_run = (reps / rounds) as f64;
         rows.push(Row {
-            records_s: count * (reps / rounds) as f64 / run.median().as_secs_f64(),
-            us: run.median().as_secs_f64() * 1e6 / (reps / rounds) as f64,
+            records_s: count * per_run / run.median_wall().as_secs_f64(),
+            wall_us: run.median_wall().as_secs_f64() * 1e6 / per_run,
+            cpu_us: run.median_cpu().as_secs_f64() * 1e6 / per_run,
+            // Records per unit of the ratio clock.
+            rate: count * per_run / run.median().as_secs_f64(),
             runs: run,
         });
     }
-    print(&rows, raw_count, reps, rounds);
+    print(options, &rows, raw_count, reps, rounds);
     for backend in Backend::ALL {
         let measured = rows
             .iter()
             .find(|r| r.runs.role == Role::PerFrame(backend))
-            .map(|r| r.records_s / rows[0].records_s);
+            .map(|r| r.rate / rows[0].rate);
         let what = format!("kmsg read-all: fdframe {backend} / raw 8 KiB loop");
         targets.at_least(what, measured, 0.95, "not selected");
     }
@@ -369,27 +379,41 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
 /// One contender's line of the table.
 struct Row<'a> {
     runs: &'a Runs,
+    /// Wall clock.
     records_s: f64,
-    us: f64,
+    wall_us: f64,
+    cpu_us: f64,
+    /// Records per second of the ratio clock.
+    rate: f64,
 }
 
-fn print(rows: &[Row<'_>], per_read_all: f64, reps: usize, rounds: usize) {
+fn print(options: &Options, rows: &[Row<'_>], per_read_all: f64, reps: usize, rounds: usize) {
     let width = report::NAME_WIDTH;
     println!(
         "\n/dev/kmsg read-all, {per_read_all:.0} records per read-all, {reps} read-alls per run \
          (dmesg: fewer); median of {rounds} interleaved rounds"
     );
     println!(
-        "{:<width$} {:>10} {:>12} {:>8} {:>7}",
-        "contender", "records/s", "us/read-all", "x raw", "spread"
+        "(records/s, us/read-all: wall clock; cpu us: CPU time per read-all, dmesg's included; \
+         x raw and spread: on {} time)",
+        if options.clock == Clock::Cpu {
+            "CPU"
+        } else {
+            "wall-clock"
+        }
+    );
+    println!(
+        "{:<width$} {:>10} {:>12} {:>8} {:>8} {:>7}",
+        "contender", "records/s", "us/read-all", "cpu us", "x raw", "spread"
     );
     for row in rows {
         println!(
-            "{:<width$} {:>10.0} {:>12.1} {:>7.2}x {:>6.0}%",
+            "{:<width$} {:>10.0} {:>12.1} {:>8.1} {:>7.2}x {:>6.0}%",
             row.runs.name,
             row.records_s,
-            row.us,
-            row.records_s / rows[0].records_s,
+            row.wall_us,
+            row.cpu_us,
+            row.rate / rows[0].rate,
             row.runs.spread() * 100.0
         );
     }

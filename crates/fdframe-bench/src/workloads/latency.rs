@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use fdframe::codec::LinesDecoder;
 
 use crate::drive;
-use crate::harness::{self, Backend, Contender, Res, Role, Tally};
+use crate::harness::{self, Backend, Clock, Contender, Res, Role, Sample, Tally};
 use crate::options::Options;
 use crate::peers::{ceiling, glue};
 use crate::report::{self, Goal, Targets};
@@ -174,12 +174,12 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
         }
     }
     let mut all: Vec<Vec<Duration>> = vec![Vec::new(); kept.len()];
-    harness::interleave(&kept, rounds, |c| {
+    harness::interleave(&kept, rounds, Clock::Wall, |c| {
         let started = Instant::now();
         let times = measure(&*c.run, samples)?;
         let at = kept.iter().position(|x| x.name == c.name).unwrap_or(0);
         all[at].extend(times);
-        Ok(started.elapsed())
+        Ok(Sample::wall_only(started.elapsed()))
     })?;
     println!(
         "\nlatency: write-to-item, one 32-byte line at a time after {} us idle, {} samples per \

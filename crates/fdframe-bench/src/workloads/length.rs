@@ -60,8 +60,11 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     for payload_len in PAYLOAD_LENS {
         let payload = Arc::new(Payload::length_delimited(payload_len, megabytes));
         let contenders = harness::select(contenders(), |name| options.selects(name));
-        let runs = harness::interleave(&contenders, rounds, |c| pipe::measure(&*c.run, &payload))?;
+        let runs = harness::interleave(&contenders, rounds, options.clock, |c| {
+            pipe::measure(&*c.run, &payload)
+        })?;
         report::throughput(
+            options.clock,
             &format!(
                 "length-delimited frames (u32 BE), {payload_len} B payloads, {megabytes} MiB per \
                  run, 1 MiB pipe, writer thread; median of {rounds} interleaved rounds"

@@ -107,15 +107,17 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     for line_len in LINE_LENS {
         let payload = Arc::new(Payload::lines(line_len, megabytes));
         let contenders = harness::select(contenders(), |name| options.selects(name));
-        let runs = harness::interleave(&contenders, rounds, |c| pipe::measure(&*c.run, &payload))?;
+        let runs = harness::interleave(&contenders, rounds, options.clock, |c| {
+            pipe::measure(&*c.run, &payload)
+        })?;
         let raw = report::baseline(&runs, Role::Raw);
         let ceiling = report::baseline(&runs, Role::Ceiling);
         let glue = report::baseline(&runs, Role::Glue);
         report::throughput(
+            options.clock,
             &format!(
                 "pipe lines, {line_len} B, {megabytes} MiB per run, 1 MiB pipe, writer thread; \
-                 median of {rounds} interleaved rounds (x: throughput relative to the column's \
-                 baseline; glue = the faster tuned glue)"
+                 median of {rounds} interleaved rounds; glue = the faster tuned glue"
             ),
             &runs,
             payload.len(),

@@ -4,21 +4,22 @@
 //! and registering every stream), and peak RSS above the process's size before the streams.
 //!
 //! Each run is a child process of its own (`fdframe-bench --scale-child NAME PIPES FRAMES`) so
-//! that one contender's heap cannot inflate the next one's RSS. The blocking backend's natural
+//! that one contender's heap cannot inflate the next one's RSS; the child keeps the read ends
+//! and this process, the writer, gets the write ends over a socket (`channel`). The child's CPU
+//! time is therefore all reading side. The blocking backend's natural
 //! shape, a thread per stream, is not what anyone runs at 10,000 streams; its contender here is
 //! `FdReader::poll_next_now` driven by one `poll(2)` over every pipe (which costs O(pipes) per
 //! wait, as poll(2) does).
 
-use std::io::Write;
-use std::os::fd::OwnedFd;
-use std::process::{Command, ExitCode};
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
 
-use crate::harness::{self, Res, Role, Runs, Watchdog};
+use crate::harness::{self, Res, Role, Runs, Sample as Timing, Watchdog};
 use crate::options::Options;
 use crate::report::{self, Targets};
 
+mod channel;
+mod child;
 mod contenders;
 
 /// One line, newline included.
@@ -39,13 +40,52 @@ const CONTENDERS: &[(&str, &str)] = &[
 ];
 
 /// What one child reported.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Sample {
+    /// Pipes the child could open (fewer than asked only where descriptors ran out).
+    pipes: u64,
     frames: u64,
     elapsed: Duration,
+    /// CPU time of the child (all reading side) from the writer's start to the end.
+    cpu: Duration,
     setup: Duration,
     peak_kib: u64,
     base_kib: u64,
+}
+
+impl Sample {
+    fn line(&self) -> String {
+        format!(
+            "@scale {} {} {} {} {} {} {}",
+            self.pipes,
+            self.frames,
+            self.elapsed.as_nanos(),
+            self.cpu.as_nanos(),
+            self.setup.as_nanos(),
+            self.peak_kib,
+            self.base_kib
+        )
+    }
+
+    fn parse(line: &str) -> Option<Sample> {
+        let fields: Vec<u64> = line
+            .strip_prefix("@scale ")?
+            .split_whitespace()
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        let [pipes, frames, elapsed, cpu, setup, peak_kib, base_kib] = fields[..] else {
+            return None;
+        };
+        Some(Sample {
+            pipes,
+            frames,
+            elapsed: Duration::from_nanos(elapsed),
+            cpu: Duration::from_nanos(cpu),
+            setup: Duration::from_nanos(setup),
+            peak_kib,
+            base_kib,
+        })
+    }
 }
 
 /// Runs every contender in its own process, interleaved.
@@ -53,7 +93,6 @@ pub(crate) fn run(options: &Options, _targets: &mut Targets) -> Res<()> {
     let pipes = options.pick(10_000, 1_000);
     let frames = options.pick(200, 40);
     let rounds = options.rounds(3);
-    let exe = std::env::current_exe()?;
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); CONTENDERS.len()];
     for _ in 0..rounds {
         for (i, (key, name)) in CONTENDERS.iter().enumerate() {
@@ -61,50 +100,72 @@ pub(crate) fn run(options: &Options, _targets: &mut Targets) -> Res<()> {
                 continue;
             }
             let _watch = Watchdog::arm(name, harness::STALL_LIMIT);
-            let output = Command::new(&exe)
-                .args([
-                    "--scale-child",
-                    key,
-                    &pipes.to_string(),
-                    &frames.to_string(),
-                ])
-                .output()?;
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            if let Some(reason) = stdout.lines().find_map(|l| l.strip_prefix("@skip ")) {
-                return harness::skip(&format!("scale, {pipes} pipes"), reason);
+            match one_run(key, pipes, frames)? {
+                Ok(sample) => samples[i].push(sample),
+                Err(reason) => return harness::skip(&format!("scale, {name}"), &reason),
             }
-            let sample = stdout.lines().find_map(parse_sample).ok_or_else(|| {
-                format!(
-                    "{name}: {} ({})",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr).trim()
-                )
-            })?;
-            if sample.frames != (pipes * frames) as u64 {
-                return Err(format!(
-                    "{name}: {} frames, expected {}",
-                    sample.frames,
-                    pipes * frames
-                )
-                .into());
-            }
-            samples[i].push(sample);
         }
     }
-    print(&samples, pipes, frames, rounds);
+    print(options, &samples, pipes, frames, rounds);
     Ok(())
 }
 
-fn print(samples: &[Vec<Sample>], pipes: usize, frames: usize, rounds: usize) {
+/// One child process; `Err(reason)` if it could not run here.
+fn one_run(key: &str, pipes: usize, frames: usize) -> Res<Result<Sample, String>> {
+    let (ours, theirs) = channel::pair()?;
+    let child = Command::new(std::env::current_exe()?)
+        .args([
+            "--scale-child",
+            key,
+            &pipes.to_string(),
+            &frames.to_string(),
+        ])
+        .stdin(Stdio::from(theirs))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let burst = LINE.repeat(BURST);
+    let wrote = channel::write_side(ours, frames, &burst, BURST);
+    let output = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if let Some(reason) = stdout.lines().find_map(|l| l.strip_prefix("@skip ")) {
+        return Ok(Err(reason.to_string()));
+    }
+    let failed = || {
+        format!(
+            "{key}: {} ({})",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+    };
+    wrote.map_err(|e| format!("{}: {e}", failed()))?;
+    let sample = stdout.lines().find_map(Sample::parse).ok_or_else(failed)?;
+    if sample.frames != sample.pipes * (frames / BURST * BURST) as u64 {
+        return Err(format!(
+            "{key}: {} frames from {} pipes",
+            sample.frames, sample.pipes
+        )
+        .into());
+    }
+    Ok(Ok(sample))
+}
+
+fn print(options: &Options, samples: &[Vec<Sample>], pipes: usize, frames: usize, rounds: usize) {
     println!(
         "\nscale: {pipes} pipes, one stream each on one thread, {frames} lines of 64 B per pipe \
          written {BURST} at a time round-robin; median of {rounds} interleaved rounds, a process \
          per run"
     );
     println!(
-        "{:<w$} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "(Mfr/s: wall clock; cpu ns/fr: the reader process's CPU time per frame; RSS: peak of the \
+         reader process; KiB/pipe: that peak above its size before the streams, per pipe)"
+    );
+    println!(
+        "{:<w$} {:>6} {:>7} {:>9} {:>9} {:>8} {:>9} {:>7}",
         "contender",
+        "pipes",
         "Mfr/s",
+        "cpu ns/fr",
         "setup ms",
         "RSS MiB",
         "KiB/pipe",
@@ -112,53 +173,49 @@ fn print(samples: &[Vec<Sample>], pipes: usize, frames: usize, rounds: usize) {
         w = report::NAME_WIDTH
     );
     for ((_, name), samples) in CONTENDERS.iter().zip(samples) {
-        if samples.is_empty() {
+        let Some(first) = samples.first() else {
             continue;
-        }
-        let runs = Runs {
-            name: name.to_string(),
-            role: Role::PerFrame(harness::Backend::Blocking),
-            times: samples.iter().map(|s| s.elapsed).collect(),
         };
+        let mut runs = Runs::new(name, Role::Peer);
+        for s in samples {
+            runs.push(
+                Timing {
+                    wall: s.elapsed,
+                    cpu: s.cpu,
+                },
+                options.clock,
+            );
+        }
         let median = |f: fn(&Sample) -> u64| {
             let mut values: Vec<u64> = samples.iter().map(f).collect();
             values.sort_unstable();
             values[values.len() / 2]
         };
-        let peak = median(|s| s.peak_kib);
         let grown = median(|s| s.peak_kib.saturating_sub(s.base_kib));
         println!(
-            "{:<w$} {:>8.2} {:>9.1} {:>9.1} {:>9.1} {:>6.0}%",
+            "{:<w$} {:>6} {:>7.2} {:>9.1} {:>9.1} {:>8.1} {:>9.1} {:>6.0}%",
             name,
-            samples[0].frames as f64 / runs.median().as_secs_f64() / 1e6,
+            first.pipes,
+            first.frames as f64 / runs.median_wall().as_secs_f64() / 1e6,
+            runs.median_cpu().as_nanos() as f64 / first.frames as f64,
             median(|s| s.setup.as_micros() as u64) as f64 / 1e3,
-            peak as f64 / 1024.0,
-            grown as f64 / pipes as f64,
+            median(|s| s.peak_kib) as f64 / 1024.0,
+            grown as f64 / first.pipes as f64,
             runs.spread() * 100.0,
             w = report::NAME_WIDTH
         );
+        if first.pipes < pipes as u64 {
+            println!(
+                "  ^ only {} pipes: {}",
+                first.pipes,
+                child::FEWER_PIPES_REASON
+            );
+        }
     }
 }
 
-fn parse_sample(line: &str) -> Option<Sample> {
-    let fields: Vec<u64> = line
-        .strip_prefix("@scale ")?
-        .split_whitespace()
-        .map(|f| f.parse().ok())
-        .collect::<Option<_>>()?;
-    let [frames, elapsed, setup, peak_kib, base_kib] = fields[..] else {
-        return None;
-    };
-    Some(Sample {
-        frames,
-        elapsed: Duration::from_nanos(elapsed),
-        setup: Duration::from_nanos(setup),
-        peak_kib,
-        base_kib,
-    })
-}
-
-/// `fdframe-bench --scale-child NAME PIPES FRAMES`: one run, reported on one `@scale` line.
+/// `fdframe-bench --scale-child NAME PIPES FRAMES`, standard input a socket to the writer: one
+/// run, reported on one `@scale` line (or `@skip REASON`).
 pub(crate) fn child_main(args: &[String]) -> ExitCode {
     let parsed = match args {
         [key, pipes, frames] => pipes
@@ -169,126 +226,32 @@ pub(crate) fn child_main(args: &[String]) -> ExitCode {
         _ => None,
     };
     let Some((key, (pipes, frames))) = parsed else {
-        eprintln!("usage: fdframe-bench --scale-child NAME PIPES FRAMES");
+        eprintln!(
+            "usage: fdframe-bench --scale-child NAME PIPES FRAMES (stdin: the writer's socket)"
+        );
         return ExitCode::from(2);
     };
-    match child(key, pipes, frames) {
-        Ok(Some(sample)) => {
-            println!(
-                "@scale {} {} {} {} {}",
-                sample.frames,
-                sample.elapsed.as_nanos(),
-                sample.setup.as_nanos(),
-                sample.peak_kib,
-                sample.base_kib
-            );
+    let socket = match rustix::io::dup(rustix::stdio::stdin()) {
+        Ok(socket) => socket,
+        Err(e) => {
+            eprintln!("no writer socket on standard input: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match child::run(key, pipes, frames, socket) {
+        Ok(Ok(sample)) => {
+            println!("{}", sample.line());
             ExitCode::SUCCESS
         }
-        Ok(None) => ExitCode::SUCCESS,
+        Ok(Err(reason)) => {
+            println!("@skip {reason}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
-}
-
-fn child(key: &str, pipes: usize, frames: usize) -> Res<Option<Sample>> {
-    // Both ends of every pipe, mio's one registry clone per registered reader, and some spare.
-    if let Err(reason) = raise_nofile(3 * pipes as u64 + 256) {
-        println!("@skip {reason}");
-        return Ok(None);
-    }
-    let run = contenders::get(key).ok_or_else(|| format!("no scale contender `{key}`"))?;
-    let mut readers = Vec::with_capacity(pipes);
-    let mut writers = Vec::with_capacity(pipes);
-    for _ in 0..pipes {
-        let (reader, writer) = std::io::pipe()?;
-        readers.push(OwnedFd::from(reader));
-        writers.push(std::fs::File::from(OwnedFd::from(writer)));
-    }
-    let burst = LINE.repeat(BURST);
-    let go = Arc::new(Barrier::new(2));
-    let writing = {
-        let go = Arc::clone(&go);
-        std::thread::spawn(move || -> std::io::Result<()> {
-            go.wait();
-            for _ in 0..frames / BURST {
-                for writer in &mut writers {
-                    writer.write_all(&burst)?;
-                }
-            }
-            Ok(())
-        })
-    };
-    let base_kib = status_kib("VmRSS:")?;
-    // Peak RSS from here on (Linux 4.0+: writing 5 resets VmHWM); if refused, the peak so far.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let setup_started = Instant::now();
-    let mut started = None;
-    let seen = run(readers, (frames / BURST * BURST) as u64, &mut || {
-        go.wait();
-        started = Some(Instant::now());
-    });
-    let end = Instant::now();
-    if started.is_none() {
-        // The contender failed before it let the writer go: release it (into closed pipes).
-        go.wait();
-    }
-    let wrote = writing.join().map_err(|_| "the writer thread panicked")?;
-    let frames_seen = seen?;
-    wrote?;
-    let started = started.ok_or("the contender never started the writer")?;
-    Ok(Some(Sample {
-        frames: frames_seen,
-        elapsed: end - started,
-        setup: started - setup_started,
-        peak_kib: status_kib("VmHWM:")?,
-        base_kib,
-    }))
-}
-
-/// Raises the soft descriptor limit to `need` (and the hard limit, where this process may).
-fn raise_nofile(need: u64) -> Result<(), String> {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let limit = getrlimit(Resource::Nofile);
-    if limit.current.is_some_and(|c| c >= need) || limit.current.is_none() {
-        return Ok(());
-    }
-    let max = limit.maximum.map(|m| m.max(need));
-    let wanted = Rlimit {
-        current: Some(need),
-        maximum: max,
-    };
-    if setrlimit(Resource::Nofile, wanted).is_ok() {
-        return Ok(());
-    }
-    let hard = limit.maximum.unwrap_or(u64::MAX);
-    if hard >= need {
-        let soft = Rlimit {
-            current: Some(hard),
-            maximum: limit.maximum,
-        };
-        if setrlimit(Resource::Nofile, soft).is_ok() {
-            return Ok(());
-        }
-    }
-    Err(format!(
-        "needs {need} descriptors, RLIMIT_NOFILE allows {hard} (raise the hard limit, or run as root)"
-    ))
-}
-
-/// A `kB` line of /proc/self/status.
-fn status_kib(field: &str) -> Res<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .ok_or_else(|| format!("no {field} in /proc/self/status"))?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("unreadable {line}"))?)
 }
 
 #[cfg(test)]
@@ -297,25 +260,39 @@ mod tests {
 
     #[test]
     fn every_scale_contender_sees_every_pipes_frames() {
+        let burst = LINE.repeat(BURST);
         for (key, name) in CONTENDERS {
-            let sample = child(key, 50, 16).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let Some(sample) = sample else {
-                harness::skip(
-                    "every_scale_contender_sees_every_pipes_frames",
-                    "no descriptors",
-                )
-                .unwrap();
-                return;
+            let (writer, reader) = channel::pair().unwrap();
+            let writing = std::thread::spawn({
+                let burst = burst.clone();
+                move || channel::write_side(writer, 16, &burst, BURST).map_err(|e| e.to_string())
+            });
+            let sample = child::run(key, 50, 16, reader).unwrap_or_else(|e| panic!("{name}: {e}"));
+            writing.join().unwrap().unwrap();
+            let sample = match sample {
+                Ok(sample) => sample,
+                Err(reason) => {
+                    harness::skip("every_scale_contender_sees_every_pipes_frames", &reason)
+                        .unwrap();
+                    return;
+                }
             };
-            assert_eq!(sample.frames, 50 * 16, "{name}");
+            assert_eq!((sample.pipes, sample.frames), (50, 50 * 16), "{name}");
         }
     }
 
     #[test]
     fn the_child_report_is_read_back() {
-        let sample = parse_sample("@scale 800 1000 20 3000 1000").unwrap();
-        assert_eq!(sample.frames, 800);
-        assert_eq!(sample.elapsed, Duration::from_nanos(1000));
-        assert!(parse_sample("@scale 800 1000").is_none());
+        let sample = Sample {
+            pipes: 50,
+            frames: 800,
+            elapsed: Duration::from_nanos(1000),
+            cpu: Duration::from_nanos(900),
+            setup: Duration::from_nanos(20),
+            peak_kib: 3000,
+            base_kib: 1000,
+        };
+        assert_eq!(Sample::parse(&sample.line()), Some(sample));
+        assert!(Sample::parse("@scale 800 1000").is_none());
     }
 }
