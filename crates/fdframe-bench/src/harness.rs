@@ -131,6 +131,46 @@ impl Sample {
     }
 }
 
+/// The CPUs this process may run on, as found before any thread was pinned.
+static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+/// Whether [`pin`] pins (`--no-pin` turns it off).
+static PINNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Reads this process's CPUs (call once, before [`pin`]); returns how many there are.
+pub(crate) fn find_cpus(pinning: bool) -> usize {
+    PINNING.store(pinning, std::sync::atomic::Ordering::Relaxed);
+    CPUS.get_or_init(|| {
+        let Ok(allowed) = rustix::thread::sched_getaffinity(None) else {
+            return Vec::new();
+        };
+        (0..rustix::thread::CpuSet::MAX_CPU)
+            .filter(|&cpu| allowed.is_set(cpu))
+            .collect()
+    })
+    .len()
+}
+
+/// Pins the calling thread to the `nth` CPU of this process (the reading side on the first,
+/// writers on the second), when there are two or more: where the scheduler puts the writer and
+/// the reader (one core, warm caches; two cores, every pipe page crossing over) changes a raw
+/// pipe loop's CPU time threefold, run to run. Returns the CPU, if pinned.
+pub(crate) fn pin(nth: usize) -> Option<usize> {
+    let cpu = cpu_for(nth)?;
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu);
+    rustix::thread::sched_setaffinity(None, &set).ok()?;
+    Some(cpu)
+}
+
+/// The CPU [`pin`] would pin the `nth` thread to.
+pub(crate) fn cpu_for(nth: usize) -> Option<usize> {
+    let cpus = CPUS.get()?;
+    if cpus.len() < 2 || !PINNING.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    Some(cpus[nth % cpus.len()])
+}
+
 /// CPU time this process has used so far, all threads.
 pub(crate) fn process_cpu() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);

@@ -15,6 +15,9 @@ usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--wor
   --megabytes N    MiB per run for the pipe workloads (lines, length)
   --only WORD      only contenders whose name contains WORD (baselines always run)
   --workload NAME  lines, length, kmsg, allocs, latency, scale, engine (default: all)
+  --no-pin         leave thread placement to the scheduler (default: readers on one CPU,
+                   writers on another)
+  --runs           also print every run's wall-clock and CPU times (to see the noise)
   --clock cpu|wall the time the ratios compare (default cpu: the reading side's CPU time,
                    which other processes disturb far less; MiB/s is always wall-clock)
 ";
@@ -33,6 +36,8 @@ pub(crate) struct Options {
     pub(crate) only: Option<String>,
     pub(crate) workloads: Vec<&'static str>,
     pub(crate) clock: Clock,
+    pub(crate) print_runs: bool,
+    pub(crate) pin: bool,
 }
 
 /// A command line that cannot be run.
@@ -56,6 +61,8 @@ impl Options {
             only: None,
             workloads: WORKLOADS.to_vec(),
             clock: Clock::Cpu,
+            print_runs: false,
+            pin: true,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -66,6 +73,8 @@ impl Options {
             };
             match arg.as_str() {
                 "--quick" => options.quick = true,
+                "--runs" => options.print_runs = true,
+                "--no-pin" => options.pin = false,
                 "--rounds" => options.rounds = Some(number(&value("--rounds")?)?),
                 "--megabytes" => options.megabytes = Some(number(&value("--megabytes")?)?),
                 "--only" => options.only = Some(value("--only")?),
@@ -118,6 +127,12 @@ impl Options {
         }
         if let Some(only) = &self.only {
             args.extend(["--only".to_string(), only.clone()]);
+        }
+        if self.print_runs {
+            args.push("--runs".to_string());
+        }
+        if !self.pin {
+            args.push("--no-pin".to_string());
         }
         if self.clock == Clock::Wall {
             args.extend(["--clock".to_string(), "wall".to_string()]);

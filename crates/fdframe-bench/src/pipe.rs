@@ -104,6 +104,7 @@ pub(crate) fn with_writer(payload: &Arc<Payload>) -> io::Result<(OwnedFd, Writer
     let thread = {
         let go = Arc::clone(&go);
         thread::spawn(move || {
+            crate::harness::pin(1);
             let mut writer = std::fs::File::from(OwnedFd::from(writer));
             go.wait();
             let cpu = thread_cpu();

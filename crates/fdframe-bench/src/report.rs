@@ -39,6 +39,7 @@ pub(crate) fn throughput(
     bytes: u64,
     frames: u64,
     ratios: &[Ratio],
+    print_runs: bool,
 ) {
     println!("\n{title}");
     println!("{}", clock_note(clock));
@@ -71,6 +72,28 @@ pub(crate) fn throughput(
             }
         }
         println!("{line} {:>6.0}%", run.spread() * 100.0);
+    }
+    if print_runs {
+        self::runs(runs);
+    }
+}
+
+/// Every run of every contender, wall-clock and CPU milliseconds, in round order.
+pub(crate) fn runs(runs: &[Runs]) {
+    for run in runs {
+        let ms = |times: &[Duration]| {
+            times
+                .iter()
+                .map(|t| format!("{:.1}", t.as_secs_f64() * 1e3))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "  {}: wall ms {}; cpu ms {}",
+            run.name,
+            ms(&run.wall),
+            ms(&run.cpu)
+        );
     }
 }
 

@@ -124,7 +124,11 @@ fn measure(run: &LatencyRun, samples: usize) -> Res<Vec<Duration>> {
     let (reader, writer) = std::io::pipe()?;
     let (stamps, arrivals) = mpsc::channel();
     thread::scope(|scope| {
-        let reading = scope.spawn(move || run(reader.into(), &Probe(stamps)));
+        let reading = scope.spawn(move || {
+            // The reader on the other CPU: every frame crosses over, as from another process.
+            harness::pin(1);
+            run(reader.into(), &Probe(stamps))
+        });
         let mut writer = std::fs::File::from(OwnedFd::from(writer));
         let mut times = Vec::with_capacity(samples);
         let mut writing = || -> Res<()> {

@@ -82,6 +82,7 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
                     baseline: report::baseline(&runs, Role::Glue),
                 },
             ],
+            options.print_runs,
         );
         let workload = format!("length-delimited {payload_len} B");
         let blocking = report::baseline(&runs, Role::PerFrame(Backend::Blocking));

@@ -136,6 +136,7 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
                     baseline: glue,
                 },
             ],
+            options.print_runs,
         );
         let name = format!("lines {line_len} B");
         add_targets(&name, &runs, targets, line_len == 64);

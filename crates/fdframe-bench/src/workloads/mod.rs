@@ -22,7 +22,7 @@ mod scale;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::harness::Res;
+use crate::harness::{self, Res};
 use crate::options::Options;
 use crate::report::{self, Targets};
 
@@ -54,8 +54,15 @@ pub(crate) fn main(args: Vec<String>) -> ExitCode {
     };
     let started = Instant::now();
     report::machine();
+    harness::find_cpus(options.pin);
+    let placement = match (harness::pin(0), harness::cpu_for(1)) {
+        (Some(reader), Some(writer)) => {
+            format!("readers pinned to CPU {reader}, writers to CPU {writer}")
+        }
+        _ => "threads not pinned".to_string(),
+    };
     println!(
-        "mode: {}; workloads: {}",
+        "mode: {}; workloads: {}; {placement}",
         if options.quick { "--quick" } else { "full" },
         options.workloads.join(", ")
     );

@@ -3,7 +3,7 @@
 //! Reported: frames/s from the writer's start to the last stream's end, the setup time (creating
 //! and registering every stream), and peak RSS above the process's size before the streams.
 //!
-//! Each run is a child process of its own (`fdframe-bench --scale-child NAME PIPES FRAMES`) so
+//! Each run is a child process of its own (`fdframe-bench --scale-child NAME PIPES FRAMES pin`) so
 //! that one contender's heap cannot inflate the next one's RSS; the child keeps the read ends
 //! and this process, the writer, gets the write ends over a socket (`channel`). The child's CPU
 //! time is therefore all reading side. The blocking backend's natural
@@ -100,7 +100,7 @@ pub(crate) fn run(options: &Options, _targets: &mut Targets) -> Res<()> {
                 continue;
             }
             let _watch = Watchdog::arm(name, harness::STALL_LIMIT);
-            match one_run(key, pipes, frames)? {
+            match one_run(key, pipes, frames, options.pin)? {
                 Ok(sample) => samples[i].push(sample),
                 Err(reason) => return harness::skip(&format!("scale, {name}"), &reason),
             }
@@ -111,22 +111,29 @@ pub(crate) fn run(options: &Options, _targets: &mut Targets) -> Res<()> {
 }
 
 /// One child process; `Err(reason)` if it could not run here.
-fn one_run(key: &str, pipes: usize, frames: usize) -> Res<Result<Sample, String>> {
+fn one_run(key: &str, pipes: usize, frames: usize, pin: bool) -> Res<Result<Sample, String>> {
     let (ours, theirs) = channel::pair()?;
+    let pin = if pin { "pin" } else { "no-pin" };
     let child = Command::new(std::env::current_exe()?)
         .args([
             "--scale-child",
             key,
             &pipes.to_string(),
             &frames.to_string(),
+            pin,
         ])
         .stdin(Stdio::from(theirs))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let burst = LINE.repeat(BURST);
-    let wrote = channel::write_side(ours, frames, &burst, BURST);
+    // The writer on the writers' CPU, the child (which pins itself) on the readers'.
+    let writing = std::thread::spawn(move || {
+        harness::pin(1);
+        let burst = LINE.repeat(BURST);
+        channel::write_side(ours, frames, &burst, BURST).map_err(|e| e.to_string())
+    });
     let output = child.wait_with_output()?;
+    let wrote = writing.join().map_err(|_| "the writer thread panicked")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if let Some(reason) = stdout.lines().find_map(|l| l.strip_prefix("@skip ")) {
         return Ok(Err(reason.to_string()));
@@ -214,7 +221,7 @@ fn print(options: &Options, samples: &[Vec<Sample>], pipes: usize, frames: usize
     }
 }
 
-/// `fdframe-bench --scale-child NAME PIPES FRAMES`, standard input a socket to the writer: one
+/// `fdframe-bench --scale-child NAME PIPES FRAMES pin|no-pin`, standard input a socket to the writer: one
 /// run, reported on one `@scale` line (or `@skip REASON`).
 pub(crate) fn child_main(args: &[String]) -> ExitCode {
     let parsed = match args {
