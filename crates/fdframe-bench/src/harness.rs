@@ -291,14 +291,15 @@ pub(crate) fn interleave<F: ?Sized>(
     Ok(runs)
 }
 
-/// Keeps the contenders that `--only` selects, and every baseline.
+/// Keeps the contenders that `--only` selects, and every baseline if `baselines`.
 pub(crate) fn select<F: ?Sized>(
     contenders: Vec<Contender<F>>,
     selects: impl Fn(&str) -> bool,
+    baselines: bool,
 ) -> Vec<Contender<F>> {
     contenders
         .into_iter()
-        .filter(|c| c.role.is_baseline() || selects(&c.name))
+        .filter(|c| (baselines && c.role.is_baseline()) || selects(&c.name))
         .collect()
 }
 

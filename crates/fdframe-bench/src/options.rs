@@ -15,6 +15,8 @@ usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--wor
   --megabytes N    MiB per run for the pipe workloads (lines, length)
   --only WORD      only contenders whose name contains WORD (baselines always run)
   --workload NAME  lines, length, kmsg, allocs, latency, scale, engine (default: all)
+  --line-len N     the lines workload at N-byte lines only (default: 64 and 512)
+  --solo           with --only: no baselines either (pipe workloads; for profiling one reader)
   --no-pin         leave thread placement to the scheduler (default: readers on one CPU,
                    writers on another)
   --runs           also print every run's wall-clock and CPU times (to see the noise)
@@ -38,6 +40,8 @@ pub(crate) struct Options {
     pub(crate) clock: Clock,
     pub(crate) print_runs: bool,
     pub(crate) pin: bool,
+    pub(crate) solo: bool,
+    pub(crate) line_len: Option<usize>,
 }
 
 /// A command line that cannot be run.
@@ -63,6 +67,8 @@ impl Options {
             clock: Clock::Cpu,
             print_runs: false,
             pin: true,
+            solo: false,
+            line_len: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -75,6 +81,8 @@ impl Options {
                 "--quick" => options.quick = true,
                 "--runs" => options.print_runs = true,
                 "--no-pin" => options.pin = false,
+                "--solo" => options.solo = true,
+                "--line-len" => options.line_len = Some(number(&value("--line-len")?)?),
                 "--rounds" => options.rounds = Some(number(&value("--rounds")?)?),
                 "--megabytes" => options.megabytes = Some(number(&value("--megabytes")?)?),
                 "--only" => options.only = Some(value("--only")?),

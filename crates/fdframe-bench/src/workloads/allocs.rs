@@ -115,7 +115,7 @@ fn measure_all(options: &Options, count: AllocationCounter, targets: &mut Target
     for (workload, make, contenders) in workloads {
         let payload = Arc::new(make(megabytes));
         let warm_up = Arc::new(make(1));
-        for contender in harness::select(contenders, |name| options.selects(name)) {
+        for contender in harness::select(contenders, |name| options.selects(name), true) {
             let _watch = Watchdog::arm(&contender.name, harness::STALL_LIMIT);
             pipe::measure(&*contender.run, &warm_up)?;
             let (fd, writer) = pipe::with_writer(&payload)?;

@@ -319,7 +319,11 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
             None
         }
     };
-    let contenders = harness::select(contenders(reps, dmesg_reps), |name| options.selects(name));
+    let contenders = harness::select(
+        contenders(reps, dmesg_reps),
+        |name| options.selects(name),
+        true,
+    );
     // Per contender: records seen and read-alls done, over all rounds.
     let mut seen = vec![(0u64, 0usize); contenders.len()];
     let runs = harness::interleave(&contenders, rounds, options.clock, |c| {

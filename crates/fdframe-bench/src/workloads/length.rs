@@ -59,7 +59,7 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     let megabytes = options.megabytes();
     for payload_len in PAYLOAD_LENS {
         let payload = Arc::new(Payload::length_delimited(payload_len, megabytes));
-        let contenders = harness::select(contenders(), |name| options.selects(name));
+        let contenders = harness::select(contenders(), |name| options.selects(name), !options.solo);
         let runs = harness::interleave(&contenders, rounds, options.clock, |c| {
             pipe::measure(&*c.run, &payload)
         })?;
