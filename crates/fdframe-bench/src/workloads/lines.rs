@@ -104,7 +104,9 @@ fn tokio_glue(fd: std::os::fd::OwnedFd, capacity: usize) -> Res<Tally> {
 pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     let rounds = options.rounds(7);
     let megabytes = options.megabytes();
-    let line_lens = options.line_len.map_or(LINE_LENS.to_vec(), |len| vec![len.max(2)]);
+    let line_lens = options
+        .line_len
+        .map_or(LINE_LENS.to_vec(), |len| vec![len.max(2)]);
     for line_len in line_lens {
         let payload = Arc::new(Payload::lines(line_len, megabytes));
         let contenders = harness::select(contenders(), |name| options.selects(name), !options.solo);

@@ -221,23 +221,31 @@ fn print(options: &Options, samples: &[Vec<Sample>], pipes: usize, frames: usize
     }
 }
 
+/// The child's arguments: contender, pipes, lines per pipe, whether to pin.
+fn child_args(args: &[String]) -> Option<(&str, usize, usize, bool)> {
+    let [key, pipes, frames, pin] = args else {
+        return None;
+    };
+    let pin = match pin.as_str() {
+        "pin" => true,
+        "no-pin" => false,
+        _ => return None,
+    };
+    Some((key, pipes.parse().ok()?, frames.parse().ok()?, pin))
+}
+
 /// `fdframe-bench --scale-child NAME PIPES FRAMES pin|no-pin`, standard input a socket to the writer: one
 /// run, reported on one `@scale` line (or `@skip REASON`).
 pub(crate) fn child_main(args: &[String]) -> ExitCode {
-    let parsed = match args {
-        [key, pipes, frames] => pipes
-            .parse()
-            .ok()
-            .zip(frames.parse().ok())
-            .map(|p| (key, p)),
-        _ => None,
-    };
-    let Some((key, (pipes, frames))) = parsed else {
+    let Some((key, pipes, frames, pin)) = child_args(args) else {
         eprintln!(
-            "usage: fdframe-bench --scale-child NAME PIPES FRAMES (stdin: the writer's socket)"
+            "usage: fdframe-bench --scale-child NAME PIPES FRAMES pin|no-pin (stdin: the \
+             writer's socket)"
         );
         return ExitCode::from(2);
     };
+    harness::find_cpus(pin);
+    harness::pin(0);
     let socket = match rustix::io::dup(rustix::stdio::stdin()) {
         Ok(socket) => socket,
         Err(e) => {
@@ -286,6 +294,15 @@ mod tests {
             };
             assert_eq!((sample.pipes, sample.frames), (50, 50 * 16), "{name}");
         }
+    }
+
+    #[test]
+    fn the_child_reads_the_arguments_the_parent_gives() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let given = args(&["mio", "10000", "200", "no-pin"]);
+        assert_eq!(child_args(&given), Some(("mio", 10_000, 200, false)));
+        assert_eq!(child_args(&args(&["mio", "10000", "200"])), None);
+        assert_eq!(child_args(&args(&["mio", "many", "200", "pin"])), None);
     }
 
     #[test]
