@@ -162,6 +162,19 @@ pub(crate) fn pin(nth: usize) -> Option<usize> {
     Some(cpu)
 }
 
+/// Lets the calling thread run on every CPU of this process again (the latency workload: a
+/// pinned reader waits for its CPU while the other one idles, which no real reader does).
+pub(crate) fn unpin() {
+    let Some(cpus) = CPUS.get() else {
+        return;
+    };
+    let mut set = rustix::thread::CpuSet::new();
+    for &cpu in cpus {
+        set.set(cpu);
+    }
+    let _ = rustix::thread::sched_setaffinity(None, &set);
+}
+
 /// The CPU [`pin`] would pin the `nth` thread to.
 pub(crate) fn cpu_for(nth: usize) -> Option<usize> {
     let cpus = CPUS.get()?;
