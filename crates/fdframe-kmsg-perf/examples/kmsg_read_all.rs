@@ -14,7 +14,8 @@
 //!
 //! Run (as root, or with `CAP_SYSLOG`):
 //! `cargo run --release -p fdframe-kmsg-perf --example kmsg_read_all -- [ROUNDS] [PASSES]`
-//! (defaults: 41 rounds of 10 passes over the ring each).
+//! (defaults: 41 rounds of 10 passes over the ring each). `KMSG_PERF_ONLY=0,2` runs only the
+//! contenders with those indexes (0 is the raw loop), for profiling one at a time.
 
 use std::hint::black_box;
 use std::os::fd::OwnedFd;
@@ -50,7 +51,11 @@ impl Tally {
         };
         let seq = black_box(&record).seq();
         if let Some(last) = self.last {
-            assert_eq!(seq, last + 1, "records between {last} and {seq} were skipped");
+            assert_eq!(
+                seq,
+                last + 1,
+                "records between {last} and {seq} were skipped"
+            );
         }
         self.first.get_or_insert(seq);
         self.last = Some(seq);
@@ -190,6 +195,9 @@ fn fdframe_mio() -> Pass {
     }
 }
 
+/// One way of reading the ring, timed.
+type Contender<'a> = Box<dyn Fn() -> Pass + 'a>;
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -204,7 +212,7 @@ fn main() {
         .enable_io()
         .build()
         .expect("tokio runtime");
-    let contenders: Vec<(&str, Box<dyn Fn() -> Pass>)> = vec![
+    let contenders: Vec<(&str, Contender<'_>)> = vec![
         ("raw read(2), 8 KiB buffer", Box::new(raw_loop)),
         ("fdframe blocking FdReader", Box::new(fdframe_blocking)),
         (
@@ -218,6 +226,19 @@ fn main() {
         ("fdframe-mio FdReader drain", Box::new(fdframe_mio)),
     ];
 
+    // `KMSG_PERF_ONLY=0,1` keeps only those contenders (by index), for profiling one at a time.
+    let contenders: Vec<_> = match std::env::var("KMSG_PERF_ONLY") {
+        Ok(only) => {
+            let keep: Vec<usize> = only.split(',').map(|i| i.parse().expect("index")).collect();
+            contenders
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| keep.contains(i))
+                .map(|(_, c)| c)
+                .collect()
+        }
+        Err(_) => contenders,
+    };
     // Warm up: page in, fill caches, let the allocator settle.
     for (_, run) in &contenders {
         run();
@@ -239,7 +260,10 @@ fn main() {
     }
     let medians: Vec<f64> = ns_per_record.iter_mut().map(|v| median(v)).collect();
     println!("{rounds} rounds x {passes} passes over the ring; medians of ns per record");
-    println!("{:<44} {:>8} {:>10} {:>6}", "contender", "records", "ns/record", "ratio");
+    println!(
+        "{:<44} {:>8} {:>10} {:>6}",
+        "contender", "records", "ns/record", "ratio"
+    );
     for (i, (name, _)) in contenders.iter().enumerate() {
         println!(
             "{name:<44} {:>8} {:>10.1} {:>6.2}",

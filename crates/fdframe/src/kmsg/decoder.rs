@@ -194,7 +194,11 @@ impl Decoder for KmsgDecoder {
         if src.is_empty() {
             return Ok(None);
         }
-        let raw = src.split().freeze();
+        // The whole buffer becomes the record's storage: freezing it takes its allocation
+        // over, where `split()` would first allocate a shared header to split it off. In
+        // record mode the engine hands over a buffer holding just this record (a small record
+        // is copied into one of its own), so this is the only allocation a record costs.
+        let raw = std::mem::take(src).freeze();
         match KmsgRecord::parse(raw) {
             Ok(record) => {
                 self.observe(record.seq());
