@@ -12,7 +12,8 @@
 //! ```
 //!
 //! (`framer` instead of `decode`, and `--toggle-collect='kmsg_decode_in_memory::frame_all'`,
-//! for the engine path; `time` runs both many times and prints ns per record.)
+//! for the engine path; `time` runs both many times and prints ns per record, `time-ring` does
+//! the same with the records now in `/dev/kmsg`.)
 
 use std::hint::black_box;
 use std::io;
@@ -58,6 +59,27 @@ fn decode_all(records: &[Vec<u8>]) -> u64 {
     sum
 }
 
+/// Only the copy a record costs at least: each record into an allocation of its own, dropped.
+#[inline(never)]
+fn copy_all(records: &[Vec<u8>]) -> u64 {
+    let mut sum = 0;
+    for raw in records {
+        let src = BytesMut::from(&raw[..]);
+        sum += black_box(src.freeze()).len() as u64;
+    }
+    sum
+}
+
+/// Only finding the end of each message, as decoding must (to check the dictionary lines).
+#[inline(never)]
+fn newline_all(records: &[Vec<u8>]) -> u64 {
+    let mut sum = 0;
+    for raw in records {
+        sum += memchr::memchr(b'\n', black_box(&raw[20..])).unwrap_or(0) as u64;
+    }
+    sum
+}
+
 #[inline(never)]
 fn frame_all(records: &[Vec<u8>]) -> u64 {
     let mut framer = Framer::new(KmsgDecoder::new());
@@ -79,9 +101,36 @@ fn frame_all(records: &[Vec<u8>]) -> u64 {
     }
 }
 
+/// The records in the ring buffer now, one read each (for `time-ring`: needs root).
+fn ring_records() -> Vec<Vec<u8>> {
+    let fd = fdframe::kmsg::open(fdframe::kmsg::KmsgStart::Oldest).expect("open /dev/kmsg");
+    let mut buf = vec![0u8; 8193];
+    let mut records = Vec::new();
+    loop {
+        match rustix::io::read(&fd, &mut buf[..]) {
+            Ok(n) => records.push(buf[..n].to_vec()),
+            Err(rustix::io::Errno::AGAIN) => return records,
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::PIPE) => {}
+            Err(e) => panic!("read /dev/kmsg: {e}"),
+        }
+    }
+}
+
 fn main() {
-    let records = records();
     let what = std::env::args().nth(1).unwrap_or_else(|| "time".into());
+    // `time-ring`: the same timing on the records now in /dev/kmsg, repeated to about RECORDS
+    // (`KMSG_RING=1` does that for `decode` and `framer` too).
+    let ring = what == "time-ring" || std::env::var_os("KMSG_RING").is_some();
+    let records = if ring {
+        let ring = ring_records();
+        ring.iter()
+            .cycle()
+            .take(RECORDS.max(ring.len()))
+            .cloned()
+            .collect()
+    } else {
+        records()
+    };
     match what.as_str() {
         "decode" => println!("{}", decode_all(&records)),
         "framer" => println!("{}", frame_all(&records)),
@@ -89,12 +138,14 @@ fn main() {
             for (name, run) in [
                 ("decode", decode_all as fn(&[Vec<u8>]) -> u64),
                 ("framer", frame_all),
+                ("(copy only)", copy_all),
+                ("(memchr \\n only)", newline_all),
             ] {
                 let mut best = f64::MAX;
                 for _ in 0..30 {
                     let start = Instant::now();
                     black_box(run(&records));
-                    best = best.min(start.elapsed().as_nanos() as f64 / RECORDS as f64);
+                    best = best.min(start.elapsed().as_nanos() as f64 / records.len() as f64);
                 }
                 println!("{name}: {best:.1} ns per record (best of 30)");
             }

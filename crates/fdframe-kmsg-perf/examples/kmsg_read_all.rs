@@ -89,6 +89,31 @@ fn raw_loop() -> Pass {
     }
 }
 
+/// The raw loop plus what keeping a record costs at least: each read's bytes copied into an
+/// allocation of their own (as the engine copies a small record out of its read buffer), then
+/// dropped. Not a contender: the floor any reader that hands out owned records stands on.
+fn raw_loop_copying() -> Pass {
+    let fd = open();
+    let mut buf = vec![0u8; 8 * 1024];
+    let mut reads = 0;
+    let start = Instant::now();
+    loop {
+        match rustix::io::read(&fd, &mut buf[..]) {
+            Ok(n) => {
+                black_box(bytes::Bytes::copy_from_slice(&buf[..n]));
+                reads += 1;
+            }
+            Err(Errno::AGAIN) => break,
+            Err(Errno::INTR | Errno::PIPE) => {}
+            Err(e) => panic!("read /dev/kmsg: {e}"),
+        }
+    }
+    Pass {
+        records: reads,
+        elapsed: start.elapsed(),
+    }
+}
+
 fn fdframe_blocking() -> Pass {
     let fd = ReadFd::from_fd(open()).expect("ReadFd");
     let mut reader = FdReader::new(fd, KmsgDecoder::new());
@@ -224,6 +249,10 @@ fn main() {
             Box::new(fdframe_async_io),
         ),
         ("fdframe-mio FdReader drain", Box::new(fdframe_mio)),
+        (
+            "(floor) raw read(2) + copy into a Bytes",
+            Box::new(raw_loop_copying),
+        ),
     ];
 
     // `KMSG_PERF_ONLY=0,1` keeps only those contenders (by index), for profiling one at a time.

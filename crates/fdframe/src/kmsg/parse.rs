@@ -53,10 +53,9 @@ pub(super) struct Layout {
     pub(super) priority: u32,
     pub(super) seq: u64,
     pub(super) timestamp_us: u64,
-    /// The `FLAG` field: `raw[flag.0..flag.1]`.
-    pub(super) flag: (usize, usize),
-    /// Where the extra prefix fields start, when a `,` follows `FLAG`; they end at `semicolon`.
-    pub(super) extras: Option<usize>,
+    /// Where the extra prefix fields start, when a `,` follows `FLAG` (they end at `semicolon`);
+    /// 0 when there are none (four fields come first, so they never start at 0).
+    pub(super) extras: usize,
     /// The `;` that ends the prefix; the message starts after it.
     pub(super) semicolon: usize,
     /// The `\n` that ends the message (or the end of the record, if it has none).
@@ -66,10 +65,93 @@ pub(super) struct Layout {
 /// A malformed record: what is wrong, and its sequence number if that could be read.
 pub(super) type ScanError = (KmsgErrorKind, Option<u64>);
 
-/// Checks a record and finds its parts; see the module documentation for what is left for
-/// later. The errors, and which one a record with several faults gets, are those of the eager
-/// parser this replaced (the tests compare the two on arbitrary bytes).
-pub(super) fn scan(raw: &[u8]) -> Result<Layout, ScanError> {
+/// Checks a record and finds its parts, and its `FLAG` field; see the module documentation for
+/// what is left for later. The errors, and which one a record with several faults gets, are
+/// those of the eager parser this replaced (the tests compare the two on arbitrary bytes).
+pub(super) fn scan(raw: &[u8]) -> Result<(Layout, &[u8]), ScanError> {
+    match scan_well_formed(raw) {
+        Some(found) => Ok(found),
+        None => scan_any(raw),
+    }
+}
+
+/// The common case in one pass over the prefix: every number all digits (at most 19 of them,
+/// so no overflow check is needed), no `\n` before the `;`. `None` for anything else, which
+/// [`scan_any`] then takes apart field by field to name the fault.
+fn scan_well_formed(raw: &[u8]) -> Option<(Layout, &[u8])> {
+    let mut pos = 0;
+    let priority = u32::try_from(digits_then_comma(raw, &mut pos)?).ok()?;
+    let seq = digits_then_comma(raw, &mut pos)?;
+    let timestamp_us = digits_then_comma(raw, &mut pos)?;
+    let flag_start = pos;
+    let flag_len = raw
+        .get(flag_start..)?
+        .iter()
+        .position(|&b| matches!(b, b',' | b';' | b'\n'))?;
+    let flag = raw.get(flag_start..flag_start + flag_len)?;
+    pos = flag_start + flag_len;
+    let mut extras = 0;
+    if raw.get(pos) == Some(&b',') {
+        extras = pos + 1;
+        pos = extras + memchr2(b';', b'\n', raw.get(extras..)?)?;
+    }
+    if raw.get(pos) != Some(&b';') {
+        return None;
+    }
+    let line_end = dictionary_checked(raw, pos + 1)?;
+    let layout = Layout {
+        priority,
+        seq,
+        timestamp_us,
+        extras,
+        semicolon: pos,
+        line_end,
+    };
+    Some((layout, flag))
+}
+
+/// Reads 1 to 19 digits at `*pos` and the `,` after them, moving `*pos` past the comma.
+fn digits_then_comma(raw: &[u8], pos: &mut usize) -> Option<u64> {
+    let start = *pos;
+    let rest = raw.get(start..)?;
+    // At most 19 digits and the comma: 19 digits cannot overflow (10^19 - 1 < u64::MAX); a
+    // 20th digit may wrap, but then no comma follows within the 20 bytes and it is `None`.
+    let field = rest.get(..20).unwrap_or(rest);
+    let mut n = 0u64;
+    for (i, &b) in field.iter().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit <= 9 {
+            n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+        } else if b == b',' && i > 0 {
+            *pos = start + i + 1;
+            return Some(n);
+        } else {
+            return None;
+        }
+    }
+    None
+}
+
+/// Finds the `\n` that ends the message starting at `message_start`, and checks that every
+/// line after it is a dictionary line (` KEY=VALUE`); `None` if one is not.
+fn dictionary_checked(raw: &[u8], message_start: usize) -> Option<usize> {
+    let line_end = raw
+        .get(message_start..)
+        .and_then(|message| memchr(b'\n', message))
+        .map_or(raw.len(), |i| message_start + i);
+    let mut pos = line_end + 1;
+    while let Some(rest) = raw.get(pos..).filter(|rest| !rest.is_empty()) {
+        if rest.first() != Some(&b' ') {
+            return None;
+        }
+        pos += memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+    }
+    Some(line_end)
+}
+
+/// [`scan`] for any bytes: the fields one by one, in the order that decides which fault a
+/// record with several is reported for.
+fn scan_any(raw: &[u8]) -> Result<(Layout, &[u8]), ScanError> {
     // The prefix ends at the first `;`, unless a `\n` comes first (then there is no `;`).
     let stop = memchr2(b';', b'\n', raw);
     let semicolon = stop.filter(|&i| raw.get(i) == Some(&b';'));
@@ -85,7 +167,7 @@ pub(super) fn scan(raw: &[u8]) -> Result<Layout, ScanError> {
     let ts_field = fields.next();
     let flag_field = fields.next();
     // Read early so that even a record rejected for another reason counts as seen.
-    let seq = seq_field.and_then(|(_, field)| decimal_u64(field));
+    let seq = seq_field.and_then(decimal_u64);
     let fail = |kind| Err((kind, seq));
 
     let Some(semicolon) = semicolon else {
@@ -93,7 +175,7 @@ pub(super) fn scan(raw: &[u8]) -> Result<Layout, ScanError> {
     };
     // A prefix always has a first field, so the priority is never missing, only malformed.
     let priority = priority_field
-        .and_then(|(_, field)| decimal_u64(field))
+        .and_then(decimal_u64)
         .and_then(|p| u32::try_from(p).ok());
     let Some(priority) = priority else {
         return fail(KmsgErrorKind::BadNumber(KmsgField::Priority));
@@ -106,42 +188,31 @@ pub(super) fn scan(raw: &[u8]) -> Result<Layout, ScanError> {
         Ok(ts) => ts,
         Err(kind) => return fail(kind),
     };
-    let Some((flag_start, flag)) = flag_field else {
+    let Some(flag) = flag_field else {
         return fail(KmsgErrorKind::MissingField(KmsgField::Flags));
     };
 
-    let message_start = semicolon + 1;
-    let line_end = raw
-        .get(message_start..)
-        .and_then(|message| memchr(b'\n', message))
-        .map_or(raw.len(), |i| message_start + i);
-    // Every line after the message must be a dictionary line: ` KEY=VALUE`.
-    let mut pos = line_end + 1;
-    while let Some(rest) = raw.get(pos..).filter(|rest| !rest.is_empty()) {
-        if rest.first() != Some(&b' ') {
-            return fail(KmsgErrorKind::UnexpectedLine);
-        }
-        pos += memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-    }
-
-    Ok(Layout {
+    let Some(line_end) = dictionary_checked(raw, semicolon + 1) else {
+        return fail(KmsgErrorKind::UnexpectedLine);
+    };
+    let layout = Layout {
         priority,
         seq,
         timestamp_us,
-        flag: (flag_start, flag_start + flag.len()),
-        extras: fields.next,
+        extras: fields.next.unwrap_or(0),
         semicolon,
         line_end,
-    })
+    };
+    Ok((layout, flag))
 }
 
-fn checked_field(field: Option<(usize, &[u8])>, which: KmsgField) -> Result<u64, KmsgErrorKind> {
-    let (_, field) = field.ok_or(KmsgErrorKind::MissingField(which))?;
+fn checked_field(field: Option<&[u8]>, which: KmsgField) -> Result<u64, KmsgErrorKind> {
+    let field = field.ok_or(KmsgErrorKind::MissingField(which))?;
     decimal_u64(field).ok_or(KmsgErrorKind::BadNumber(which))
 }
 
-/// The `,`-separated fields of a prefix, each with its offset; like `split`, an empty prefix
-/// has one empty field. Fields are a few bytes long, so a plain scan beats `memchr` here.
+/// The `,`-separated fields of a prefix; like `split`, an empty prefix has one empty field.
+/// Unlike `split`, it tells where the field after the last one taken starts (the extra fields).
 struct Fields<'a> {
     prefix: &'a [u8],
     /// Where the next field starts, `None` after the last one.
@@ -149,28 +220,37 @@ struct Fields<'a> {
 }
 
 impl<'a> Iterator for Fields<'a> {
-    type Item = (usize, &'a [u8]);
+    type Item = &'a [u8];
 
-    fn next(&mut self) -> Option<(usize, &'a [u8])> {
+    fn next(&mut self) -> Option<&'a [u8]> {
         let start = self.next?;
         let rest = self.prefix.get(start..).unwrap_or_default();
         match rest.iter().position(|&b| b == b',') {
             Some(comma) => {
                 self.next = Some(start + comma + 1);
-                Some((start, rest.get(..comma).unwrap_or_default()))
+                rest.get(..comma)
             }
             None => {
                 self.next = None;
-                Some((start, rest))
+                Some(rest)
             }
         }
     }
 }
 
+/// The `FLAG` field, as written (the fourth field of the prefix, which [`scan`] has checked).
+pub(super) fn flag_field<'a>(raw: &'a [u8], layout: &Layout) -> &'a [u8] {
+    let mut fields = Fields {
+        prefix: raw.get(..layout.semicolon).unwrap_or_default(),
+        next: Some(0),
+    };
+    fields.nth(3).unwrap_or_default()
+}
+
 /// The extra prefix fields, as written, without copying or allocating.
 pub(super) fn extra_fields<'a>(raw: &'a [u8], layout: &Layout) -> impl Iterator<Item = &'a [u8]> {
-    let extras = layout
-        .extras
+    let extras = Some(layout.extras)
+        .filter(|&start| start > 0)
         .and_then(|start| raw.get(start..layout.semicolon));
     extras
         .into_iter()

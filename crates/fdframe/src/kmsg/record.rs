@@ -100,11 +100,25 @@ use super::{Caller, Dictionary, Facility, KmsgError, KmsgFlag, Level};
 pub struct KmsgRecord {
     raw: Bytes,
     layout: Layout,
-    flag: KmsgFlag,
+    /// The `FLAG` field, when it is one the kernel writes; another value is kept in `rest`.
+    flag: Option<&'static KmsgFlag>,
     message: OnceLock<Bytes>,
+    /// The parts asked for less often, in a box of their own so that a record nobody asks
+    /// them of stays small: it is moved several times on its way to the caller.
+    rest: OnceLock<Box<Rest>>,
+}
+
+/// A record's less used parts, each parsed on first access.
+#[derive(Clone, Default)]
+struct Rest {
     extra_fields: OnceLock<Vec<Bytes>>,
     dictionary: OnceLock<Dictionary>,
+    other_flag: OnceLock<KmsgFlag>,
 }
+
+static FLAG_NONE: KmsgFlag = KmsgFlag::None;
+static FLAG_FRAGMENT: KmsgFlag = KmsgFlag::Fragment;
+static FLAG_CONTINUATION: KmsgFlag = KmsgFlag::Continuation;
 
 impl KmsgRecord {
     /// Parses one whole record, as one `read(2)` of `/dev/kmsg` returns it.
@@ -119,18 +133,24 @@ impl KmsgRecord {
     /// does not parse, or a line after the message does not start with a space.
     pub fn parse(raw: Bytes) -> Result<KmsgRecord, KmsgError> {
         match parse::scan(&raw) {
-            Ok(layout) => Ok(KmsgRecord {
-                flag: KmsgFlag::from_field(
-                    raw.get(layout.flag.0..layout.flag.1).unwrap_or_default(),
-                ),
+            Ok((layout, flag)) => Ok(KmsgRecord {
+                flag: match flag {
+                    b"-" => Some(&FLAG_NONE),
+                    b"c" => Some(&FLAG_FRAGMENT),
+                    b"+" => Some(&FLAG_CONTINUATION),
+                    _ => None,
+                },
                 raw,
                 layout,
                 message: OnceLock::new(),
-                extra_fields: OnceLock::new(),
-                dictionary: OnceLock::new(),
+                rest: OnceLock::new(),
             }),
             Err((kind, seq)) => Err(KmsgError::new(kind, raw, seq)),
         }
+    }
+
+    fn rest(&self) -> &Rest {
+        self.rest.get_or_init(Box::default)
     }
 
     /// The syslog priority as written: `facility * 8 + level`.
@@ -166,12 +186,18 @@ impl KmsgRecord {
 
     /// The `FLAG` field: whether this record is a fragment of a line.
     pub fn flag(&self) -> &KmsgFlag {
-        &self.flag
+        match self.flag {
+            Some(flag) => flag,
+            None => self
+                .rest()
+                .other_flag
+                .get_or_init(|| KmsgFlag::from_field(parse::flag_field(&self.raw, &self.layout))),
+        }
     }
 
     /// The prefix fields after `FLAG`, as written (e.g. `caller=T123`).
     pub fn extra_fields(&self) -> &[Bytes] {
-        self.extra_fields.get_or_init(|| {
+        self.rest().extra_fields.get_or_init(|| {
             parse::extra_fields(&self.raw, &self.layout)
                 .map(|field| self.raw.slice_ref(field))
                 .collect()
@@ -214,7 +240,8 @@ impl KmsgRecord {
 
     /// The dictionary lines (` KEY=VALUE`), unescaped, in order.
     pub fn dictionary(&self) -> &Dictionary {
-        self.dictionary
+        self.rest()
+            .dictionary
             .get_or_init(|| parse::dictionary(&self.raw, &self.layout))
     }
 
