@@ -13,7 +13,8 @@
 //!
 //! (`framer` instead of `decode`, and `--toggle-collect='kmsg_decode_in_memory::frame_all'`,
 //! for the engine path; `time` runs both many times and prints ns per record, `time-ring` does
-//! the same with the records now in `/dev/kmsg`.)
+//! the same with the records now in `/dev/kmsg`; a second argument such as `framer` keeps only
+//! that run.)
 
 use std::hint::black_box;
 use std::io;
@@ -118,8 +119,8 @@ fn ring_records() -> Vec<Vec<u8>> {
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "time".into());
-    // `time-ring`: the same timing on the records now in /dev/kmsg, repeated to about RECORDS
-    // (`KMSG_RING=1` does that for `decode` and `framer` too).
+    // `time-ring`: the same timing on the records now in /dev/kmsg (`KMSG_RING=1` does that
+    // for `decode` and `framer` too).
     let ring = what == "time-ring" || std::env::var_os("KMSG_RING").is_some();
     let records = if ring {
         let ring = ring_records();
@@ -141,13 +142,20 @@ fn main() {
                 ("(copy only)", copy_all),
                 ("(memchr \\n only)", newline_all),
             ] {
+                // A second argument keeps only the runs whose name contains it.
+                if std::env::args()
+                    .nth(2)
+                    .is_some_and(|only| !name.contains(&only))
+                {
+                    continue;
+                }
                 let mut best = f64::MAX;
-                for _ in 0..30 {
+                for _ in 0..300 {
                     let start = Instant::now();
                     black_box(run(&records));
                     best = best.min(start.elapsed().as_nanos() as f64 / records.len() as f64);
                 }
-                println!("{name}: {best:.1} ns per record (best of 30)");
+                println!("{name}: {best:.1} ns per record (best of 300)");
             }
         }
     }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use memchr::{memchr, memchr2};
 
 use super::escape::unescape;
-use super::{Dictionary, KmsgErrorKind, KmsgField};
+use super::{Dictionary, KmsgErrorKind, KmsgField, KmsgFlag};
 
 /// Parses a decimal number: one or more ASCII digits, no sign, no spaces, no overflow.
 pub(super) fn decimal_u64(digits: &[u8]) -> Option<u64> {
@@ -48,9 +48,13 @@ fn decimal_u64_checked(digits: &[u8]) -> Option<u64> {
 
 /// What decoding found in a record's bytes: the prefix numbers, and where the parts that are
 /// parsed on demand begin and end.
+///
+/// Every field is a word: the layout is copied into the record right after it is written, and a
+/// wide copy of narrower fields (or of padding) would wait for the stores to complete.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Layout {
-    pub(super) priority: u32,
+    /// Checked to fit in `u32`.
+    pub(super) priority: u64,
     pub(super) seq: u64,
     pub(super) timestamp_us: u64,
     /// Where the extra prefix fields start, when a `,` follows `FLAG` (they end at `semicolon`);
@@ -60,17 +64,20 @@ pub(super) struct Layout {
     pub(super) semicolon: usize,
     /// The `\n` that ends the message (or the end of the record, if it has none).
     pub(super) line_end: usize,
+    /// The `FLAG` field when it is one the kernel writes; `None` for another value.
+    pub(super) flag: Option<&'static KmsgFlag>,
 }
 
 /// A malformed record: what is wrong, and its sequence number if that could be read.
 pub(super) type ScanError = (KmsgErrorKind, Option<u64>);
 
-/// Checks a record and finds its parts, and its `FLAG` field; see the module documentation for
-/// what is left for later. The errors, and which one a record with several faults gets, are
-/// those of the eager parser this replaced (the tests compare the two on arbitrary bytes).
-pub(super) fn scan(raw: &[u8]) -> Result<(Layout, &[u8]), ScanError> {
+/// Checks a record and finds its parts; see the module documentation for what is left for
+/// later. The errors, and which one a record with several faults gets, are those of the eager
+/// parser this replaced (the tests compare the two on arbitrary bytes).
+#[inline]
+pub(super) fn scan(raw: &[u8]) -> Result<Layout, ScanError> {
     match scan_well_formed(raw) {
-        Some(found) => Ok(found),
+        Some(layout) => Ok(layout),
         None => scan_any(raw),
     }
 }
@@ -78,9 +85,10 @@ pub(super) fn scan(raw: &[u8]) -> Result<(Layout, &[u8]), ScanError> {
 /// The common case in one pass over the prefix: every number all digits (at most 19 of them,
 /// so no overflow check is needed), no `\n` before the `;`. `None` for anything else, which
 /// [`scan_any`] then takes apart field by field to name the fault.
-fn scan_well_formed(raw: &[u8]) -> Option<(Layout, &[u8])> {
+#[inline]
+pub(super) fn scan_well_formed(raw: &[u8]) -> Option<Layout> {
     let mut pos = 0;
-    let priority = u32::try_from(digits_then_comma(raw, &mut pos)?).ok()?;
+    let priority = digits_then_comma(raw, &mut pos).filter(|&p| p <= u64::from(u32::MAX))?;
     let seq = digits_then_comma(raw, &mut pos)?;
     let timestamp_us = digits_then_comma(raw, &mut pos)?;
     let flag_start = pos;
@@ -99,15 +107,15 @@ fn scan_well_formed(raw: &[u8]) -> Option<(Layout, &[u8])> {
         return None;
     }
     let line_end = dictionary_checked(raw, pos + 1)?;
-    let layout = Layout {
+    Some(Layout {
         priority,
         seq,
         timestamp_us,
         extras,
         semicolon: pos,
         line_end,
-    };
-    Some((layout, flag))
+        flag: KmsgFlag::known(flag),
+    })
 }
 
 /// Reads 1 to 19 digits at `*pos` and the `,` after them, moving `*pos` past the comma.
@@ -151,7 +159,7 @@ fn dictionary_checked(raw: &[u8], message_start: usize) -> Option<usize> {
 
 /// [`scan`] for any bytes: the fields one by one, in the order that decides which fault a
 /// record with several is reported for.
-fn scan_any(raw: &[u8]) -> Result<(Layout, &[u8]), ScanError> {
+pub(super) fn scan_any(raw: &[u8]) -> Result<Layout, ScanError> {
     // The prefix ends at the first `;`, unless a `\n` comes first (then there is no `;`).
     let stop = memchr2(b';', b'\n', raw);
     let semicolon = stop.filter(|&i| raw.get(i) == Some(&b';'));
@@ -195,15 +203,15 @@ fn scan_any(raw: &[u8]) -> Result<(Layout, &[u8]), ScanError> {
     let Some(line_end) = dictionary_checked(raw, semicolon + 1) else {
         return fail(KmsgErrorKind::UnexpectedLine);
     };
-    let layout = Layout {
-        priority,
+    Ok(Layout {
+        priority: u64::from(priority),
         seq,
         timestamp_us,
         extras: fields.next.unwrap_or(0),
         semicolon,
         line_end,
-    };
-    Ok((layout, flag))
+        flag: KmsgFlag::known(flag),
+    })
 }
 
 fn checked_field(field: Option<&[u8]>, which: KmsgField) -> Result<u64, KmsgErrorKind> {

@@ -99,9 +99,9 @@ use super::{Caller, Dictionary, Facility, KmsgError, KmsgFlag, Level};
 #[derive(Clone)]
 pub struct KmsgRecord {
     raw: Bytes,
+    /// What decoding found, the `FLAG` field among it when it is one the kernel writes (another
+    /// value is kept in `rest`).
     layout: Layout,
-    /// The `FLAG` field, when it is one the kernel writes; another value is kept in `rest`.
-    flag: Option<&'static KmsgFlag>,
     message: OnceLock<Bytes>,
     /// The parts asked for less often, in a box of their own so that a record nobody asks
     /// them of stays small: it is moved several times on its way to the caller.
@@ -116,10 +116,6 @@ struct Rest {
     other_flag: OnceLock<KmsgFlag>,
 }
 
-static FLAG_NONE: KmsgFlag = KmsgFlag::None;
-static FLAG_FRAGMENT: KmsgFlag = KmsgFlag::Fragment;
-static FLAG_CONTINUATION: KmsgFlag = KmsgFlag::Continuation;
-
 impl KmsgRecord {
     /// Parses one whole record, as one `read(2)` of `/dev/kmsg` returns it.
     ///
@@ -131,21 +127,22 @@ impl KmsgRecord {
     ///
     /// A [`KmsgError`] when the prefix is not `PRIO,SEQ,TS_USEC,FLAG` followed by `;`, a number
     /// does not parse, or a line after the message does not start with a space.
+    #[inline]
     pub fn parse(raw: Bytes) -> Result<KmsgRecord, KmsgError> {
         match parse::scan(&raw) {
-            Ok((layout, flag)) => Ok(KmsgRecord {
-                flag: match flag {
-                    b"-" => Some(&FLAG_NONE),
-                    b"c" => Some(&FLAG_FRAGMENT),
-                    b"+" => Some(&FLAG_CONTINUATION),
-                    _ => None,
-                },
-                raw,
-                layout,
-                message: OnceLock::new(),
-                rest: OnceLock::new(),
-            }),
+            Ok(layout) => Ok(KmsgRecord::new(raw, layout)),
             Err((kind, seq)) => Err(KmsgError::new(kind, raw, seq)),
+        }
+    }
+
+    /// The record `raw` is, as [`parse::scan`] found it.
+    #[inline]
+    pub(super) fn new(raw: Bytes, layout: Layout) -> KmsgRecord {
+        KmsgRecord {
+            raw,
+            layout,
+            message: OnceLock::new(),
+            rest: OnceLock::new(),
         }
     }
 
@@ -155,17 +152,18 @@ impl KmsgRecord {
 
     /// The syslog priority as written: `facility * 8 + level`.
     pub fn priority(&self) -> u32 {
-        self.layout.priority
+        // Checked to fit when decoded.
+        self.layout.priority as u32
     }
 
     /// Where the record comes from: [`Facility::KERN`] for the kernel itself.
     pub fn facility(&self) -> Facility {
-        Facility::from_priority(self.layout.priority)
+        Facility::from_priority(self.priority())
     }
 
     /// How severe the record is.
     pub fn level(&self) -> Level {
-        Level::from_priority(self.layout.priority)
+        Level::from_priority(self.priority())
     }
 
     /// The record's sequence number: one more than the record before it, so a gap means lost
@@ -186,7 +184,7 @@ impl KmsgRecord {
 
     /// The `FLAG` field: whether this record is a fragment of a line.
     pub fn flag(&self) -> &KmsgFlag {
-        match self.flag {
+        match self.layout.flag {
             Some(flag) => flag,
             None => self
                 .rest()
