@@ -115,6 +115,47 @@ fn raw_loop_copying() -> Pass {
     }
 }
 
+/// A decoder that does nothing but take the read's bytes: what the engine costs by itself.
+#[derive(Debug)]
+struct WholeRead;
+
+impl fdframe::Decoder for WholeRead {
+    type Item = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn decode(
+        &mut self,
+        src: &mut bytes::BytesMut,
+    ) -> Result<Option<bytes::Bytes>, std::convert::Infallible> {
+        Ok((!src.is_empty()).then(|| std::mem::take(src).freeze()))
+    }
+
+    fn read_limits(&self) -> fdframe::ReadLimits {
+        fdframe::ReadLimits::one_record_per_read(KmsgDecoder::MAX_RECORD_LEN)
+    }
+}
+
+/// The blocking backend with [`WholeRead`]: the engine and its copy-out, without kmsg decoding.
+fn fdframe_engine_only() -> Pass {
+    let fd = ReadFd::from_fd(open()).expect("ReadFd");
+    let mut reader = FdReader::new(fd, WholeRead);
+    let mut records = 0;
+    let start = Instant::now();
+    loop {
+        for item in reader.ready() {
+            black_box(item.expect("a read"));
+            records += 1;
+        }
+        if !reader.framer().is_yielding() {
+            break;
+        }
+    }
+    Pass {
+        records,
+        elapsed: start.elapsed(),
+    }
+}
+
 fn fdframe_blocking() -> Pass {
     let fd = ReadFd::from_fd(open()).expect("ReadFd");
     let mut reader = FdReader::new(fd, KmsgDecoder::new());
@@ -253,6 +294,10 @@ fn main() {
         (
             "(floor) raw read(2) + copy into a Bytes",
             Box::new(raw_loop_copying),
+        ),
+        (
+            "(engine only) blocking FdReader, no decoding",
+            Box::new(fdframe_engine_only),
         ),
     ];
 
