@@ -13,7 +13,7 @@
 //!
 //! (`framer` instead of `decode`, and `--toggle-collect='kmsg_decode_in_memory::frame_all'`,
 //! for the engine path; `time` runs both many times and prints ns per record, `time-ring` does
-//! the same with the records now in `/dev/kmsg`; a second argument such as `framer` keeps only
+//! the same with the records now in `/dev/kmsg` (repeated to 10,000 of them); a second argument such as `framer` keeps only
 //! that run.)
 
 use std::hint::black_box;
@@ -119,8 +119,8 @@ fn ring_records() -> Vec<Vec<u8>> {
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "time".into());
-    // `time-ring`: the same timing on the records now in /dev/kmsg (`KMSG_RING=1` does that
-    // for `decode` and `framer` too).
+    // `time-ring`: the same timing on the records now in /dev/kmsg, repeated to RECORDS of them
+    // (`KMSG_RING=1` does that for `decode` and `framer` too).
     let ring = what == "time-ring" || std::env::var_os("KMSG_RING").is_some();
     let records = if ring {
         let ring = ring_records();
