@@ -13,8 +13,8 @@
 //!
 //! (`framer` instead of `decode`, and `--toggle-collect='kmsg_decode_in_memory::frame_all'`,
 //! for the engine path; `time` runs both many times and prints ns per record, `time-ring` does
-//! the same with the records now in `/dev/kmsg` (repeated to 10,000 of them); a second argument such as `framer` keeps only
-//! that run.)
+//! the same with the records now in `/dev/kmsg` (repeated to 10,000 of them); a second
+//! argument such as `framer` keeps only that run.)
 
 use std::hint::black_box;
 use std::io;
