@@ -5,9 +5,9 @@
 //! even a rejected record counts as seen), finds where the message ends and checks that every
 //! line after it is a dictionary line. That is one pass over the bytes, without allocating.
 //! Undoing escapes, splitting the extra fields and the dictionary cannot fail, so they wait
-//! until an accessor of [`KmsgRecord`] asks for them ([`message`], [`extra_fields`],
-//! [`dictionary`]): a reader that counts records, or filters on the level or the sequence
-//! number, pays for none of it.
+//! until an accessor of [`KmsgRecord`](super::KmsgRecord) asks for them ([`message`],
+//! [`extra_fields`], [`dictionary`] here): a reader that counts records, or filters on the
+//! level or the sequence number, pays for none of it.
 
 use bytes::Bytes;
 use memchr::{memchr, memchr2};
