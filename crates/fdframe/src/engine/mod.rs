@@ -490,9 +490,16 @@ impl<D: Decoder> Framer<D> {
         if filled.saturating_mul(4) > self.buf.capacity() {
             return;
         }
-        let record = BytesMut::from(&self.buf[..]);
-        self.buf.clear();
-        self.record_spare = std::mem::replace(&mut self.buf, record);
+        // Built inline (`with_capacity` and `extend_from_slice` are `#[inline]`, `From<&[u8]>`
+        // is not): a buffer returned from a call is read back right after the callee wrote it,
+        // a store-forwarding stall on every record.
+        let mut record = BytesMut::with_capacity(self.buf.len());
+        record.extend_from_slice(&self.buf);
+        // Cleared once moved out: clearing it in place and then moving it would read its
+        // length back right after writing it, a store-forwarding stall on every record.
+        let mut read_buf = std::mem::replace(&mut self.buf, record);
+        read_buf.clear();
+        self.record_spare = read_buf;
     }
 
     fn take_loss(&mut self) -> Option<Error<D::Error>> {

@@ -4,7 +4,7 @@ use std::io;
 use bytes::BytesMut;
 use rustix::io::Errno;
 
-use super::{KmsgError, KmsgRecord};
+use super::{KmsgError, KmsgRecord, parse};
 use crate::{Decoder, Loss, LossCause, ReadErrorAction, ReadLimits};
 
 /// Decodes `/dev/kmsg` records, one per `read(2)`, and accounts for lost records from their
@@ -194,17 +194,28 @@ impl Decoder for KmsgDecoder {
         if src.is_empty() {
             return Ok(None);
         }
-        let raw = src.split().freeze();
-        match KmsgRecord::parse(raw) {
-            Ok(record) => {
-                self.observe(record.seq());
-                Ok(Some(record))
+        // The whole buffer becomes the record's storage: freezing it takes its allocation
+        // over, where `split()` would first allocate a shared header to split it off. In
+        // record mode the engine hands over a buffer holding just this record (a small record
+        // is copied into one of its own), so this is the only allocation a record costs.
+        let raw = std::mem::take(src).freeze();
+        // The well-formed case builds the record straight into the result: going through
+        // `KmsgRecord::parse`'s `Result` would copy it once more, error bytes and all.
+        if let Some(layout) = parse::scan_well_formed(&raw) {
+            self.observe(layout.seq);
+            return Ok(Some(KmsgRecord::new(raw, layout)));
+        }
+        // Anything else, field by field: a 20-digit number, or a fault to name.
+        match parse::scan_any(&raw) {
+            Ok(layout) => {
+                self.observe(layout.seq);
+                Ok(Some(KmsgRecord::new(raw, layout)))
             }
-            Err(error) => {
-                if let Some(seq) = error.seq() {
+            Err((kind, seq)) => {
+                if let Some(seq) = seq {
                     self.observe(seq);
                 }
-                Err(error)
+                Err(KmsgError::new(kind, raw, seq))
             }
         }
     }

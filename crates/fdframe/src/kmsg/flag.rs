@@ -45,6 +45,19 @@ impl KmsgFlag {
         }
     }
 
+    /// The flag for a field the kernel writes, without allocating; `None` for other values.
+    pub(super) fn known(field: &[u8]) -> Option<&'static KmsgFlag> {
+        static NONE: KmsgFlag = KmsgFlag::None;
+        static FRAGMENT: KmsgFlag = KmsgFlag::Fragment;
+        static CONTINUATION: KmsgFlag = KmsgFlag::Continuation;
+        match field {
+            b"-" => Some(&NONE),
+            b"c" => Some(&FRAGMENT),
+            b"+" => Some(&CONTINUATION),
+            _ => None,
+        }
+    }
+
     /// Returns `true` for `c` and `+`: the record is part of a line split over records.
     pub fn is_fragment(&self) -> bool {
         matches!(self, KmsgFlag::Fragment | KmsgFlag::Continuation)

@@ -1,8 +1,11 @@
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::parse::{self, Layout};
 use super::{Caller, Dictionary, Facility, KmsgError, KmsgFlag, Level};
 
 /// One record of the kernel log as `/dev/kmsg` returns it: the prefix fields, the unescaped
@@ -83,16 +86,34 @@ use super::{Caller, Dictionary, Facility, KmsgError, KmsgFlag, Level};
 /// // ⑥ dictionary values are unescaped too
 /// assert_eq!(parse(b"6,7,60,-;m\n DRIVER=a\\x0ab\n").get("DRIVER").unwrap(), "a\nb");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// # What decoding does, and what waits
+///
+/// Decoding a record checks it whole (a malformed one is a [`KmsgError`] at once) and reads the
+/// prefix numbers, but the parts that take work and cannot fail — undoing the message's
+/// escapes, splitting the extra fields and the dictionary — are parsed on first access, once,
+/// and kept: [`message`](KmsgRecord::message), [`extra_fields`](KmsgRecord::extra_fields) and
+/// [`dictionary`](KmsgRecord::dictionary) return the same values whenever they are called, on
+/// any thread, however long after the decoder has moved on. A read-all that only counts
+/// records or looks at levels and sequence numbers pays for none of it.
+#[derive(Clone)]
 pub struct KmsgRecord {
-    pub(super) priority: u32,
-    pub(super) seq: u64,
-    pub(super) timestamp_us: u64,
-    pub(super) flag: KmsgFlag,
-    pub(super) extra_fields: Vec<Bytes>,
-    pub(super) message: Bytes,
-    pub(super) dictionary: Dictionary,
-    pub(super) raw: Bytes,
+    raw: Bytes,
+    /// What decoding found, the `FLAG` field among it when it is one the kernel writes (another
+    /// value is kept in `rest`).
+    layout: Layout,
+    message: OnceLock<Bytes>,
+    /// The parts asked for less often, in a box of their own so that a record nobody asks
+    /// them of stays small: it is moved several times on its way to the caller.
+    rest: OnceLock<Box<Rest>>,
+}
+
+/// A record's less used parts, each parsed on first access.
+#[derive(Clone, Default)]
+struct Rest {
+    extra_fields: OnceLock<Vec<Bytes>>,
+    dictionary: OnceLock<Dictionary>,
+    other_flag: OnceLock<KmsgFlag>,
 }
 
 impl KmsgRecord {
@@ -106,54 +127,85 @@ impl KmsgRecord {
     ///
     /// A [`KmsgError`] when the prefix is not `PRIO,SEQ,TS_USEC,FLAG` followed by `;`, a number
     /// does not parse, or a line after the message does not start with a space.
+    #[inline]
     pub fn parse(raw: Bytes) -> Result<KmsgRecord, KmsgError> {
-        super::parse::parse_record(raw)
+        match parse::scan(&raw) {
+            Ok(layout) => Ok(KmsgRecord::new(raw, layout)),
+            Err((kind, seq)) => Err(KmsgError::new(kind, raw, seq)),
+        }
+    }
+
+    /// The record `raw` is, as [`parse::scan`] found it.
+    #[inline]
+    pub(super) fn new(raw: Bytes, layout: Layout) -> KmsgRecord {
+        KmsgRecord {
+            raw,
+            layout,
+            message: OnceLock::new(),
+            rest: OnceLock::new(),
+        }
+    }
+
+    fn rest(&self) -> &Rest {
+        self.rest.get_or_init(Box::default)
     }
 
     /// The syslog priority as written: `facility * 8 + level`.
     pub fn priority(&self) -> u32 {
-        self.priority
+        // Checked to fit when decoded.
+        self.layout.priority as u32
     }
 
     /// Where the record comes from: [`Facility::KERN`] for the kernel itself.
     pub fn facility(&self) -> Facility {
-        Facility::from_priority(self.priority)
+        Facility::from_priority(self.priority())
     }
 
     /// How severe the record is.
     pub fn level(&self) -> Level {
-        Level::from_priority(self.priority)
+        Level::from_priority(self.priority())
     }
 
     /// The record's sequence number: one more than the record before it, so a gap means lost
     /// records.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.layout.seq
     }
 
     /// When the record was logged: microseconds of the kernel's monotonic clock since boot.
     pub fn timestamp_us(&self) -> u64 {
-        self.timestamp_us
+        self.layout.timestamp_us
     }
 
     /// [`timestamp_us`](KmsgRecord::timestamp_us) as a `Duration` since boot.
     pub fn timestamp(&self) -> Duration {
-        Duration::from_micros(self.timestamp_us)
+        Duration::from_micros(self.layout.timestamp_us)
     }
 
     /// The `FLAG` field: whether this record is a fragment of a line.
     pub fn flag(&self) -> &KmsgFlag {
-        &self.flag
+        match self.layout.flag {
+            Some(flag) => flag,
+            None => self
+                .rest()
+                .other_flag
+                .get_or_init(|| KmsgFlag::from_field(parse::flag_field(&self.raw, &self.layout))),
+        }
     }
 
     /// The prefix fields after `FLAG`, as written (e.g. `caller=T123`).
     pub fn extra_fields(&self) -> &[Bytes] {
-        &self.extra_fields
+        self.rest().extra_fields.get_or_init(|| {
+            parse::extra_fields(&self.raw, &self.layout)
+                .map(|field| self.raw.slice_ref(field))
+                .collect()
+        })
     }
 
     /// The value of the extra prefix field `name=value`, if there is one.
     pub fn field(&self, name: &str) -> Option<&[u8]> {
-        self.extra_fields.iter().find_map(|field| {
+        // Straight from the raw prefix: looking up `caller=` allocates nothing.
+        parse::extra_fields(&self.raw, &self.layout).find_map(|field| {
             field
                 .strip_prefix(name.as_bytes())
                 .and_then(|rest| rest.strip_prefix(b"="))
@@ -170,31 +222,59 @@ impl KmsgRecord {
     /// Kernel messages are mostly ASCII but may hold any byte, so this is bytes; see
     /// [`message_str`](KmsgRecord::message_str) and [`message_lossy`](KmsgRecord::message_lossy).
     pub fn message(&self) -> &Bytes {
-        &self.message
+        self.message
+            .get_or_init(|| parse::message(&self.raw, &self.layout))
     }
 
     /// The message as text, if it is valid UTF-8.
     pub fn message_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.message).ok()
+        std::str::from_utf8(self.message()).ok()
     }
 
     /// The message as text, with invalid UTF-8 replaced by `U+FFFD`.
     pub fn message_lossy(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.message)
+        String::from_utf8_lossy(self.message())
     }
 
     /// The dictionary lines (` KEY=VALUE`), unescaped, in order.
     pub fn dictionary(&self) -> &Dictionary {
-        &self.dictionary
+        self.rest()
+            .dictionary
+            .get_or_init(|| parse::dictionary(&self.raw, &self.layout))
     }
 
     /// The dictionary value for `key` (such as `SUBSYSTEM` or `DEVICE`), if present.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&Bytes> {
-        self.dictionary.get(key)
+        self.dictionary().get(key)
     }
 
     /// The record's bytes exactly as read, including the final `\n`.
     pub fn raw(&self) -> &Bytes {
         &self.raw
+    }
+}
+
+/// Two records are equal when their bytes are: every field is a function of them.
+impl PartialEq for KmsgRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for KmsgRecord {}
+
+/// Shows every field, parsing the lazy ones, as a derived `Debug` of the parsed record would.
+impl fmt::Debug for KmsgRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KmsgRecord")
+            .field("priority", &self.priority())
+            .field("seq", &self.seq())
+            .field("timestamp_us", &self.timestamp_us())
+            .field("flag", self.flag())
+            .field("extra_fields", &self.extra_fields())
+            .field("message", self.message())
+            .field("dictionary", self.dictionary())
+            .field("raw", self.raw())
+            .finish()
     }
 }

@@ -1,12 +1,14 @@
 //! Tests of the kmsg module, by subject:
 //!
 //! - `golden`: records from the kernel's documentation and every awkward input, exact values
+//! - `lazy`: lazily parsed fields agree with the eager parser, whenever they are read
 //! - `loss`: the decoder driven as the engine drives it: EPIPE, gaps, resume, exact counts
 //! - `open`: `open_at` on regular files: flags and where each start mode lands
 //! - `proc_kmsg`: the `/proc/kmsg` line decoder
 //! - `props`: property tests: no panics on any bytes, random records round-trip
 
 mod golden;
+mod lazy;
 mod loss;
 mod open;
 mod proc_kmsg;

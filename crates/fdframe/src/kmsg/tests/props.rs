@@ -27,13 +27,13 @@ fn record_like() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
 }
 
-fn any_input() -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn any_input() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![prop::collection::vec(any::<u8>(), 0..300), record_like()]
 }
 
 /// One record the kernel could write, and the raw bytes it would read as.
 #[derive(Debug, Clone)]
-struct Built {
+pub(super) struct Built {
     priority: u32,
     seq: u64,
     ts: u64,
@@ -44,7 +44,7 @@ struct Built {
 }
 
 impl Built {
-    fn raw(&self) -> Vec<u8> {
+    pub(super) fn raw(&self) -> Vec<u8> {
         let mut raw = format!("{},{},{},{}", self.priority, self.seq, self.ts, self.flag);
         if let Some(t) = self.caller {
             raw.push_str(&format!(",caller=T{t}"));
@@ -64,7 +64,7 @@ impl Built {
     }
 }
 
-fn built() -> impl Strategy<Value = Built> {
+pub(super) fn built() -> impl Strategy<Value = Built> {
     (
         (0u32..256, 0u32..8),
         any::<u64>(),
