@@ -285,11 +285,30 @@ impl<D: Decoder> Framer<D> {
     /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; `WouldBlock` → `Pending`; `EINTR` or a retried error → read again |
     /// | `Draining` | —                                 | `decode_eof`; nothing left → `Done` (leftover bytes → `Truncated`) |
     /// | `Done`     | —                                 | `Ready(None)`                            |
-    pub fn poll_next_with<R>(&mut self, mut read: R) -> Step<D::Item, D::Error>
+    #[inline]
+    pub fn poll_next_with<R>(&mut self, read: R) -> Step<D::Item, D::Error>
     where
         R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
     {
         self.yielding = false;
+        // The per-frame path, inlined into the backend: one read often brings hundreds of
+        // frames, and handing each out is one decode. The loop below starts the same way
+        // (`decode_pending` is cleared when this decode finds nothing, so it is not repeated).
+        if self.decode_pending && self.state == State::Reading && self.held_back.is_none() {
+            if let Some(out) = self.decode_step() {
+                return Poll::Ready(Some(out));
+            }
+        }
+        self.poll_next_slow(read)
+    }
+
+    /// [`poll_next_with`](Framer::poll_next_with) past its per-frame path: held-back items,
+    /// reads, the end of input. Kept out of line so the per-frame path stays small.
+    #[inline(never)]
+    fn poll_next_slow<R>(&mut self, mut read: R) -> Step<D::Item, D::Error>
+    where
+        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+    {
         if let Some(held) = self.held_back.take() {
             return Poll::Ready(Some(held));
         }
@@ -341,14 +360,34 @@ impl<D: Decoder> Framer<D> {
     ///
     /// Backends call this before touching their reactor: when one read brought many frames,
     /// handing them out needs no readiness check per frame.
+    #[inline]
     pub fn poll_buffered(&mut self) -> Step<D::Item, D::Error> {
         self.poll_next_with(|_| Err(io::ErrorKind::WouldBlock.into()))
     }
 
     /// Offers the buffered bytes to the decoder once; `None` when it needs more.
+    #[inline(always)]
     fn decode_step(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
         let before = self.buf.len();
         match self.decoder.decode(&mut self.buf) {
+            Ok(Some(item)) => {
+                self.decode_pending = !self.buf.is_empty();
+                Some(self.with_loss_first(Ok(item)))
+            }
+            // Once per read, not per frame: out of line, so the per-frame path stays small.
+            other => self.decoded_no_item(other, before),
+        }
+    }
+
+    /// The rest of [`decode_step`](Self::decode_step): the decoder needs more bytes or failed;
+    /// `before` is how many bytes were buffered before it was called.
+    #[inline(never)]
+    fn decoded_no_item(
+        &mut self,
+        decoded: Result<Option<D::Item>, D::Error>,
+        before: usize,
+    ) -> Option<Result<D::Item, Error<D::Error>>> {
+        match decoded {
             Ok(Some(item)) => {
                 self.decode_pending = !self.buf.is_empty();
                 Some(self.with_loss_first(Ok(item)))
@@ -500,6 +539,7 @@ impl<D: Decoder> Framer<D> {
     }
 
     /// Delivers a pending loss before `out`, holding `out` back for the next call.
+    #[inline]
     fn with_loss_first(
         &mut self,
         out: Result<D::Item, Error<D::Error>>,
