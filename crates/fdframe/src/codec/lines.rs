@@ -124,7 +124,7 @@ impl LinesDecoder {
     /// Takes the line ending at the `\n` at `newline` off the front of `src`: the per-frame
     /// path, so it decides the line's end and its length before splitting (one `split_to`, one
     /// `truncate`), and leaves the rare over-long line to a cold path.
-    #[inline]
+    #[inline(always)]
     fn take_line(&self, src: &mut BytesMut, newline: usize) -> Result<Bytes, LinesError> {
         let mut end = newline;
         if self.strip_cr && end > 0 && src[end - 1] == b'\r' {
@@ -149,12 +149,11 @@ impl LinesDecoder {
 
     /// The buffered bytes hold no `\n` up to `search_end`: wait for more, or, past the limit,
     /// drop the line's bytes and skip the rest of it as it arrives. Once per read, not per line.
+    ///
+    /// It returns no `Bytes`, so that `decode`'s per-line result is built in one place: every
+    /// other place that could build it would make the compiler pass the line through memory.
     #[inline(never)]
-    fn no_newline(
-        &mut self,
-        src: &mut BytesMut,
-        search_end: usize,
-    ) -> Result<Option<Bytes>, LinesError> {
+    fn no_newline(&mut self, src: &mut BytesMut, search_end: usize) -> Result<(), LinesError> {
         if src.len() > self.max_pending_len() {
             // Everything up to `search_end` belongs to this line; drop it now so memory
             // stays bounded, and skip the rest of the line as it arrives.
@@ -166,7 +165,7 @@ impl LinesDecoder {
             });
         }
         self.next_index = search_end;
-        Ok(None)
+        Ok(())
     }
 
     /// Skips the rest of a line that was too long; `false` when it has not ended yet (and
@@ -199,7 +198,7 @@ impl Decoder for LinesDecoder {
     type Error = LinesError;
 
     /// Inlined across the crate boundary: this is the per-line path of every backend.
-    #[inline]
+    #[inline(always)]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, LinesError> {
         if self.discarding && !self.skip_discarded(src) {
             return Ok(None);
@@ -219,7 +218,7 @@ impl Decoder for LinesDecoder {
                 self.next_index = 0;
                 self.take_line(src, newline).map(Some)
             }
-            None => self.no_newline(src, search_end),
+            None => self.no_newline(src, search_end).map(|()| None),
         }
     }
 

@@ -295,8 +295,9 @@ impl<D: Decoder> Framer<D> {
         // frames, and handing each out is one decode. The loop below starts the same way
         // (`decode_pending` is cleared when this decode finds nothing, so it is not repeated).
         if self.decode_pending && self.state == State::Reading && self.held_back.is_none() {
-            if let Some(out) = self.decode_step() {
-                return Poll::Ready(Some(out));
+            let step = self.decode_step();
+            if step.is_ready() {
+                return step;
             }
         }
         self.poll_next_slow(read)
@@ -320,8 +321,9 @@ impl<D: Decoder> Framer<D> {
                 State::Done => return Poll::Ready(None),
                 State::Draining => return Poll::Ready(self.drain_step()),
                 State::Reading if self.decode_pending => {
-                    if let Some(out) = self.decode_step() {
-                        return Poll::Ready(Some(out));
+                    let step = self.decode_step();
+                    if step.is_ready() {
+                        return step;
                     }
                 }
                 State::Reading
@@ -365,51 +367,49 @@ impl<D: Decoder> Framer<D> {
         self.poll_next_with(|_| Err(io::ErrorKind::WouldBlock.into()))
     }
 
-    /// Offers the buffered bytes to the decoder once; `None` when it needs more.
+    /// Offers the buffered bytes to the decoder once; `Pending` when it needs more.
+    ///
+    /// It builds the [`Step`] itself (not an `Option` that the caller wraps): every conversion
+    /// between enum layouts is a copy of the frame through the stack, per frame.
     #[inline(always)]
-    fn decode_step(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
+    fn decode_step(&mut self) -> Step<D::Item, D::Error> {
         let before = self.buf.len();
         match self.decoder.decode(&mut self.buf) {
             Ok(Some(item)) => {
                 self.decode_pending = !self.buf.is_empty();
-                Some(self.with_loss_first(Ok(item)))
+                Poll::Ready(Some(self.with_loss_first(Ok(item))))
             }
-            // Once per read, not per frame: out of line, so the per-frame path stays small.
-            other => self.decoded_no_item(other, before),
+            // Once per read, not per frame: out of line, so the per-frame path stays small and
+            // builds its frame in one place (see `decode_step`).
+            Ok(None) => self.decoded_nothing(),
+            Err(e) => self.decode_failed(e, before),
         }
     }
 
-    /// The rest of [`decode_step`](Self::decode_step): the decoder needs more bytes or failed;
-    /// `before` is how many bytes were buffered before it was called.
+    /// The decoder needs more bytes: `Pending`, unless a record was left over or a loss is due.
     #[inline(never)]
-    fn decoded_no_item(
-        &mut self,
-        decoded: Result<Option<D::Item>, D::Error>,
-        before: usize,
-    ) -> Option<Result<D::Item, Error<D::Error>>> {
-        match decoded {
-            Ok(Some(item)) => {
-                self.decode_pending = !self.buf.is_empty();
-                Some(self.with_loss_first(Ok(item)))
-            }
-            Ok(None) => {
-                self.decode_pending = false;
-                if self.limits.one_record_per_read && !self.buf.is_empty() {
-                    // The decoder could not use the whole record; keep its bytes visible.
-                    let rest = self.buf.split().freeze();
-                    return Some(self.with_loss_first(Err(Error::Truncated(rest))));
-                }
-                self.take_loss().map(Err)
-            }
-            Err(e) => {
-                if self.buf.len() == before {
-                    // Consumed nothing: decoding again would fail the same way forever.
-                    self.state = State::Done;
-                }
-                self.decode_pending = !self.buf.is_empty();
-                Some(self.with_loss_first(Err(Error::Decode(e))))
-            }
+    fn decoded_nothing(&mut self) -> Step<D::Item, D::Error> {
+        self.decode_pending = false;
+        if self.limits.one_record_per_read && !self.buf.is_empty() {
+            // The decoder could not use the whole record; keep its bytes visible.
+            let rest = self.buf.split().freeze();
+            return Poll::Ready(Some(self.with_loss_first(Err(Error::Truncated(rest)))));
         }
+        match self.take_loss() {
+            Some(loss) => Poll::Ready(Some(Err(loss))),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The decoder failed; `before` is how many bytes were buffered before it was called.
+    #[inline(never)]
+    fn decode_failed(&mut self, e: D::Error, before: usize) -> Step<D::Item, D::Error> {
+        if self.buf.len() == before {
+            // Consumed nothing: decoding again would fail the same way forever.
+            self.state = State::Done;
+        }
+        self.decode_pending = !self.buf.is_empty();
+        Poll::Ready(Some(self.with_loss_first(Err(Error::Decode(e)))))
     }
 
     /// One `decode_eof` step after input ended.
