@@ -95,6 +95,7 @@ impl Source {
 
     /// Hands out what the engine has without reading, spending tokio's cooperative budget as
     /// a read would, so a task draining a full buffer still yields to its neighbours.
+    #[inline]
     pub(crate) fn poll_buffered<D: fdframe::Decoder>(
         &self,
         cx: &mut Context<'_>,

@@ -163,6 +163,7 @@ impl<D: Decoder> FdStream<D> {
 impl<D: Decoder> Stream for FdStream<D> {
     type Item = Result<D::Item, Error<D::Error>>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let FdStream { source, framer } = self.get_mut();
         if framer.is_done() {

@@ -292,13 +292,35 @@ impl<D: Decoder> Framer<D> {
     {
         self.yielding = false;
         // The per-frame path, inlined into the backend: one read often brings hundreds of
-        // frames, and handing each out is one decode. The loop below starts the same way
-        // (`decode_pending` is cleared when this decode finds nothing, so it is not repeated).
+        // frames, and handing each out is one decode (`decode_step`, spelled out so that every
+        // branch returns at once: a frame kept in a local to be checked and returned later is
+        // copied through the stack, per frame, with a store-forwarding stall). The slow path
+        // starts the same way (`decode_pending` is cleared when this decode finds nothing, so it
+        // is not repeated).
         if self.decode_pending && self.state == State::Reading && self.held_back.is_none() {
-            let step = self.decode_step();
-            if step.is_ready() {
-                return step;
+            let before = self.buf.len();
+            match self.decoder.decode(&mut self.buf) {
+                Ok(Some(item)) => {
+                    self.decode_pending = !self.buf.is_empty();
+                    return Poll::Ready(Some(self.with_loss_first(Ok(item))));
+                }
+                Ok(None) => return self.poll_after_decoded_nothing(read),
+                Err(e) => return self.decode_failed(e, before),
             }
+        }
+        self.poll_next_slow(read)
+    }
+
+    /// The per-frame path's decode needed more bytes: finish that decode step, then go on as
+    /// [`poll_next_slow`](Self::poll_next_slow).
+    #[inline(never)]
+    fn poll_after_decoded_nothing<R>(&mut self, read: R) -> Step<D::Item, D::Error>
+    where
+        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+    {
+        let step = self.decoded_nothing();
+        if step.is_ready() {
+            return step;
         }
         self.poll_next_slow(read)
     }
@@ -371,7 +393,7 @@ impl<D: Decoder> Framer<D> {
     ///
     /// It builds the [`Step`] itself (not an `Option` that the caller wraps): every conversion
     /// between enum layouts is a copy of the frame through the stack, per frame.
-    #[inline(always)]
+    #[inline]
     fn decode_step(&mut self) -> Step<D::Item, D::Error> {
         let before = self.buf.len();
         match self.decoder.decode(&mut self.buf) {
