@@ -29,6 +29,14 @@ pub(crate) enum Source {
 
 const EPERM: i32 = 1;
 
+/// How many frames [`Source::poll_buffered`] hands out per unit of tokio's cooperative budget.
+///
+/// Asking tokio's budget costs a thread-local access and a guard per call, as much as the rest
+/// of handing out a short frame; once per 32 frames it is noise. Fairness stays bounded: a
+/// task's budget of 128 units lets it take at most 4096 buffered frames before it yields (a
+/// read spends a unit of its own, in the reactor, as before).
+pub(crate) const FRAMES_PER_BUDGET_UNIT: u32 = 32;
+
 impl Source {
     /// Registers `fd` with the current runtime's reactor, making it non-blocking first if
     /// needed (see [`ReadFd::set_nonblocking`]: the old flags come back on drop). Descriptors
@@ -93,18 +101,29 @@ impl Source {
         matches!(self, Source::Reactor(_))
     }
 
-    /// Hands out what the engine has without reading, spending tokio's cooperative budget as
-    /// a read would, so a task draining a full buffer still yields to its neighbours.
+    /// Hands out what the engine has without reading, spending one unit of tokio's
+    /// cooperative budget per [`FRAMES_PER_BUDGET_UNIT`] frames, so a task draining a full
+    /// buffer still yields to its neighbours. `unbudgeted` counts the frames handed out since a
+    /// unit was last spent (kept by the stream).
     #[inline]
     pub(crate) fn poll_buffered<D: fdframe::Decoder>(
         &self,
         cx: &mut Context<'_>,
         framer: &mut fdframe::Framer<D>,
+        unbudgeted: &mut u32,
     ) -> fdframe::Step<D::Item, D::Error> {
+        if *unbudgeted < FRAMES_PER_BUDGET_UNIT {
+            let step = framer.poll_buffered();
+            if step.is_ready() {
+                *unbudgeted += 1;
+            }
+            return step;
+        }
         let budget = std::task::ready!(coop::poll_proceed(cx));
         let step = framer.poll_buffered();
         if step.is_ready() {
             budget.made_progress();
+            *unbudgeted = 0;
         }
         step
     }
