@@ -1,11 +1,17 @@
 //! Per-frame cost of fdframe against a raw `read(2)` loop and a one-`Bytes`-per-line ceiling.
 //!
-//! - `fdframe-perf pipe LINE MIB ROUNDS [NAMES]`: a writer thread fills a pipe with `LINE`-byte
-//!   lines (`MIB` MiB in all), one reader per contender; rounds interleave the contenders, and
-//!   each result is printed as a ratio to the raw loop of the same round.
-//! - `fdframe-perf mem NAME LINE MIB`: the same per-frame work without syscalls (reads are
-//!   copies from memory), for `valgrind --tool=callgrind` instruction counts per frame.
-//! - `fdframe-perf allocs LINE MIB`: allocations per frame in steady state, per contender.
+//! - `perframe pipe LINE MIB ROUNDS [NAMES]`: a writer thread fills a pipe with `LINE`-byte
+//!   lines (`MIB` MiB in all), one reader per contender (raw, ceiling, blocking, tokio, smol,
+//!   mio, glue); rounds interleave the contenders, and each result is printed as a ratio to the
+//!   raw loop of the same round.
+//! - `perframe run NAME LINE MIB`: one contender over the pipe (for `perf record` or
+//!   callgrind: instructions per frame are the difference of two sizes over the frame count).
+//! - `perframe mem NAME LINE MIB`: the same per-frame work without syscalls (reads are copies
+//!   from memory), for `valgrind --tool=callgrind` instruction counts per frame.
+//! - `perframe memtime LINE MIB ROUNDS`: in memory, wall time of the engine against the
+//!   ceiling, interleaved (shows stalls that instruction counts do not).
+//! - `perframe allocs LINE MIB`: allocations per frame in steady state, per contender.
+//! - `perframe sizes`: the size of the value moved per frame.
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -129,7 +135,7 @@ fn main() {
             }
         }
         _ => eprintln!(
-            "usage: fdframe-perf pipe LINE MIB ROUNDS [NAMES] | mem NAME LINE MIB | allocs LINE MIB"
+            "usage: perframe pipe LINE MIB ROUNDS [NAMES] | run NAME LINE MIB | mem NAME LINE MIB | memtime LINE MIB ROUNDS | allocs LINE MIB | sizes"
         ),
     }
 }
