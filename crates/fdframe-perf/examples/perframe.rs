@@ -152,45 +152,63 @@ fn payload(line: usize) -> Vec<u8> {
     out
 }
 
+/// Prints, per contender, the ratio of the raw loop's time to its time in the same round, by
+/// wall clock and by the reader thread's CPU time. The reader's CPU time is what a per-frame
+/// cost changes; on a shared machine the wall clock also measures the writer and the scheduler.
 fn pipe(line: usize, mib: usize, rounds: usize, names: &[&str]) {
     println!("pipe, writer thread, {mib} MiB of {line}-byte lines, ratio to raw in the same round");
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut wall: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for _ in 0..rounds {
         let raw = timed("raw", line, mib);
         for (i, name) in names.iter().enumerate() {
-            let secs = if *name == "raw" {
+            let t = if *name == "raw" {
                 raw
             } else {
                 timed(name, line, mib)
             };
-            ratios[i].push(raw / secs);
+            wall[i].push(raw.0 / t.0);
+            cpu[i].push(raw.1 / t.1);
         }
     }
-    for (name, r) in names.iter().zip(&ratios) {
+    let show = |r: &Vec<f64>| {
         let list: Vec<String> = r.iter().map(|x| format!("{x:.3}")).collect();
         let mut sorted = r.clone();
         sorted.sort_by(f64::total_cmp);
+        format!("{:.3} [{}]", sorted[sorted.len() / 2], list.join(" "))
+    };
+    for (i, name) in names.iter().enumerate() {
         println!(
-            "{line:>4} B {name:<9} median {:.3}  [{}]",
-            sorted[sorted.len() / 2],
-            list.join(" ")
+            "{line:>4} B {name:<9} reader CPU median {}   wall median {}",
+            show(&cpu[i]),
+            show(&wall[i])
         );
     }
 }
 
-fn timed(name: &str, line: usize, mib: usize) -> f64 {
-    let started = Instant::now();
-    let count = run_pipe(name, line, mib);
-    let secs = started.elapsed().as_secs_f64();
+/// Wall-clock and reader-thread CPU seconds of one contender.
+fn timed(name: &str, line: usize, mib: usize) -> (f64, f64) {
+    let payload = payload(line);
+    let (count, wall, cpu) = run_pipe_timed(name, &payload, mib);
     // Every contender must see every line.
     let expected = (mib * ((1 << 20) / line)) as u64;
     assert_eq!(count.frames, expected, "{name}: {count:?}");
-    secs
+    (wall, cpu)
+}
+
+fn thread_cpu() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
 /// Starts the writer and runs contender `name` over the pipe's read end.
 fn run_pipe(name: &str, line: usize, mib: usize) -> Count {
-    let payload = payload(line);
+    run_pipe_timed(name, &payload(line), mib).0
+}
+
+/// [`run_pipe`] with the contender's wall-clock and reader-thread CPU seconds.
+fn run_pipe_timed(name: &str, payload: &[u8], mib: usize) -> (Count, f64, f64) {
+    let payload = payload.to_vec();
     let (rx, tx) = std::io::pipe().unwrap();
     let writer = std::thread::spawn(move || {
         let mut tx = tx;
@@ -201,6 +219,7 @@ fn run_pipe(name: &str, line: usize, mib: usize) -> Count {
         }
     });
     let rx: OwnedFd = rx.into();
+    let (started, cpu_started) = (Instant::now(), thread_cpu());
     let count = match name {
         "raw" => raw(rx),
         "ceiling" => ceiling(rx),
@@ -211,8 +230,9 @@ fn run_pipe(name: &str, line: usize, mib: usize) -> Count {
         "glue" => glue(rx),
         other => panic!("unknown contender {other}"),
     };
+    let (wall, cpu) = (started.elapsed().as_secs_f64(), thread_cpu() - cpu_started);
     writer.join().unwrap();
-    count
+    (count, wall, cpu)
 }
 
 /// A blocking 64 KiB `read(2)` and a `memchr_iter` count: the floor of any framing.
