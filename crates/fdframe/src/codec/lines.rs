@@ -133,9 +133,11 @@ impl LinesDecoder {
         if end > self.max_line_len {
             return Err(self.skip_too_long(src, newline));
         }
-        let line = src.split_to(end).freeze();
-        src.advance(newline + 1 - end);
-        Ok(line)
+        // Shortened before `freeze`: `BytesMut::truncate` only sets the length, where
+        // `Bytes::truncate` has a branch that would make the compiler keep the frame in memory.
+        let mut line = src.split_to(newline + 1);
+        line.truncate(end);
+        Ok(line.freeze())
     }
 
     /// Drops a whole over-long line, `\n` included.
