@@ -191,6 +191,7 @@ pub struct Ready<'a, D: Decoder> {
 impl<D: Decoder> Iterator for Ready<'_, D> {
     type Item = Result<D::Item, Error<D::Error>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self.reader.poll_next_now() {
             Poll::Ready(step) => step,
