@@ -134,6 +134,7 @@ impl<D: Decoder> Unpin for FdStream<D> {}
 impl<D: Decoder> Stream for FdStream<D> {
     type Item = Result<D::Item, Error<D::Error>>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {

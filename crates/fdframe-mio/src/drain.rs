@@ -55,6 +55,8 @@ impl<'a, D: Decoder> Drain<'a, D> {
 impl<D: Decoder> Iterator for Drain<'_, D> {
     type Item = Result<D::Item, Error<D::Error>>;
 
+    /// Inlined into the caller's loop: the per-frame path (see `FdReader::poll_next_now`).
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.finished {
             return None;

@@ -179,6 +179,7 @@ impl<D: Decoder> FdReader<D> {
     /// would block (wait for its next event) or when the engine paused after its per-call
     /// budget (then [`is_drained`](FdReader::is_drained) is `false`: call again without
     /// waiting), `Ready(None)` at the end of the stream (and on every call after it).
+    #[inline]
     pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
         let fd = &self.fd;
         let step = self.framer.poll_next_with(|buf| fd.read_into(buf));

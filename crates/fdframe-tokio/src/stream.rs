@@ -47,8 +47,8 @@ use crate::source::Source;
 /// epoll refuses regular files (and a few devices such as `/dev/null`) with `EPERM`. Those are
 /// never registered: they are read directly, to end of file, inside `poll_next`. A slow disk
 /// read therefore happens inline on the runtime thread (as `tokio::fs` avoids with a thread
-/// pool); one unit of tokio's cooperation budget is spent per item, and the engine pauses on
-/// long stretches without items, so other tasks still run.
+/// pool); tokio's cooperation budget is spent per read and per 32 items handed out from the
+/// buffer, and the engine pauses on long stretches without items, so other tasks still run.
 ///
 /// # Example
 ///
@@ -78,6 +78,9 @@ use crate::source::Source;
 pub struct FdStream<D: Decoder> {
     source: Source,
     framer: Framer<D>,
+    /// Frames handed out from the buffer since tokio's cooperative budget was last charged
+    /// (see [`Source::poll_buffered`]).
+    unbudgeted: u32,
 }
 
 impl<D: Decoder> FdStream<D> {
@@ -105,6 +108,7 @@ impl<D: Decoder> FdStream<D> {
         Ok(FdStream {
             source: Source::new(fd)?,
             framer,
+            unbudgeted: 0,
         })
     }
 
@@ -163,14 +167,19 @@ impl<D: Decoder> FdStream<D> {
 impl<D: Decoder> Stream for FdStream<D> {
     type Item = Result<D::Item, Error<D::Error>>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let FdStream { source, framer } = self.get_mut();
+        let FdStream {
+            source,
+            framer,
+            unbudgeted,
+        } = self.get_mut();
         if framer.is_done() {
             // Fused without touching the reactor, which may be gone by now.
             return Poll::Ready(None);
         }
         // Frames already buffered need no readiness check (one read often brings hundreds).
-        if let Poll::Ready(step) = source.poll_buffered(cx, framer) {
+        if let Poll::Ready(step) = source.poll_buffered(cx, framer, unbudgeted) {
             return Poll::Ready(step);
         }
         // A `Pending` here is either a read that would block (the waker is stored with the

@@ -118,6 +118,7 @@ impl<D: Decoder> FdReader<D> {
     /// would block or the engine paused after its per-call budget (then
     /// [`framer().is_yielding()`](Framer::is_yielding) is true: call again without waiting),
     /// `Ready(None)` at the end of the stream.
+    #[inline]
     pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
         let fd = &self.fd;
         self.framer.poll_next_with(|buf| fd.read_into(buf))
@@ -162,6 +163,9 @@ impl<D: Decoder> FdReader<D> {
 impl<D: Decoder> Iterator for FdReader<D> {
     type Item = Result<D::Item, Error<D::Error>>;
 
+    /// Inlined into the caller's loop, so that a frame goes from the decoder to the caller
+    /// without being copied through the stack on the way (the per-frame path).
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Poll::Ready(step) = self.poll_next_now() {
@@ -187,6 +191,7 @@ pub struct Ready<'a, D: Decoder> {
 impl<D: Decoder> Iterator for Ready<'_, D> {
     type Item = Result<D::Item, Error<D::Error>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self.reader.poll_next_now() {
             Poll::Ready(step) => step,

@@ -156,6 +156,7 @@ impl LengthDelimitedDecoder {
     }
 
     /// Reads the length field from the first `length_field_len` bytes of `src`, if there.
+    #[inline]
     fn length_field(&self, src: &[u8]) -> Option<u64> {
         let header = src.get(..self.length_field_len)?;
         let push = |len: u64, &byte: &u8| (len << 8) | u64::from(byte);
@@ -173,6 +174,40 @@ impl LengthDelimitedDecoder {
         self.skip_remaining -= n as u64;
         self.skip_remaining == 0
     }
+
+    /// A header whose length is shorter than the header itself.
+    #[cold]
+    fn invalid_length(&self, src: &mut BytesMut, length_field: u64) -> LengthDelimitedError {
+        // Nothing says where this frame ends: drop the header and read on, which is the best a
+        // stream without sync markers can do.
+        src.advance(self.length_field_len);
+        LengthDelimitedError::InvalidLength {
+            length_field,
+            header_len: self.length_field_len,
+        }
+    }
+
+    /// A header announcing a payload over the limit: skip the frame as it arrives.
+    #[cold]
+    fn too_long(&mut self, src: &mut BytesMut, payload_len: u64) -> LengthDelimitedError {
+        src.advance(self.length_field_len);
+        self.skip_remaining = payload_len;
+        self.skip(src);
+        LengthDelimitedError::TooLong {
+            payload_len,
+            limit: self.max_frame_len,
+        }
+    }
+
+    /// The frame of `frame_len` bytes has not fully arrived: make room for it, once per read.
+    #[inline(never)]
+    fn wait_for_rest(src: &mut BytesMut, frame_len: usize) {
+        // The header stays buffered with the partial payload, so a frame cut off by end of
+        // input is reported whole. The room reserved ahead is capped: the limit may be huge
+        // (`max_frame_len(usize::MAX)`) and the length is only what a header claims; past the
+        // cap the buffer grows as the bytes actually arrive.
+        src.reserve((frame_len - src.len()).min(RESERVE_AHEAD));
+    }
 }
 
 impl Default for LengthDelimitedDecoder {
@@ -185,8 +220,11 @@ impl Decoder for LengthDelimitedDecoder {
     type Item = Bytes;
     type Error = LengthDelimitedError;
 
+    /// Inlined across the crate boundary: the per-frame path. The rare outcomes are out of line
+    /// and return no `Bytes`, so the frame is built in one place (not copied through the stack).
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, LengthDelimitedError> {
-        if !self.skip(src) {
+        if self.skip_remaining > 0 && !self.skip(src) {
             return Ok(None);
         }
         let header_len = self.length_field_len;
@@ -196,15 +234,7 @@ impl Decoder for LengthDelimitedDecoder {
         let payload_len = if self.length_includes_header {
             match length_field.checked_sub(header_len as u64) {
                 Some(payload_len) => payload_len,
-                None => {
-                    // Nothing says where this frame ends: drop the header and read on, which
-                    // is the best a stream without sync markers can do.
-                    src.advance(header_len);
-                    return Err(LengthDelimitedError::InvalidLength {
-                        length_field,
-                        header_len,
-                    });
-                }
+                None => return Err(self.invalid_length(src, length_field)),
             }
         } else {
             length_field
@@ -214,20 +244,10 @@ impl Decoder for LengthDelimitedDecoder {
             .filter(|&len| len <= self.max_frame_len)
             .and_then(|len| Some((len, header_len.checked_add(len)?)));
         let Some((payload_len, frame_len)) = within_limit else {
-            src.advance(header_len);
-            self.skip_remaining = payload_len;
-            self.skip(src);
-            return Err(LengthDelimitedError::TooLong {
-                payload_len,
-                limit: self.max_frame_len,
-            });
+            return Err(self.too_long(src, payload_len));
         };
         if src.len() < frame_len {
-            // The header stays buffered with the partial payload, so a frame cut off by end
-            // of input is reported whole. The room reserved ahead is capped: the limit may be
-            // huge (`max_frame_len(usize::MAX)`) and the length is only what a header claims;
-            // past the cap the buffer grows as the bytes actually arrive.
-            src.reserve((frame_len - src.len()).min(RESERVE_AHEAD));
+            Self::wait_for_rest(src, frame_len);
             return Ok(None);
         }
         src.advance(header_len);

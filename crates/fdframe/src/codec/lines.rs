@@ -92,11 +92,13 @@ impl LinesDecoder {
 
     /// The most bytes of one line the buffer may hold before its `\n` arrives: the limit, plus
     /// a `\r` that may yet turn out to be the stripped end of the line.
+    #[inline]
     fn max_pending_len(&self) -> usize {
         self.max_line_len.saturating_add(self.strip_cr as usize)
     }
 
     /// Finds the first `\n` in `haystack`.
+    #[inline]
     fn find_newline(&mut self, haystack: &[u8]) -> Option<usize> {
         let found = memchr::memchr(b'\n', haystack);
         #[cfg(test)]
@@ -118,6 +120,73 @@ impl LinesDecoder {
         }
         Ok(line)
     }
+
+    /// Takes the line ending at the `\n` at `newline` off the front of `src`: the per-frame
+    /// path, so it decides the line's end and its length before splitting (one `split_to`, one
+    /// `truncate`), and leaves the rare over-long line to a cold path.
+    #[inline(always)]
+    fn take_line(&self, src: &mut BytesMut, newline: usize) -> Result<Bytes, LinesError> {
+        let mut end = newline;
+        if self.strip_cr && end > 0 && src[end - 1] == b'\r' {
+            end -= 1;
+        }
+        if end > self.max_line_len {
+            return Err(self.skip_too_long(src, newline));
+        }
+        // Shortened before `freeze`: `BytesMut::truncate` only sets the length, where
+        // `Bytes::truncate` has a branch that would make the compiler keep the frame in memory.
+        let mut line = src.split_to(newline + 1);
+        line.truncate(end);
+        Ok(line.freeze())
+    }
+
+    /// Drops a whole over-long line, `\n` included.
+    #[cold]
+    fn skip_too_long(&self, src: &mut BytesMut, newline: usize) -> LinesError {
+        src.advance(newline + 1);
+        LinesError::TooLong {
+            limit: self.max_line_len,
+        }
+    }
+
+    /// The buffered bytes hold no `\n` up to `search_end`: wait for more, or, past the limit,
+    /// drop the line's bytes and skip the rest of it as it arrives. Once per read, not per line.
+    ///
+    /// It returns no `Bytes`, so that `decode`'s per-line result is built in one place: every
+    /// other place that could build it would make the compiler pass the line through memory.
+    #[inline(never)]
+    fn no_newline(&mut self, src: &mut BytesMut, search_end: usize) -> Result<(), LinesError> {
+        if src.len() > self.max_pending_len() {
+            // Everything up to `search_end` belongs to this line; drop it now so memory
+            // stays bounded, and skip the rest of the line as it arrives.
+            src.advance(search_end);
+            self.next_index = 0;
+            self.discarding = true;
+            return Err(LinesError::TooLong {
+                limit: self.max_line_len,
+            });
+        }
+        self.next_index = search_end;
+        Ok(())
+    }
+
+    /// Skips the rest of a line that was too long; `false` when it has not ended yet (and
+    /// everything buffered was dropped).
+    #[inline(never)]
+    fn skip_discarded(&mut self, src: &mut BytesMut) -> bool {
+        // Bytes dropped here are never seen again, so this search does not rescan either.
+        match self.find_newline(src) {
+            Some(newline) => {
+                src.advance(newline + 1);
+                self.discarding = false;
+                true
+            }
+            None => {
+                src.clear();
+                false
+            }
+        }
+    }
 }
 
 impl Default for LinesDecoder {
@@ -130,19 +199,11 @@ impl Decoder for LinesDecoder {
     type Item = Bytes;
     type Error = LinesError;
 
+    /// Inlined across the crate boundary: this is the per-line path of every backend.
+    #[inline(always)]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, LinesError> {
-        if self.discarding {
-            // Bytes dropped here are never seen again, so this search does not rescan either.
-            match self.find_newline(src) {
-                Some(newline) => {
-                    src.advance(newline + 1);
-                    self.discarding = false;
-                }
-                None => {
-                    src.clear();
-                    return Ok(None);
-                }
-            }
+        if self.discarding && !self.skip_discarded(src) {
+            return Ok(None);
         }
 
         let max_pending = self.max_pending_len();
@@ -157,24 +218,9 @@ impl Decoder for LinesDecoder {
             Some(offset) => {
                 let newline = search_start + offset;
                 self.next_index = 0;
-                let mut line = src.split_to(newline + 1).freeze();
-                line.truncate(newline);
-                self.finish_line(line).map(Some)
+                self.take_line(src, newline).map(Some)
             }
-            None if src.len() > max_pending => {
-                // Everything up to `search_end` belongs to this line; drop it now so memory
-                // stays bounded, and skip the rest of the line as it arrives.
-                src.advance(search_end);
-                self.next_index = 0;
-                self.discarding = true;
-                Err(LinesError::TooLong {
-                    limit: self.max_line_len,
-                })
-            }
-            None => {
-                self.next_index = search_end;
-                Ok(None)
-            }
+            None => self.no_newline(src, search_end).map(|()| None),
         }
     }
 

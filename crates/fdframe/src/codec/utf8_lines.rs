@@ -70,6 +70,7 @@ impl Utf8LinesDecoder {
         }
     }
 
+    #[inline]
     fn text(line: Option<Bytes>) -> Result<Option<String>, Utf8LinesError> {
         let Some(line) = line else { return Ok(None) };
         match std::str::from_utf8(&line) {
@@ -93,6 +94,7 @@ impl Decoder for Utf8LinesDecoder {
     type Item = String;
     type Error = Utf8LinesError;
 
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<String>, Utf8LinesError> {
         Self::text(self.lines.decode(src)?)
     }

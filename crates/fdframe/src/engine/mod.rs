@@ -285,11 +285,53 @@ impl<D: Decoder> Framer<D> {
     /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; `WouldBlock` → `Pending`; `EINTR` or a retried error → read again |
     /// | `Draining` | —                                 | `decode_eof`; nothing left → `Done` (leftover bytes → `Truncated`) |
     /// | `Done`     | —                                 | `Ready(None)`                            |
-    pub fn poll_next_with<R>(&mut self, mut read: R) -> Step<D::Item, D::Error>
+    #[inline]
+    pub fn poll_next_with<R>(&mut self, read: R) -> Step<D::Item, D::Error>
     where
         R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
     {
         self.yielding = false;
+        // The per-frame path, inlined into the backend: one read often brings hundreds of
+        // frames, and handing each out is one decode (`decode_step`, spelled out so that every
+        // branch returns at once: a frame kept in a local to be checked and returned later is
+        // copied through the stack, per frame, with a store-forwarding stall). The slow path
+        // starts the same way (`decode_pending` is cleared when this decode finds nothing, so it
+        // is not repeated).
+        if self.decode_pending && self.state == State::Reading && self.held_back.is_none() {
+            let before = self.buf.len();
+            match self.decoder.decode(&mut self.buf) {
+                Ok(Some(item)) => {
+                    self.decode_pending = !self.buf.is_empty();
+                    return Poll::Ready(Some(self.with_loss_first(Ok(item))));
+                }
+                Ok(None) => return self.poll_after_decoded_nothing(read),
+                Err(e) => return self.decode_failed(e, before),
+            }
+        }
+        self.poll_next_slow(read)
+    }
+
+    /// The per-frame path's decode needed more bytes: finish that decode step, then go on as
+    /// [`poll_next_slow`](Self::poll_next_slow).
+    #[inline(never)]
+    fn poll_after_decoded_nothing<R>(&mut self, read: R) -> Step<D::Item, D::Error>
+    where
+        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+    {
+        let step = self.decoded_nothing();
+        if step.is_ready() {
+            return step;
+        }
+        self.poll_next_slow(read)
+    }
+
+    /// [`poll_next_with`](Framer::poll_next_with) past its per-frame path: held-back items,
+    /// reads, the end of input. Kept out of line so the per-frame path stays small.
+    #[inline(never)]
+    fn poll_next_slow<R>(&mut self, mut read: R) -> Step<D::Item, D::Error>
+    where
+        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+    {
         if let Some(held) = self.held_back.take() {
             return Poll::Ready(Some(held));
         }
@@ -301,8 +343,9 @@ impl<D: Decoder> Framer<D> {
                 State::Done => return Poll::Ready(None),
                 State::Draining => return Poll::Ready(self.drain_step()),
                 State::Reading if self.decode_pending => {
-                    if let Some(out) = self.decode_step() {
-                        return Poll::Ready(Some(out));
+                    let step = self.decode_step();
+                    if step.is_ready() {
+                        return step;
                     }
                 }
                 State::Reading
@@ -341,36 +384,54 @@ impl<D: Decoder> Framer<D> {
     ///
     /// Backends call this before touching their reactor: when one read brought many frames,
     /// handing them out needs no readiness check per frame.
+    #[inline]
     pub fn poll_buffered(&mut self) -> Step<D::Item, D::Error> {
         self.poll_next_with(|_| Err(io::ErrorKind::WouldBlock.into()))
     }
 
-    /// Offers the buffered bytes to the decoder once; `None` when it needs more.
-    fn decode_step(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
+    /// Offers the buffered bytes to the decoder once; `Pending` when it needs more.
+    ///
+    /// It builds the [`Step`] itself (not an `Option` that the caller wraps): every conversion
+    /// between enum layouts is a copy of the frame through the stack, per frame.
+    #[inline]
+    fn decode_step(&mut self) -> Step<D::Item, D::Error> {
         let before = self.buf.len();
         match self.decoder.decode(&mut self.buf) {
             Ok(Some(item)) => {
                 self.decode_pending = !self.buf.is_empty();
-                Some(self.with_loss_first(Ok(item)))
+                Poll::Ready(Some(self.with_loss_first(Ok(item))))
             }
-            Ok(None) => {
-                self.decode_pending = false;
-                if self.limits.one_record_per_read && !self.buf.is_empty() {
-                    // The decoder could not use the whole record; keep its bytes visible.
-                    let rest = self.buf.split().freeze();
-                    return Some(self.with_loss_first(Err(Error::Truncated(rest))));
-                }
-                self.take_loss().map(Err)
-            }
-            Err(e) => {
-                if self.buf.len() == before {
-                    // Consumed nothing: decoding again would fail the same way forever.
-                    self.state = State::Done;
-                }
-                self.decode_pending = !self.buf.is_empty();
-                Some(self.with_loss_first(Err(Error::Decode(e))))
-            }
+            // Once per read, not per frame: out of line, so the per-frame path stays small and
+            // builds its frame in one place (see `decode_step`).
+            Ok(None) => self.decoded_nothing(),
+            Err(e) => self.decode_failed(e, before),
         }
+    }
+
+    /// The decoder needs more bytes: `Pending`, unless a record was left over or a loss is due.
+    #[inline(never)]
+    fn decoded_nothing(&mut self) -> Step<D::Item, D::Error> {
+        self.decode_pending = false;
+        if self.limits.one_record_per_read && !self.buf.is_empty() {
+            // The decoder could not use the whole record; keep its bytes visible.
+            let rest = self.buf.split().freeze();
+            return Poll::Ready(Some(self.with_loss_first(Err(Error::Truncated(rest)))));
+        }
+        match self.take_loss() {
+            Some(loss) => Poll::Ready(Some(Err(loss))),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The decoder failed; `before` is how many bytes were buffered before it was called.
+    #[inline(never)]
+    fn decode_failed(&mut self, e: D::Error, before: usize) -> Step<D::Item, D::Error> {
+        if self.buf.len() == before {
+            // Consumed nothing: decoding again would fail the same way forever.
+            self.state = State::Done;
+        }
+        self.decode_pending = !self.buf.is_empty();
+        Poll::Ready(Some(self.with_loss_first(Err(Error::Decode(e)))))
     }
 
     /// One `decode_eof` step after input ended.
@@ -507,6 +568,7 @@ impl<D: Decoder> Framer<D> {
     }
 
     /// Delivers a pending loss before `out`, holding `out` back for the next call.
+    #[inline]
     fn with_loss_first(
         &mut self,
         out: Result<D::Item, Error<D::Error>>,
