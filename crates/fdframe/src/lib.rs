@@ -52,10 +52,12 @@ pub mod devices;
 mod engine;
 mod error;
 mod fd;
+pub mod frames;
 pub mod kmsg;
 mod sys;
 
 pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
-pub use engine::{Framer, ReadBuf, Step};
+pub use engine::{BatchStep, Framer, ReadBuf, Step};
 pub use error::{Error, Loss, LossCause};
 pub use fd::{FdKind, ReadFd};
+pub use frames::Frames;
