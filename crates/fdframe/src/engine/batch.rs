@@ -182,3 +182,7 @@ impl<D: Decoder> Framer<D> {
 fn batch<T, E>(frames: Frames<T>) -> BatchStep<T, E> {
     Poll::Ready(Some(Ok(frames)))
 }
+
+#[cfg(test)]
+#[path = "batch_tests.rs"]
+mod tests;
