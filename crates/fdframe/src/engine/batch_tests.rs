@@ -86,11 +86,11 @@ fn both_paths<D: Decoder>(
     make: impl Fn() -> D,
     outcomes: Vec<Outcome>,
     read_size: usize,
-) -> (Vec<Seen<D::Item>>, Vec<Seen<D::Item>>) {
+) -> [Vec<Seen<D::Item>>; 2] {
     let framer = || Framer::new(make()).with_initial_read_size(read_size);
     let per_frame = run(&mut framer(), &mut Script::new(outcomes.clone()), 100_000);
     let batched = run_batches(&mut framer(), &mut Script::new(outcomes), 100_000);
-    (without_pending(per_frame), flatten(batched))
+    [without_pending(per_frame), flatten(batched)]
 }
 
 fn bytes(s: &[u8]) -> Outcome {
@@ -142,7 +142,7 @@ fn a_split_at_every_boundary_gives_the_per_frame_sequence() {
             .filter(|chunk| !chunk.is_empty())
             .flat_map(|chunk| [bytes(chunk), Outcome::Errno(EAGAIN)])
             .collect();
-        let (per_frame, batched) = both_paths(
+        let [per_frame, batched] = both_paths(
             || LinesDecoder::new().max_line_len(8).strip_cr(true),
             outcomes,
             4096,
@@ -265,7 +265,7 @@ fn end_of_input_with_a_partial_frame_is_truncated_after_the_last_batch() {
 
 #[test]
 fn a_final_line_without_newline_comes_as_its_own_batch() {
-    let (per_frame, batched) = both_paths(LinesDecoder::new, vec![bytes(b"a\nb")], 4096);
+    let [per_frame, batched] = both_paths(LinesDecoder::new, vec![bytes(b"a\nb")], 4096);
     assert_eq!(batched, per_frame);
     assert_eq!(batched, [Seen::Item(b("a")), Seen::Item(b("b"))]);
 }
@@ -391,15 +391,15 @@ proptest! {
     ) {
         let split = || chunked(&input, &sizes);
         let lines = || LinesDecoder::new().max_line_len(16).strip_cr(true);
-        let (per_frame, batched) = both_paths(lines, split(), read_size);
+        let [per_frame, batched] = both_paths(lines, split(), read_size);
         prop_assert_eq!(batched, per_frame);
         let utf8 = || Utf8LinesDecoder::new().max_line_len(16);
-        let (per_frame, batched) = both_paths(utf8, split(), read_size);
+        let [per_frame, batched] = both_paths(utf8, split(), read_size);
         prop_assert_eq!(batched, per_frame);
-        let (per_frame, batched) = both_paths(length_delimited, split(), read_size);
+        let [per_frame, batched] = both_paths(length_delimited, split(), read_size);
         prop_assert_eq!(batched, per_frame);
         let fixed = || FixedSizeDecoder::new(3).unwrap();
-        let (per_frame, batched) = both_paths(fixed, split(), read_size);
+        let [per_frame, batched] = both_paths(fixed, split(), read_size);
         prop_assert_eq!(batched, per_frame);
     }
 }
