@@ -157,7 +157,7 @@ impl<D: Decoder> FdReader<D> {
 
     /// The next batch of messages, waiting as long as it takes (as [`Iterator::next`] does for
     /// one message); `None` at the end of the stream.
-    pub fn next_batch(&mut self) -> Option<Result<Frames<D::Item>, Error<D::Error>>> {
+    pub fn next_batch(&mut self) -> Option<Batch<D>> {
         self.block_on(Self::poll_batch_now)
     }
 
@@ -264,6 +264,9 @@ impl<D: Decoder> Iterator for Ready<'_, D> {
 
 /// Waits until `fd` is readable, has an error or hang-up pending, or `timeout` passes.
 /// `EINTR` counts as a wake-up: the caller reads again and decides.
+/// A batch of messages, or the error or notice between batches.
+type Batch<D> = Result<Frames<<D as Decoder>::Item>, Error<<D as Decoder>::Error>>;
+
 /// Batches of messages from an [`FdReader`], waiting for each; returned by
 /// [`FdReader::batches`]. Ends at the end of the stream.
 #[derive(Debug)]
@@ -272,7 +275,7 @@ pub struct Batches<'a, D: Decoder> {
 }
 
 impl<D: Decoder> Iterator for Batches<'_, D> {
-    type Item = Result<Frames<D::Item>, Error<D::Error>>;
+    type Item = Batch<D>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.reader.next_batch()
