@@ -55,10 +55,12 @@
 
 #![forbid(unsafe_code)]
 
+mod batches;
 mod kmsg;
 mod read;
 mod registration;
 mod stream;
 
+pub use batches::BatchStream;
 pub use read::FdRead;
 pub use stream::FdStream;

@@ -134,5 +134,5 @@
 mod drain;
 mod reader;
 
-pub use drain::Drain;
+pub use drain::{Drain, DrainBatches};
 pub use reader::FdReader;

@@ -62,6 +62,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batches;
 mod kmsg;
 mod read;
 mod source;
@@ -69,6 +70,7 @@ mod stream;
 #[cfg(feature = "tokio-util")]
 mod tokio_util_decoder;
 
+pub use batches::BatchStream;
 pub use read::FdRead;
 pub use stream::FdStream;
 #[cfg(feature = "tokio-util")]

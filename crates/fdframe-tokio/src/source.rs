@@ -95,13 +95,13 @@ impl Source {
 
     /// Hands out what the engine has without reading, spending tokio's cooperative budget as
     /// a read would, so a task draining a full buffer still yields to its neighbours.
-    pub(crate) fn poll_buffered<D: fdframe::Decoder>(
+    pub(crate) fn poll_buffered<T>(
         &self,
         cx: &mut Context<'_>,
-        framer: &mut fdframe::Framer<D>,
-    ) -> fdframe::Step<D::Item, D::Error> {
+        step: impl FnOnce() -> Poll<T>,
+    ) -> Poll<T> {
         let budget = std::task::ready!(coop::poll_proceed(cx));
-        let step = framer.poll_buffered();
+        let step = step();
         if step.is_ready() {
             budget.made_progress();
         }
