@@ -36,13 +36,19 @@ thread_local! {
 
 pub(crate) struct Mio;
 
+/// A message (or batch), or the error or notice between them.
+type Queued<D, T> = Result<T, fdframe::Error<<D as Decoder>::Error>>;
+
+/// What a drain gave, not yet handed out.
+type Queue<D, T> = VecDeque<Queued<D, T>>;
+
 /// A reader handing out what `drain` (or `drain_batches`, for `T = Frames<D::Item>`) gave.
 pub(crate) struct MioReader<D: Decoder, T> {
     shared: Rc<RefCell<Shared>>,
     reader: FdReader<D>,
     token: Option<Token>,
-    drained: VecDeque<Result<T, fdframe::Error<D::Error>>>,
-    drain: fn(&mut FdReader<D>, &mut VecDeque<Result<T, fdframe::Error<D::Error>>>),
+    drained: Queue<D, T>,
+    drain: fn(&mut FdReader<D>, &mut Queue<D, T>),
 }
 
 impl Backend for Mio {
@@ -72,7 +78,7 @@ impl<D: Decoder, T> MioReader<D, T> {
     fn open(
         fd: ReadFd,
         framer: Framer<D>,
-        drain: fn(&mut FdReader<D>, &mut VecDeque<Result<T, fdframe::Error<D::Error>>>),
+        drain: fn(&mut FdReader<D>, &mut Queue<D, T>),
     ) -> io::Result<Self> {
         let shared = SHARED.with(Rc::clone);
         let mut reader = FdReader::with_framer(fd, framer)?;
@@ -137,7 +143,7 @@ impl<D: Decoder, T> MioReader<D, T> {
     fn next_of(
         &mut self,
         timeout: Duration,
-    ) -> (Poll<Option<Result<T, fdframe::Error<D::Error>>>>, u64) {
+    ) -> (Poll<Option<Queued<D, T>>>, u64) {
         let deadline = Instant::now() + timeout;
         let mut turns = 0;
         loop {
