@@ -596,7 +596,7 @@ fn endless_line_being_skipped_pauses_after_the_read_budget_and_the_next_line_sti
         lines_seen(seen),
         [
             "before",
-            "Decode: line longer than the limit of 16 bytes skipped",
+            "Decode: line longer than the limit of 16 bytes",
             "after"
         ]
     );
