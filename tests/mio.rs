@@ -140,10 +140,7 @@ impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
 impl<D: Decoder, T> MioReader<D, T> {
     /// A drain that ends without `WouldBlock` and without messages is the engine pausing:
     /// the event loop (this one) takes its turn there, then drains again without waiting.
-    fn next_of(
-        &mut self,
-        timeout: Duration,
-    ) -> (Poll<Option<Queued<D, T>>>, u64) {
+    fn next_of(&mut self, timeout: Duration) -> (Poll<Option<Queued<D, T>>>, u64) {
         let deadline = Instant::now() + timeout;
         let mut turns = 0;
         loop {

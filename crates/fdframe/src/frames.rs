@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 
@@ -62,6 +63,39 @@ enum Repr<T> {
         /// into its `String`).
         to_item: fn(Bytes) -> T,
     },
+    /// A run of whole lines, each ended by `\n`, whose boundaries are found only when they are
+    /// needed: iterating walks the run with `memchr` once, as a hand-written loop would, and
+    /// nothing is stored per line. [`get`](Frames::get) indexes the lines on first use.
+    Lines {
+        run: Bytes,
+        /// A `\r` before a line's `\n` is not part of the line.
+        strip_cr: bool,
+        to_item: fn(Bytes) -> T,
+        index: OnceLock<Vec<[usize; 2]>>,
+    },
+}
+
+/// The line that starts at `start` and ends at the `\n` at `newline`, without its `\r` when
+/// `strip_cr`.
+#[inline]
+fn line_end(run: &[u8], start: usize, newline: usize, strip_cr: bool) -> usize {
+    if strip_cr && newline > start && run[newline - 1] == b'\r' {
+        newline - 1
+    } else {
+        newline
+    }
+}
+
+/// The boundaries of every line of a run of whole lines.
+fn index_lines(run: &[u8], strip_cr: bool) -> Vec<[usize; 2]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', run)
+        .map(|newline| {
+            let line = [start, line_end(run, start, newline, strip_cr)];
+            start = newline + 1;
+            line
+        })
+        .collect()
 }
 
 impl<T> Frames<T> {
@@ -93,19 +127,41 @@ impl<T> Frames<T> {
         }
     }
 
-    /// Appends an item; only for a batch of items (the engine never mixes the two).
+    /// A run of whole lines, each ended by `\n` (the last byte of `run` is one), each made an
+    /// item by `to_item`; boundaries are found lazily.
+    pub(crate) fn from_lines(run: Bytes, strip_cr: bool, to_item: fn(Bytes) -> T) -> Self {
+        debug_assert_eq!(run.last(), Some(&b'\n'));
+        Frames {
+            repr: Repr::Lines {
+                run,
+                strip_cr,
+                to_item,
+                index: OnceLock::new(),
+            },
+        }
+    }
+
+    /// Appends an item to a batch of items (the engine only ever pushes into one).
     pub(crate) fn push(&mut self, item: T) {
-        match &mut self.repr {
-            Repr::Items(items) => items.push(item),
-            Repr::Run { .. } => unreachable!("the engine pushes items only into a batch of items"),
+        if let Repr::Items(items) = &mut self.repr {
+            items.push(item);
+        } else {
+            debug_assert!(false, "the engine pushes items only into a batch of items");
         }
     }
 
     /// How many messages this batch holds.
+    ///
+    /// For a run of lines this counts its `\n`s (with `memchr`, at memory speed) unless
+    /// [`get`](Frames::get) has indexed it already.
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Items(items) => items.len(),
             Repr::Run { bounds, .. } => bounds.len(),
+            Repr::Lines { run, index, .. } => match index.get() {
+                Some(index) => index.len(),
+                None => memchr::memchr_iter(b'\n', run).count(),
+            },
         }
     }
 
@@ -127,6 +183,15 @@ impl<T> Frames<T> {
                 bounds,
                 to_item,
             } => bounds
+                .get(index)
+                .map(|&[start, end]| to_item(run.slice(start..end))),
+            Repr::Lines {
+                run,
+                strip_cr,
+                to_item,
+                index: lines,
+            } => lines
+                .get_or_init(|| index_lines(run, *strip_cr))
                 .get(index)
                 .map(|&[start, end]| to_item(run.slice(start..end))),
         }
@@ -173,6 +238,12 @@ impl<T: AsRef<[u8]>> Frames<T> {
                     run,
                     bounds: bounds.iter(),
                 },
+                Repr::Lines { run, strip_cr, .. } => IterInner::Lines {
+                    run,
+                    start: 0,
+                    newlines: memchr::memchr_iter(b'\n', run),
+                    strip_cr: *strip_cr,
+                },
             },
         }
     }
@@ -180,7 +251,7 @@ impl<T: AsRef<[u8]>> Frames<T> {
 
 impl Frames<String> {
     /// The lines as `&str`, borrowed.
-    pub fn iter_str(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+    pub fn iter_str(&self) -> impl Iterator<Item = &str> + '_ {
         // Every frame of a `String` batch was checked to be UTF-8 when the batch was built
         // (the UTF-8 lines fast path checks the whole run), so the fallback never shows.
         self.iter()
@@ -205,6 +276,16 @@ impl<T: fmt::Debug> fmt::Debug for Frames<T> {
                 .debug_list()
                 .entries(bounds.iter().map(|&[start, end]| &run[start..end]))
                 .finish(),
+            Repr::Lines { run, strip_cr, .. } => {
+                let mut start = 0;
+                f.debug_list()
+                    .entries(memchr::memchr_iter(b'\n', run).map(|newline| {
+                        let line = &run[start..line_end(run, start, newline, *strip_cr)];
+                        start = newline + 1;
+                        line
+                    }))
+                    .finish()
+            }
         }
     }
 }
@@ -229,6 +310,12 @@ enum IterInner<'a, T> {
         run: &'a [u8],
         bounds: std::slice::Iter<'a, [usize; 2]>,
     },
+    Lines {
+        run: &'a [u8],
+        start: usize,
+        newlines: memchr::Memchr<'a>,
+        strip_cr: bool,
+    },
 }
 
 impl<'a, T: AsRef<[u8]>> Iterator for Iter<'a, T> {
@@ -242,6 +329,17 @@ impl<'a, T: AsRef<[u8]>> Iterator for Iter<'a, T> {
                 let &[start, end] = bounds.next()?;
                 run.get(start..end)
             }
+            IterInner::Lines {
+                run,
+                start,
+                newlines,
+                strip_cr,
+            } => {
+                let newline = newlines.next()?;
+                let line = run.get(*start..line_end(run, *start, newline, *strip_cr));
+                *start = newline + 1;
+                line
+            }
         }
     }
 
@@ -249,11 +347,10 @@ impl<'a, T: AsRef<[u8]>> Iterator for Iter<'a, T> {
         match &self.inner {
             IterInner::Items(items) => items.size_hint(),
             IterInner::Run { bounds, .. } => bounds.size_hint(),
+            IterInner::Lines { newlines, .. } => newlines.size_hint(),
         }
     }
 }
-
-impl<T: AsRef<[u8]>> ExactSizeIterator for Iter<'_, T> {}
 
 impl<'a, T: AsRef<[u8]>> IntoIterator for &'a Frames<T> {
     type Item = &'a [u8];
@@ -276,6 +373,12 @@ enum IntoIterInner<T> {
         bounds: std::vec::IntoIter<[usize; 2]>,
         to_item: fn(Bytes) -> T,
     },
+    Lines {
+        run: Bytes,
+        start: usize,
+        strip_cr: bool,
+        to_item: fn(Bytes) -> T,
+    },
 }
 
 impl<T> Iterator for IntoIter<T> {
@@ -293,6 +396,17 @@ impl<T> Iterator for IntoIter<T> {
                 let [start, end] = bounds.next()?;
                 Some(to_item(run.slice(start..end)))
             }
+            IntoIterInner::Lines {
+                run,
+                start,
+                strip_cr,
+                to_item,
+            } => {
+                let newline = *start + memchr::memchr(b'\n', run.get(*start..)?)?;
+                let line = run.slice(*start..line_end(run, *start, newline, *strip_cr));
+                *start = newline + 1;
+                Some(to_item(line))
+            }
         }
     }
 
@@ -300,11 +414,12 @@ impl<T> Iterator for IntoIter<T> {
         match &self.inner {
             IntoIterInner::Items(items) => items.size_hint(),
             IntoIterInner::Run { bounds, .. } => bounds.size_hint(),
+            IntoIterInner::Lines { run, start, .. } => {
+                (usize::from(*start < run.len()), Some(run.len() - *start))
+            }
         }
     }
 }
-
-impl<T> ExactSizeIterator for IntoIter<T> {}
 
 impl<T: fmt::Debug> fmt::Debug for IntoIter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -332,6 +447,17 @@ impl<T> IntoIterator for Frames<T> {
                     bounds: bounds.into_iter(),
                     to_item,
                 },
+                Repr::Lines {
+                    run,
+                    strip_cr,
+                    to_item,
+                    ..
+                } => IntoIterInner::Lines {
+                    run,
+                    start: 0,
+                    strip_cr,
+                    to_item,
+                },
             },
         }
     }
@@ -355,7 +481,7 @@ mod tests {
         ]);
         assert_eq!(run, items);
         assert_eq!(run.len(), 3);
-        assert_eq!(run.iter().len(), 3);
+        assert_eq!(run.iter().count(), 3);
         assert_eq!(
             run.iter_bytes().collect::<Vec<_>>(),
             items.iter_bytes().collect::<Vec<_>>()
@@ -366,6 +492,27 @@ mod tests {
             run.into_iter().collect::<Vec<_>>(),
             items.into_iter().collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_run_of_lines_gives_the_same_frames_indexed_or_not() {
+        let text = Bytes::from_static(b"a\r\n\r\nbc\n\n\rd\r\n");
+        for strip_cr in [false, true] {
+            let lines = Frames::from_lines(text.clone(), strip_cr, std::convert::identity);
+            let expected: Vec<&[u8]> = if strip_cr {
+                vec![b"a", b"", b"bc", b"", b"\rd"]
+            } else {
+                vec![b"a\r", b"\r", b"bc", b"", b"\rd\r"]
+            };
+            assert_eq!(lines.len(), 5);
+            assert_eq!(lines.iter().collect::<Vec<_>>(), expected);
+            let owned: Vec<Bytes> = lines.iter_bytes().collect();
+            assert_eq!(owned, expected);
+            assert_eq!(lines.get(5), None);
+            assert_eq!(lines.len(), 5, "indexed by get");
+            assert_eq!(format!("{lines:?}"), format!("{expected:?}"));
+            assert_eq!(lines.into_iter().collect::<Vec<_>>(), expected);
+        }
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl fmt::Display for LinesError {
 
 impl std::error::Error for LinesError {}
 
-mod batch;
+pub(super) mod batch;
 
 #[cfg(test)]
 mod tests {

@@ -393,6 +393,12 @@ proptest! {
         let lines = || LinesDecoder::new().max_line_len(16).strip_cr(true);
         let [per_frame, batched] = both_paths(lines, split(), read_size);
         prop_assert_eq!(batched, per_frame);
+        // The default limit: every run is short enough to be handed out unindexed.
+        let unlimited = || LinesDecoder::new().strip_cr(true);
+        let [per_frame, batched] = both_paths(unlimited, split(), read_size);
+        prop_assert_eq!(batched, per_frame);
+        let [per_frame, batched] = both_paths(Utf8LinesDecoder::new, split(), read_size);
+        prop_assert_eq!(batched, per_frame);
         let utf8 = || Utf8LinesDecoder::new().max_line_len(16);
         let [per_frame, batched] = both_paths(utf8, split(), read_size);
         prop_assert_eq!(batched, per_frame);

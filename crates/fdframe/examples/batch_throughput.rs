@@ -1,0 +1,138 @@
+//! Measures the blocking batch reader against a raw `read(2)` + `memchr_iter` loop, on lines of
+//! 64 and 512 bytes read from a file in the page cache (no writer thread to compete with on a
+//! shared machine), and counts allocations per frame.
+//!
+//! Run with: `cargo run --release -p fdframe --example batch_throughput [MiB] [line-len ...]`
+//! (default: 128 MiB, lines of 64 and 512 bytes). Reported: the best of 5 runs of each loop,
+//! as throughput and as a ratio to the raw loop. For steadier numbers count instructions:
+//! `valgrind --tool=callgrind target/release/examples/batch_throughput 16 64`.
+
+use std::alloc::System;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fdframe::blocking::FdReader;
+use fdframe::codec::LinesDecoder;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const RUNS: usize = 5;
+
+/// A file of `mib` MiB of lines of `line_len` bytes (`\n` included), removed when dropped.
+struct Input(PathBuf);
+
+impl Input {
+    fn new(mib: usize, line_len: usize) -> Input {
+        let path = std::env::temp_dir().join(format!(
+            "fdframe-batch-throughput-{}-{line_len}",
+            std::process::id()
+        ));
+        let mut line = vec![b'x'; line_len - 1];
+        line.push(b'\n');
+        let chunk: Vec<u8> = line.repeat((1 << 20) / line_len);
+        let mut file = File::create_new(&path).expect("a new temporary file");
+        for _ in 0..mib {
+            file.write_all(&chunk).unwrap();
+        }
+        Input(path)
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The raw loop the targets are set against: 64 KiB reads, `\n`s counted with `memchr_iter`.
+fn raw(path: &Path) -> usize {
+    let mut file = File::open(path).unwrap();
+    let mut buf = vec![0; 64 * 1024];
+    let mut lines = 0;
+    loop {
+        let n = file.read(&mut buf).unwrap();
+        if n == 0 {
+            return lines;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count();
+    }
+}
+
+/// The batch reader; each line's bytes are looked at (their length summed), as a consumer
+/// would.
+fn batch(path: &Path) -> usize {
+    let mut reader = FdReader::open(path, LinesDecoder::new()).unwrap();
+    let (mut lines, mut bytes) = (0, 0);
+    for frames in reader.batches() {
+        for line in &frames.unwrap() {
+            lines += 1;
+            bytes += line.len();
+        }
+    }
+    std::hint::black_box(bytes);
+    lines
+}
+
+/// The per-message reader, for reference.
+fn per_frame(path: &Path) -> usize {
+    let reader = FdReader::open(path, LinesDecoder::new()).unwrap();
+    let mut bytes = 0;
+    let mut lines = 0;
+    for line in reader {
+        lines += 1;
+        bytes += line.unwrap().len();
+    }
+    std::hint::black_box(bytes);
+    lines
+}
+
+/// The best time of [`RUNS`] runs, the lines counted and the allocations of one run.
+fn measure(path: &Path, run: fn(&Path) -> usize) -> (Duration, usize, usize) {
+    let mut best = Duration::MAX;
+    let mut lines = 0;
+    let mut allocations = 0;
+    for _ in 0..RUNS {
+        let region = Region::new(GLOBAL);
+        let started = Instant::now();
+        lines = run(path);
+        best = best.min(started.elapsed());
+        allocations = region.change().allocations + region.change().reallocations;
+    }
+    (best, lines, allocations)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mib: usize = args.next().map_or(128, |mib| mib.parse().expect("MiB"));
+    let mut line_lens: Vec<usize> = args
+        .map(|len| len.parse().expect("a line length"))
+        .collect();
+    if line_lens.is_empty() {
+        line_lens = vec![64, 512];
+    }
+    for line_len in line_lens {
+        let input = Input::new(mib, line_len);
+        raw(&input.0); // into the page cache
+        let (raw_time, raw_lines, _) = measure(&input.0, raw);
+        let gib_s = |time: Duration| (mib as f64 / 1024.0) / time.as_secs_f64();
+        println!("{line_len} B lines, {mib} MiB, best of {RUNS}:");
+        println!("  raw read+memchr_iter   {:6.2} GiB/s", gib_s(raw_time));
+        for (name, run) in [
+            ("batch", batch as fn(&Path) -> usize),
+            ("per-frame", per_frame),
+        ] {
+            let (time, lines, allocations) = measure(&input.0, run);
+            assert_eq!(lines, raw_lines, "{name} counted other lines");
+            println!(
+                "  {name:<22} {:6.2} GiB/s  {:.3}x raw  {:.4} allocations/frame",
+                gib_s(time),
+                raw_time.as_secs_f64() / time.as_secs_f64(),
+                allocations as f64 / lines as f64
+            );
+        }
+    }
+}
