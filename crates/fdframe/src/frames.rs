@@ -167,7 +167,12 @@ impl<T> Frames<T> {
 
     /// Whether this batch holds no message (never true for a batch a reader hands out).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match &self.repr {
+            Repr::Items(items) => items.is_empty(),
+            Repr::Run { bounds, .. } => bounds.is_empty(),
+            // Whole lines, the last `\n` at its end: at least one.
+            Repr::Lines { run, .. } => run.is_empty(),
+        }
     }
 
     /// The `index`th message, owned: a clone of the item, or for a run a [`Bytes`] slice of it
