@@ -1,9 +1,10 @@
 //! Measures the blocking batch reader against a raw `read(2)` + `memchr_iter` loop, on lines of
 //! 64 and 512 bytes read from a file in the page cache (no writer thread to compete with on a
-//! shared machine), and counts allocations per frame.
+//! shared machine) or, with `--pipe`, from a pipe fed by a writer thread; and counts allocations
+//! per frame.
 //!
-//! Run with: `cargo run --release -p fdframe --example batch_throughput [MiB] [line-len ...]`
-//! (default: 128 MiB, lines of 64 and 512 bytes). Reported: the best of 5 runs of each loop,
+//! Run with: `cargo run --release -p fdframe --example batch_throughput [--pipe] [MiB]
+//! [line-len ...]` (default: 128 MiB, lines of 64 and 512 bytes). Reported: the best of 5 runs of each loop,
 //! as throughput and as a ratio to the raw loop, by the reading thread's on-CPU time (from
 //! `/proc/thread-self/schedstat`, so time spent waiting for a CPU on a busy machine does not
 //! count; kernel time in `read(2)` does). For steadier numbers count instructions:
@@ -12,7 +13,8 @@
 use std::alloc::System;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use fdframe::blocking::FdReader;
@@ -24,11 +26,15 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 const RUNS: usize = 5;
 
-/// A file of `mib` MiB of lines of `line_len` bytes (`\n` included), removed when dropped.
-struct Input(PathBuf);
+/// `mib` MiB of lines of `line_len` bytes (`\n` included): a file (removed when dropped), or
+/// the same bytes written into a new pipe for each run.
+struct Input {
+    path: PathBuf,
+    pipe: Option<Vec<u8>>,
+}
 
 impl Input {
-    fn new(mib: usize, line_len: usize) -> Input {
+    fn new(mib: usize, line_len: usize, pipe: bool) -> Input {
         let path = std::env::temp_dir().join(format!(
             "fdframe-batch-throughput-{}-{line_len}",
             std::process::id()
@@ -40,19 +46,38 @@ impl Input {
         for _ in 0..mib {
             file.write_all(&chunk).unwrap();
         }
-        Input(path)
+        Input {
+            path,
+            pipe: pipe.then_some(chunk),
+        }
+    }
+
+    /// A descriptor to read the input from, from its start.
+    fn open(&self) -> File {
+        let Some(chunk) = &self.pipe else {
+            return File::open(&self.path).unwrap();
+        };
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let chunk = chunk.clone();
+        let chunks = std::fs::metadata(&self.path).unwrap().len() as usize / chunk.len();
+        std::thread::spawn(move || {
+            for _ in 0..chunks {
+                writer.write_all(&chunk).unwrap();
+            }
+        });
+        File::from(OwnedFd::from(reader))
     }
 }
 
 impl Drop for Input {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
 /// The raw loop the targets are set against: 64 KiB reads, `\n`s counted with `memchr_iter`.
-fn raw(path: &Path) -> usize {
-    let mut file = File::open(path).unwrap();
+fn raw(input: &Input) -> usize {
+    let mut file = input.open();
     let mut buf = vec![0; 64 * 1024];
     let mut lines = 0;
     loop {
@@ -64,28 +89,29 @@ fn raw(path: &Path) -> usize {
     }
 }
 
-/// The "batch ceiling": one frozen `Bytes` per 256 KiB read, its lines walked with
+/// The "batch ceiling": one frozen `Bytes` per read of up to 256 KiB, its lines walked with
 /// `memchr_iter`, by hand, with nothing else around it.
-fn ceiling(path: &Path) -> usize {
-    let mut file = File::open(path).unwrap();
-    let mut buf = bytes::BytesMut::new();
+fn ceiling(input: &Input) -> usize {
+    let mut file = input.open();
+    let mut carry: Vec<u8> = Vec::new();
     let (mut lines, mut bytes) = (0, 0);
     loop {
-        buf.reserve(256 * 1024);
-        let start = buf.len();
-        buf.resize(start + 256 * 1024, 0);
-        let n = file.read(&mut buf[start..]).unwrap();
-        buf.truncate(start + n);
+        let mut buf = Vec::with_capacity(carry.len() + 256 * 1024);
+        buf.extend_from_slice(&carry);
+        // `read_to_end` fills the spare capacity without zeroing it first.
+        let n = (&mut file).take(256 * 1024).read_to_end(&mut buf).unwrap();
         if n == 0 {
             std::hint::black_box(bytes);
             return lines;
         }
         let Some(last) = memchr::memrchr(b'\n', &buf) else {
+            carry = buf;
             continue;
         };
-        let run = buf.split_to(last + 1).freeze();
+        let run = bytes::Bytes::from(buf);
+        carry = run[last + 1..].to_vec();
         let mut line_start = 0;
-        for newline in memchr::memchr_iter(b'\n', &run) {
+        for newline in memchr::memchr_iter(b'\n', &run[..=last]) {
             lines += 1;
             bytes += newline - line_start;
             line_start = newline + 1;
@@ -95,8 +121,8 @@ fn ceiling(path: &Path) -> usize {
 
 /// The batch reader; each line's bytes are looked at (their length summed), as a consumer
 /// would.
-fn batch(path: &Path) -> usize {
-    let mut reader = FdReader::open(path, LinesDecoder::new()).unwrap();
+fn batch(input: &Input) -> usize {
+    let mut reader = FdReader::from_fd(input.open().into(), LinesDecoder::new()).unwrap();
     let (mut lines, mut bytes) = (0, 0);
     for frames in reader.batches() {
         for line in &frames.unwrap() {
@@ -109,8 +135,8 @@ fn batch(path: &Path) -> usize {
 }
 
 /// The per-message reader, for reference.
-fn per_frame(path: &Path) -> usize {
-    let reader = FdReader::open(path, LinesDecoder::new()).unwrap();
+fn per_frame(input: &Input) -> usize {
+    let reader = FdReader::from_fd(input.open().into(), LinesDecoder::new()).unwrap();
     let mut bytes = 0;
     let mut lines = 0;
     for line in reader {
@@ -132,14 +158,14 @@ fn on_cpu() -> Duration {
 }
 
 /// The best on-CPU time of [`RUNS`] runs, the lines counted and the allocations of one run.
-fn measure(path: &Path, run: fn(&Path) -> usize) -> (Duration, usize, usize) {
+fn measure(input: &Input, run: fn(&Input) -> usize) -> (Duration, usize, usize) {
     let mut best = Duration::MAX;
     let mut lines = 0;
     let mut allocations = 0;
     for _ in 0..RUNS {
         let region = Region::new(GLOBAL);
         let started = on_cpu();
-        lines = run(path);
+        lines = run(input);
         best = best.min(on_cpu() - started);
         allocations = region.change().allocations + region.change().reallocations;
     }
@@ -147,7 +173,8 @@ fn measure(path: &Path, run: fn(&Path) -> usize) -> (Duration, usize, usize) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let pipe = args.next_if(|arg| arg == "--pipe").is_some();
     let mib: usize = args.next().map_or(128, |mib| mib.parse().expect("MiB"));
     let mut line_lens: Vec<usize> = args
         .map(|len| len.parse().expect("a line length"))
@@ -156,22 +183,23 @@ fn main() {
         line_lens = vec![64, 512];
     }
     for line_len in line_lens {
-        let input = Input::new(mib, line_len);
-        raw(&input.0); // into the page cache
-        let (raw_time, raw_lines, _) = measure(&input.0, raw);
+        let input = Input::new(mib, line_len, pipe);
+        raw(&input); // into the page cache
+        let (raw_time, raw_lines, _) = measure(&input, raw);
         let gib_s = |time: Duration| (mib as f64 / 1024.0) / time.as_secs_f64();
-        println!("{line_len} B lines, {mib} MiB, best of {RUNS}:");
+        let from = if pipe { "a pipe" } else { "a file" };
+        println!("{line_len} B lines, {mib} MiB from {from}, best of {RUNS}, on-CPU time:");
         println!("  raw read+memchr_iter   {:6.2} GiB/s", gib_s(raw_time));
         let loops = [
-            ("ceiling (hand-written)", ceiling as fn(&Path) -> usize),
+            ("ceiling (hand-written)", ceiling as fn(&Input) -> usize),
             ("batch", batch),
             ("per-frame", per_frame),
         ];
         for (name, run) in loops {
-            let (time, lines, allocations) = measure(&input.0, run);
+            let (time, lines, allocations) = measure(&input, run);
             assert_eq!(lines, raw_lines, "{name} counted other lines");
             println!(
-                "  {name:<22} {:6.2} GiB/s  {:.3}x raw  {:.4} allocations/frame",
+                "  {name:<22} {:6.2} GiB/s  {:.3}x raw  {:.5} allocations/frame",
                 gib_s(time),
                 raw_time.as_secs_f64() / time.as_secs_f64(),
                 allocations as f64 / lines as f64

@@ -545,6 +545,13 @@ mod tests {
     }
 
     #[test]
+    fn batches_can_be_sent_and_shared_across_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<Frames>();
+        send_and_sync::<Frames<String>>();
+    }
+
+    #[test]
     fn debug_shows_the_frames() {
         let run = run_of(b"ab\ncd\n", vec![0..2, 3..5]);
         assert_eq!(format!("{run:?}"), "[[97, 98], [99, 100]]");
