@@ -1,14 +1,43 @@
-//! `cargo xtask bench`: throughput of fdframe against its peers, as ratios from one run.
+//! `cargo xtask bench`: throughput, allocations, latency and scale of fdframe against its peers,
+//! as ratios from one run (see `BENCHMARKS.md`).
 
 use std::process::Command;
 
 use crate::workspace_root;
 
-/// Builds and runs the `fdframe-bench` binary in release mode, passing `args` through
-/// (`--megabytes N`, `--rounds N`).
+/// Builds the `fdframe-bench` binaries in release mode (the harness and its allocation-counting
+/// helper, which the harness finds next to itself) and runs the harness, passing `args` through
+/// (`--quick`, `--rounds N`, `--megabytes N`, `--only WORD`, `--workload NAME`).
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    cargo(
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "fdframe-bench",
+            "--bins",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "fdframe-bench",
+            "--bin",
+            "fdframe-bench",
+            "--",
+        ],
+        args,
+    )
+}
+
+fn cargo(command: &[&str], args: &[String]) -> Result<(), String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["run", "--quiet", "--release", "-p", "fdframe-bench", "--"])
+        .args(command)
         .args(args)
         .current_dir(workspace_root())
         .status()
@@ -16,6 +45,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("fdframe-bench failed ({status})"))
+        Err(format!("cargo {} failed ({status})", command[0]))
     }
 }

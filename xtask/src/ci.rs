@@ -1,5 +1,6 @@
 //! `cargo xtask ci`: the checks CI runs, in the order that fails fastest: fmt, clippy, the tests,
-//! the conformance matrix, the quick stress run, docs, tidy.
+//! the conformance matrix, the quick stress run, docs, the quick benchmark (every contender's
+//! counts validated), tidy.
 
 use std::process::Command;
 use std::time::Instant;
@@ -45,6 +46,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // Small sizes, every contender's frame counts validated; the numbers are not judged here.
+    let started = Instant::now();
+    println!("xtask ci: cargo xtask bench --quick");
+    crate::bench::run(&["--quick".to_string()])?;
+    println!("xtask ci: bench --quick ok ({:.1?})", started.elapsed());
     let started = Instant::now();
     crate::tidy::run()?;
     println!("xtask ci: tidy ok ({:.1?})", started.elapsed());

@@ -5,7 +5,7 @@
 //! | `ci`          | what CI runs: fmt check, clippy `-D warnings`, tests, docs `-D warnings`, tidy |
 //! | `tidy`        | the repository's own rules (also run by `cargo test -p xtask`)             |
 //! | `conformance` | the conformance suite as a case × backend matrix (`--backend NAME`) |
-//! | `bench`       | throughput against tokio-util, asynchronous-codec and raw `read(2)`, as ratios |
+//! | `bench`       | throughput, allocations, latency, scale vs raw loops and the tuned glue (`BENCHMARKS.md`) |
 //! | `stress`      | every backend under load, cancellation, signals, overruns, floods (`--quick`) |
 //!
 //! xtask depends on none of the workspace's crates: it drives `cargo`.
@@ -28,7 +28,8 @@ commands:
   tidy    check the repository's own rules (module docs, unsafe only where allowed,
           runtime crates only in their backend)
   conformance [--backend NAME]  the conformance suite as a case x backend matrix
-  bench   [--megabytes N] [--rounds N]  throughput against peers, as ratios
+  bench   [--quick] [--rounds N] [--megabytes N] [--only WORD] [--workload NAME]
+          throughput, allocations, latency and scale against peers, as ratios (BENCHMARKS.md)
   stress  [--quick] [--seed S] [--only NAME]  every backend under load, cancellation,
           signals, kmsg overruns and floods, with exact loss accounting
 ";
