@@ -1,7 +1,8 @@
 //! Measures the blocking batch reader against a raw `read(2)` + `memchr_iter` loop, on lines of
 //! 64 and 512 bytes read from a file in the page cache (no writer thread to compete with on a
-//! shared machine) or, with `--pipe`, from a pipe fed by a writer thread; and counts allocations
-//! per frame.
+//! shared machine) or, with `--pipe`, from a pipe fed by a writer thread as in `cargo xtask
+//! bench` (a 1 MiB pipe, 64 KiB writes, the reader pinned to CPU 0 and the writer to CPU 1);
+//! and counts allocations per frame.
 //!
 //! Run with: `cargo run --release -p fdframe --example batch_throughput [--pipe] [MiB]
 //! [line-len ...]` (default: 128 MiB, lines of 64 and 512 bytes). Reported: the best of 5 runs of each loop,
@@ -58,11 +59,15 @@ impl Input {
             return File::open(&self.path).unwrap();
         };
         let (reader, mut writer) = std::io::pipe().unwrap();
+        let _ = rustix::pipe::fcntl_setpipe_size(&writer, 1 << 20);
         let chunk = chunk.clone();
         let chunks = std::fs::metadata(&self.path).unwrap().len() as usize / chunk.len();
         std::thread::spawn(move || {
+            pin_to(1);
             for _ in 0..chunks {
-                writer.write_all(&chunk).unwrap();
+                for piece in chunk.chunks(64 * 1024) {
+                    writer.write_all(piece).unwrap();
+                }
             }
         });
         File::from(OwnedFd::from(reader))
@@ -73,6 +78,13 @@ impl Drop for Input {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Pins the calling thread to `cpu` (if there is one).
+fn pin_to(cpu: usize) {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu);
+    let _ = rustix::thread::sched_setaffinity(None, &set);
 }
 
 /// The raw loop the targets are set against: 64 KiB reads, `\n`s counted with `memchr_iter`.
@@ -175,6 +187,9 @@ fn measure(input: &Input, run: fn(&Input) -> usize) -> (Duration, usize, usize) 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
     let pipe = args.next_if(|arg| arg == "--pipe").is_some();
+    if pipe {
+        pin_to(0);
+    }
     let mib: usize = args.next().map_or(128, |mib| mib.parse().expect("MiB"));
     let mut line_lens: Vec<usize> = args
         .map(|len| len.parse().expect("a line length"))
