@@ -192,6 +192,12 @@ impl<D: Decoder> FdReader<D> {
         Batches { reader: self }
     }
 
+    /// The batch form of [`ready`](FdReader::ready): the batches available now, ending (without
+    /// waiting) when the descriptor would block, at an engine pause, or at the end.
+    pub fn ready_batches(&mut self) -> ReadyBatches<'_, D> {
+        ReadyBatches { reader: self }
+    }
+
     /// Polls with `poll` until it is ready, however long that takes.
     fn block_on<T>(
         &mut self,
@@ -279,6 +285,23 @@ impl<D: Decoder> Iterator for Batches<'_, D> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.reader.next_batch()
+    }
+}
+
+/// The batches an [`FdReader`] has without waiting; returned by [`FdReader::ready_batches`].
+#[derive(Debug)]
+pub struct ReadyBatches<'a, D: Decoder> {
+    reader: &'a mut FdReader<D>,
+}
+
+impl<D: Decoder> Iterator for ReadyBatches<'_, D> {
+    type Item = Batch<D>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.reader.poll_batch_now() {
+            Poll::Ready(step) => step,
+            Poll::Pending => None,
+        }
     }
 }
 
@@ -437,5 +460,29 @@ mod tests {
         let last = batches.next().unwrap().unwrap();
         assert_eq!(last.iter().collect::<Vec<_>>(), [b"last"]);
         assert!(batches.next().is_none());
+    }
+
+    #[test]
+    fn ready_batches_end_at_a_pause_and_go_on_when_called_again() {
+        let file = SparseFile::new("ready-batches", ZEROS);
+        let mut reader = FdReader::open(&file.0, LinesDecoder::new()).unwrap();
+        let mut rounds = 0;
+        let mut seen = Vec::new();
+        while !reader.framer().is_done() {
+            rounds += 1;
+            seen.extend(reader.ready_batches().map(|step| match step {
+                Ok(batch) => format!("{batch:?}"),
+                Err(e) => e.to_string(),
+            }));
+            assert!(reader.framer().is_done() || reader.framer().is_yielding());
+        }
+        assert_eq!(
+            seen,
+            [
+                "message skipped: line longer than the limit of 1048576 bytes",
+                "[[108, 97, 115, 116]]"
+            ]
+        );
+        assert!(rounds > 2, "{rounds} rounds of ready_batches()");
     }
 }
