@@ -4,36 +4,82 @@ use std::cell::Cell;
 use std::io;
 use std::time::Duration;
 
-use fdframe::{Decoder, Framer, ReadFd, Step};
-use fdframe_async_std::FdStream;
-use fdframe_conformance::{Backend, Reader};
-use futures_lite::StreamExt;
+use std::task::Poll;
+
+use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
+use fdframe_async_std::{BatchStream, FdStream};
+use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
+use futures_lite::{Stream, StreamExt};
 
 use crate::within::within;
 
 pub(crate) struct AsyncStd;
 
-pub(crate) struct AsyncStdReader<D: Decoder>(FdStream<D>);
+/// A stream of messages ([`FdStream`]) or of batches ([`BatchStream`]).
+pub(crate) struct AsyncStdReader<S>(S);
 
 impl Backend for AsyncStd {
     const NAME: &'static str = "async-std";
-    type Reader<D: Decoder + 'static> = AsyncStdReader<D>;
+    type Reader<D: Decoder + 'static> = AsyncStdReader<FdStream<D>>;
 
-    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<AsyncStdReader<D>> {
+    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>> {
         FdStream::with_framer(fd, framer).map(AsyncStdReader)
     }
 }
 
-impl<D: Decoder> Reader<D> for AsyncStdReader<D> {
+impl BatchBackend for AsyncStd {
+    const BATCH_NAME: &'static str = "async-std/batch";
+    type BatchReader<D: Decoder + 'static> = AsyncStdReader<BatchStream<D>>;
+
+    fn open_batches<D: Decoder + 'static>(
+        fd: ReadFd,
+        framer: Framer<D>,
+    ) -> io::Result<Self::BatchReader<D>> {
+        FdStream::with_framer(fd, framer).map(|stream| AsyncStdReader(stream.batches()))
+    }
+}
+
+impl<D: Decoder> Reader<D> for AsyncStdReader<FdStream<D>> {
     fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
-        let stream = &mut self.0;
-        async_std::task::block_on(within(stream.next(), async_io::Timer::after(timeout)))
+        self.next_of_within(timeout)
     }
 
     fn next_within_beside_other_work(
         &mut self,
         timeout: Duration,
     ) -> (Step<D::Item, D::Error>, u64) {
+        self.next_of_beside_other_work(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.0.framer()
+    }
+}
+
+impl<D: Decoder> BatchReader<D> for AsyncStdReader<BatchStream<D>> {
+    fn next_batch_within(&mut self, timeout: Duration) -> BatchStep<D::Item, D::Error> {
+        self.next_of_within(timeout)
+    }
+
+    fn next_batch_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (BatchStep<D::Item, D::Error>, u64) {
+        self.next_of_beside_other_work(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.0.framer()
+    }
+}
+
+impl<S: Stream + Unpin> AsyncStdReader<S> {
+    fn next_of_within(&mut self, timeout: Duration) -> Poll<Option<S::Item>> {
+        let stream = &mut self.0;
+        async_std::task::block_on(within(stream.next(), async_io::Timer::after(timeout)))
+    }
+
+    fn next_of_beside_other_work(&mut self, timeout: Duration) -> (Poll<Option<S::Item>>, u64) {
         // async-std spawns onto a thread pool (`spawn_local` is unstable), so the other work
         // is a future polled by the same `block_on`, next to the stream.
         let turns = Cell::new(0);
@@ -48,10 +94,10 @@ impl<D: Decoder> Reader<D> for AsyncStdReader<D> {
         let step = async_std::task::block_on(futures_lite::future::or(next, other));
         (step, turns.get())
     }
-
-    fn framer(&self) -> &Framer<D> {
-        self.0.framer()
-    }
 }
 
 fdframe_conformance::conformance_tests!(AsyncStd);
+
+mod batch {
+    fdframe_conformance::conformance_tests!(fdframe_conformance::Batched<super::AsyncStd>);
+}

@@ -12,8 +12,8 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use fdframe::{Decoder, Framer, ReadFd, Step};
-use fdframe_conformance::{Backend, Reader};
+use fdframe::{BatchStep, Decoder, Framer, Frames, ReadFd, Step};
+use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
 use fdframe_mio::FdReader;
 use mio::{Events, Interest, Token};
 
@@ -36,18 +36,50 @@ thread_local! {
 
 pub(crate) struct Mio;
 
-pub(crate) struct MioReader<D: Decoder> {
+/// A message (or batch), or the error or notice between them.
+type Queued<D, T> = Result<T, fdframe::Error<<D as Decoder>::Error>>;
+
+/// What a drain gave, not yet handed out.
+type Queue<D, T> = VecDeque<Queued<D, T>>;
+
+/// A reader handing out what `drain` (or `drain_batches`, for `T = Frames<D::Item>`) gave.
+pub(crate) struct MioReader<D: Decoder, T> {
     shared: Rc<RefCell<Shared>>,
     reader: FdReader<D>,
     token: Option<Token>,
-    drained: VecDeque<Result<D::Item, fdframe::Error<D::Error>>>,
+    drained: Queue<D, T>,
+    drain: fn(&mut FdReader<D>, &mut Queue<D, T>),
 }
 
 impl Backend for Mio {
     const NAME: &'static str = "mio";
-    type Reader<D: Decoder + 'static> = MioReader<D>;
+    type Reader<D: Decoder + 'static> = MioReader<D, D::Item>;
 
-    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<MioReader<D>> {
+    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>> {
+        MioReader::open(fd, framer, |reader, queue| queue.extend(reader.drain()))
+    }
+}
+
+impl BatchBackend for Mio {
+    const BATCH_NAME: &'static str = "mio/batch";
+    type BatchReader<D: Decoder + 'static> = MioReader<D, Frames<D::Item>>;
+
+    fn open_batches<D: Decoder + 'static>(
+        fd: ReadFd,
+        framer: Framer<D>,
+    ) -> io::Result<Self::BatchReader<D>> {
+        MioReader::open(fd, framer, |reader, queue| {
+            queue.extend(reader.drain_batches());
+        })
+    }
+}
+
+impl<D: Decoder, T> MioReader<D, T> {
+    fn open(
+        fd: ReadFd,
+        framer: Framer<D>,
+        drain: fn(&mut FdReader<D>, &mut Queue<D, T>),
+    ) -> io::Result<Self> {
         let shared = SHARED.with(Rc::clone);
         let mut reader = FdReader::with_framer(fd, framer)?;
         let mut token = None;
@@ -66,21 +98,49 @@ impl Backend for Mio {
             reader,
             token,
             drained: VecDeque::new(),
+            drain,
         })
     }
 }
 
-impl<D: Decoder> Reader<D> for MioReader<D> {
+impl<D: Decoder> Reader<D> for MioReader<D, D::Item> {
     fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
         self.next_within_beside_other_work(timeout).0
     }
 
-    /// A drain that ends without `WouldBlock` and without messages is the engine pausing:
-    /// the event loop (this one) takes its turn there, then drains again without waiting.
     fn next_within_beside_other_work(
         &mut self,
         timeout: Duration,
     ) -> (Step<D::Item, D::Error>, u64) {
+        self.next_of(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.reader.framer()
+    }
+}
+
+impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
+    fn next_batch_within(&mut self, timeout: Duration) -> BatchStep<D::Item, D::Error> {
+        self.next_of(timeout).0
+    }
+
+    fn next_batch_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (BatchStep<D::Item, D::Error>, u64) {
+        self.next_of(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.reader.framer()
+    }
+}
+
+impl<D: Decoder, T> MioReader<D, T> {
+    /// A drain that ends without `WouldBlock` and without messages is the engine pausing:
+    /// the event loop (this one) takes its turn there, then drains again without waiting.
+    fn next_of(&mut self, timeout: Duration) -> (Poll<Option<Queued<D, T>>>, u64) {
         let deadline = Instant::now() + timeout;
         let mut turns = 0;
         loop {
@@ -95,7 +155,7 @@ impl<D: Decoder> Reader<D> for MioReader<D> {
             if self.reader.is_drained() && self.token.is_some() && !self.wait_for_event(deadline) {
                 return (Poll::Pending, turns);
             }
-            self.drained.extend(self.reader.drain());
+            (self.drain)(&mut self.reader, &mut self.drained);
             if self.drained.is_empty() && !self.reader.is_drained() {
                 turns += 1;
                 if Instant::now() >= deadline {
@@ -105,12 +165,6 @@ impl<D: Decoder> Reader<D> for MioReader<D> {
         }
     }
 
-    fn framer(&self) -> &Framer<D> {
-        self.reader.framer()
-    }
-}
-
-impl<D: Decoder> MioReader<D> {
     /// Polls (recording every token that had an event, for its reader) until this reader's
     /// token has had one; `false` when the deadline passed first.
     fn wait_for_event(&mut self, deadline: Instant) -> bool {
@@ -140,3 +194,7 @@ impl<D: Decoder> MioReader<D> {
 }
 
 fdframe_conformance::conformance_tests!(Mio);
+
+mod batch {
+    fdframe_conformance::conformance_tests!(fdframe_conformance::Batched<super::Mio>);
+}

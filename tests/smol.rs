@@ -5,36 +5,82 @@ use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
-use fdframe::{Decoder, Framer, ReadFd, Step};
-use fdframe_async_std::FdStream;
-use fdframe_conformance::{Backend, Reader};
-use futures_lite::StreamExt;
+use std::task::Poll;
+
+use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
+use fdframe_async_std::{BatchStream, FdStream};
+use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
+use futures_lite::{Stream, StreamExt};
 
 use crate::within::within;
 
 pub(crate) struct Smol;
 
-pub(crate) struct SmolReader<D: Decoder>(FdStream<D>);
+/// A stream of messages ([`FdStream`]) or of batches ([`BatchStream`]).
+pub(crate) struct SmolReader<S>(S);
 
 impl Backend for Smol {
     const NAME: &'static str = "smol";
-    type Reader<D: Decoder + 'static> = SmolReader<D>;
+    type Reader<D: Decoder + 'static> = SmolReader<FdStream<D>>;
 
-    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<SmolReader<D>> {
+    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>> {
         FdStream::with_framer(fd, framer).map(SmolReader)
     }
 }
 
-impl<D: Decoder> Reader<D> for SmolReader<D> {
+impl BatchBackend for Smol {
+    const BATCH_NAME: &'static str = "smol/batch";
+    type BatchReader<D: Decoder + 'static> = SmolReader<BatchStream<D>>;
+
+    fn open_batches<D: Decoder + 'static>(
+        fd: ReadFd,
+        framer: Framer<D>,
+    ) -> io::Result<Self::BatchReader<D>> {
+        FdStream::with_framer(fd, framer).map(|stream| SmolReader(stream.batches()))
+    }
+}
+
+impl<D: Decoder> Reader<D> for SmolReader<FdStream<D>> {
     fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
-        let stream = &mut self.0;
-        smol::block_on(within(stream.next(), async_io::Timer::after(timeout)))
+        self.next_of_within(timeout)
     }
 
     fn next_within_beside_other_work(
         &mut self,
         timeout: Duration,
     ) -> (Step<D::Item, D::Error>, u64) {
+        self.next_of_beside_other_work(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.0.framer()
+    }
+}
+
+impl<D: Decoder> BatchReader<D> for SmolReader<BatchStream<D>> {
+    fn next_batch_within(&mut self, timeout: Duration) -> BatchStep<D::Item, D::Error> {
+        self.next_of_within(timeout)
+    }
+
+    fn next_batch_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (BatchStep<D::Item, D::Error>, u64) {
+        self.next_of_beside_other_work(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.0.framer()
+    }
+}
+
+impl<S: Stream + Unpin> SmolReader<S> {
+    fn next_of_within(&mut self, timeout: Duration) -> Poll<Option<S::Item>> {
+        let stream = &mut self.0;
+        smol::block_on(within(stream.next(), async_io::Timer::after(timeout)))
+    }
+
+    fn next_of_beside_other_work(&mut self, timeout: Duration) -> (Poll<Option<S::Item>>, u64) {
         // A second task on a local executor run by the same `block_on` (one thread).
         let executor = smol::LocalExecutor::new();
         let turns = Rc::new(Cell::new(0));
@@ -51,10 +97,10 @@ impl<D: Decoder> Reader<D> for SmolReader<D> {
         drop(other);
         (step, turns.get())
     }
-
-    fn framer(&self) -> &Framer<D> {
-        self.0.framer()
-    }
 }
 
 fdframe_conformance::conformance_tests!(Smol);
+
+mod batch {
+    fdframe_conformance::conformance_tests!(fdframe_conformance::Batched<super::Smol>);
+}

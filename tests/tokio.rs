@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use fdframe::{Decoder, Framer, ReadFd, Step};
-use fdframe_conformance::{Backend, Reader};
-use fdframe_tokio::FdStream;
-use futures_lite::StreamExt;
+use std::task::Poll;
+
+use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
+use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
+use fdframe_tokio::{BatchStream, FdStream};
+use futures_lite::{Stream, StreamExt};
 
 use crate::within::within;
 
@@ -24,16 +26,17 @@ thread_local! {
 
 pub(crate) struct Tokio;
 
-pub(crate) struct TokioReader<D: Decoder> {
+/// A stream of messages ([`FdStream`]) or of batches ([`BatchStream`]) on this thread's runtime.
+pub(crate) struct TokioReader<S> {
     runtime: Rc<tokio::runtime::Runtime>,
-    stream: FdStream<D>,
+    stream: S,
 }
 
 impl Backend for Tokio {
     const NAME: &'static str = "tokio";
-    type Reader<D: Decoder + 'static> = TokioReader<D>;
+    type Reader<D: Decoder + 'static> = TokioReader<FdStream<D>>;
 
-    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<TokioReader<D>> {
+    fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>> {
         let runtime = RUNTIME.with(Rc::clone);
         let stream = {
             let _inside = runtime.enter();
@@ -43,18 +46,65 @@ impl Backend for Tokio {
     }
 }
 
-impl<D: Decoder> Reader<D> for TokioReader<D> {
+impl BatchBackend for Tokio {
+    const BATCH_NAME: &'static str = "tokio/batch";
+    type BatchReader<D: Decoder + 'static> = TokioReader<BatchStream<D>>;
+
+    fn open_batches<D: Decoder + 'static>(
+        fd: ReadFd,
+        framer: Framer<D>,
+    ) -> io::Result<Self::BatchReader<D>> {
+        let TokioReader { runtime, stream } = Self::open(fd, framer)?;
+        Ok(TokioReader {
+            runtime,
+            stream: stream.batches(),
+        })
+    }
+}
+
+impl<D: Decoder> Reader<D> for TokioReader<FdStream<D>> {
     fn next_within(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
-        let stream = &mut self.stream;
-        // The timer must be made inside the runtime.
-        self.runtime
-            .block_on(async { within(stream.next(), tokio::time::sleep(timeout)).await })
+        self.next_of_within(timeout)
     }
 
     fn next_within_beside_other_work(
         &mut self,
         timeout: Duration,
     ) -> (Step<D::Item, D::Error>, u64) {
+        self.next_of_beside_other_work(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.stream.framer()
+    }
+}
+
+impl<D: Decoder> BatchReader<D> for TokioReader<BatchStream<D>> {
+    fn next_batch_within(&mut self, timeout: Duration) -> BatchStep<D::Item, D::Error> {
+        self.next_of_within(timeout)
+    }
+
+    fn next_batch_within_beside_other_work(
+        &mut self,
+        timeout: Duration,
+    ) -> (BatchStep<D::Item, D::Error>, u64) {
+        self.next_of_beside_other_work(timeout)
+    }
+
+    fn framer(&self) -> &Framer<D> {
+        self.stream.framer()
+    }
+}
+
+impl<S: Stream + Unpin> TokioReader<S> {
+    fn next_of_within(&mut self, timeout: Duration) -> Poll<Option<S::Item>> {
+        let stream = &mut self.stream;
+        // The timer must be made inside the runtime.
+        self.runtime
+            .block_on(async { within(stream.next(), tokio::time::sleep(timeout)).await })
+    }
+
+    fn next_of_beside_other_work(&mut self, timeout: Duration) -> (Poll<Option<S::Item>>, u64) {
         // A second task on the same current-thread runtime: it runs only when the reader's task
         // hands the thread back.
         let turns = Arc::new(AtomicU64::new(0));
@@ -65,14 +115,14 @@ impl<D: Decoder> Reader<D> for TokioReader<D> {
                 tokio::task::yield_now().await;
             }
         });
-        let step = self.next_within(timeout);
+        let step = self.next_of_within(timeout);
         other.abort();
         (step, turns.load(Ordering::Relaxed))
-    }
-
-    fn framer(&self) -> &Framer<D> {
-        self.stream.framer()
     }
 }
 
 fdframe_conformance::conformance_tests!(Tokio);
+
+mod batch {
+    fdframe_conformance::conformance_tests!(fdframe_conformance::Batched<super::Tokio>);
+}

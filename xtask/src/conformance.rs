@@ -6,13 +6,19 @@ use std::time::Instant;
 
 use crate::workspace_root;
 
-/// Backends in matrix order: (label the runner prints, test module name).
+/// Backends in matrix order: (label the runner prints, test module name). Each backend runs
+/// the cases per message and, as `<backend>/batch`, through its batch API.
 const BACKENDS: &[(&str, &str)] = &[
     ("blocking", "blocking"),
+    ("blocking/batch", "blocking::batch"),
     ("tokio", "tokio"),
+    ("tokio/batch", "tokio::batch"),
     ("async-std", "async_std"),
+    ("async-std/batch", "async_std::batch"),
     ("smol", "smol"),
+    ("smol/batch", "smol::batch"),
     ("mio", "mio"),
+    ("mio/batch", "mio::batch"),
 ];
 
 /// One cell of the matrix.
@@ -32,7 +38,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .find(|(label, module)| label == name || module == name)
                 .ok_or_else(|| {
                     format!(
-                        "unknown backend `{name}`; one of: blocking, tokio, async-std, smol, mio"
+                        "unknown backend `{name}`; one of: blocking, tokio, async-std, smol, mio (each also with /batch)"
                     )
                 })?,
         ),

@@ -11,6 +11,8 @@
 //!   `/dev/kmsg` records, inotify events, ...). It is fdframe's framing engine with only the
 //!   waiting done here, so it behaves exactly like the blocking
 //!   [`FdReader`](fdframe::blocking::FdReader).
+//! - [`BatchStream`] (from [`FdStream::batches`]): the same messages, each read's worth as one
+//!   [`fdframe::Frames`] batch, for throughput.
 //! - [`FdRead`]: the raw bytes of a descriptor as a [`futures_io::AsyncRead`].
 //!
 //! # Example
@@ -55,10 +57,12 @@
 
 #![forbid(unsafe_code)]
 
+mod batches;
 mod kmsg;
 mod read;
 mod registration;
 mod stream;
 
+pub use batches::BatchStream;
 pub use read::FdRead;
 pub use stream::FdStream;

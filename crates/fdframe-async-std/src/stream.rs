@@ -6,10 +6,11 @@ use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use fdframe::{Decoder, Error, Framer, ReadFd};
+use fdframe::{BatchStep, Decoder, Error, Framer, ReadFd};
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
 
+use crate::BatchStream;
 use crate::registration::Registration;
 
 /// A [`Stream`] of messages decoded from a descriptor, waiting for readiness in async-io's
@@ -131,20 +132,36 @@ impl<D: Decoder> FdStream<D> {
 // Nothing is pinned structurally: the engine and the registration are moved freely.
 impl<D: Decoder> Unpin for FdStream<D> {}
 
-impl<D: Decoder> Stream for FdStream<D> {
-    type Item = Result<D::Item, Error<D::Error>>;
+impl<D: Decoder> FdStream<D> {
+    /// The batch form of [`poll_next`](Stream::poll_next): the next batch of messages (one
+    /// read's worth, see [`Framer::poll_batch_with`]), or the error, notice or end after it.
+    /// [`batches`](FdStream::batches) makes a `Stream` of it.
+    pub fn poll_next_batch(&mut self, cx: &mut Context<'_>) -> BatchStep<D::Item, D::Error> {
+        self.poll_engine(cx, |framer, fd| {
+            framer.poll_batch_with(|buf| fd.read_into(buf))
+        })
+    }
 
+    /// Turns this stream of messages into a [`BatchStream`] of batches of messages.
+    pub fn batches(self) -> BatchStream<D> {
+        BatchStream::new(self)
+    }
+
+    /// One step of the engine by `step` (which reads from the descriptor), waiting on the
+    /// reactor in between: the same readiness handling for messages and for batches.
     #[inline]
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
+    fn poll_engine<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut step: impl FnMut(&mut Framer<D>, &ReadFd) -> Poll<Option<Result<T, Error<D::Error>>>>,
+    ) -> Poll<Option<Result<T, Error<D::Error>>>> {
         loop {
-            let fd = this.registration.get_ref();
             // The engine reads until `WouldBlock` before it returns `Pending`, so the wait
             // below never starts while bytes sit in the kernel.
-            if let Poll::Ready(step) = this.framer.poll_next_with(|buf| fd.read_into(buf)) {
+            if let Poll::Ready(step) = step(&mut self.framer, self.registration.get_ref()) {
                 return Poll::Ready(step);
             }
-            if this.framer.is_yielding() {
+            if self.framer.is_yielding() {
                 // The engine paused with data left: no readiness event is needed (or may come)
                 // for it, so the task asks to be polled again and lets the others run first.
                 cx.waker().wake_by_ref();
@@ -152,10 +169,21 @@ impl<D: Decoder> Stream for FdStream<D> {
             }
             // `Ready` may report an event that the reads above already consumed: reading again
             // then returns `WouldBlock` and re-arms the registration on the next turn.
-            if let Err(e) = ready!(this.registration.poll_readable(cx)) {
-                return Poll::Ready(Some(Err(this.framer.fail(e))));
+            if let Err(e) = ready!(self.registration.poll_readable(cx)) {
+                return Poll::Ready(Some(Err(self.framer.fail(e))));
             }
         }
+    }
+}
+
+impl<D: Decoder> Stream for FdStream<D> {
+    type Item = Result<D::Item, Error<D::Error>>;
+
+    #[inline]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_engine(cx, |framer, fd| {
+            framer.poll_next_with(|buf| fd.read_into(buf))
+        })
     }
 }
 

@@ -9,6 +9,11 @@
 //! per case. The workspace's `tests/` crate does that for every backend, so `cargo test` names
 //! each run `<backend>::<case>`, and `cargo xtask conformance` prints the case × backend matrix.
 //!
+//! Every case also runs through each backend's batch API: glue that implements
+//! [`BatchBackend`] instantiates `conformance_tests!(Batched<Glue>)`, which reads the messages
+//! out of the batches in order (`<backend>/batch::<case>` in the matrix), so "per message and
+//! per batch behave the same" is checked by the same expectations.
+//!
 //! A future backend (io_uring, say) passes when it passes this suite.
 //!
 //! # Privileged cases
@@ -20,12 +25,14 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod batch;
 pub mod cases;
 pub mod fixtures;
 mod observe;
 mod runner;
 
 pub use backend::{Backend, Reader};
+pub use batch::{BatchBackend, BatchReader, Batched, Flatten};
 pub use observe::{Seen, drain_until_end, expect_items, next_seen};
 pub use runner::{Outcome, Skip, run, skip_loudly};
 

@@ -3,7 +3,7 @@
 use std::iter::FusedIterator;
 use std::task::Poll;
 
-use fdframe::{Decoder, Error};
+use fdframe::{Decoder, Error, Frames};
 
 use crate::FdReader;
 
@@ -72,3 +72,57 @@ impl<D: Decoder> Iterator for Drain<'_, D> {
 }
 
 impl<D: Decoder> FusedIterator for Drain<'_, D> {}
+
+/// The batches of messages an [`FdReader`] can deliver without waiting; returned by
+/// [`FdReader::drain_batches`].
+///
+/// [`Drain`] with each read's messages handed out together as one [`Frames`]: errors, notices
+/// and the end come between batches. It ends, and is fused, exactly when [`Drain`] would.
+///
+/// ```
+/// use fdframe::codec::LinesDecoder;
+/// use fdframe_mio::FdReader;
+///
+/// let mut status = FdReader::open("/proc/self/status", LinesDecoder::new())?;
+/// let mut lines = 0;
+/// while !status.is_done() {
+///     for batch in status.drain_batches() {
+///         lines += batch?.len();
+///     }
+/// }
+/// assert!(lines > 10);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct DrainBatches<'a, D: Decoder> {
+    reader: &'a mut FdReader<D>,
+    finished: bool,
+}
+
+impl<'a, D: Decoder> DrainBatches<'a, D> {
+    pub(crate) fn new(reader: &'a mut FdReader<D>) -> Self {
+        DrainBatches {
+            reader,
+            finished: false,
+        }
+    }
+}
+
+impl<D: Decoder> Iterator for DrainBatches<'_, D> {
+    type Item = Result<Frames<D::Item>, Error<D::Error>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        match self.reader.poll_batch_now() {
+            Poll::Ready(Some(step)) => Some(step),
+            Poll::Ready(None) | Poll::Pending => {
+                self.finished = true;
+                None
+            }
+        }
+    }
+}
+
+impl<D: Decoder> FusedIterator for DrainBatches<'_, D> {}

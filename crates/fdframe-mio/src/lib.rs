@@ -6,7 +6,8 @@
 //! [`FdReader::drain`], which yields the decoded messages that are ready without ever waiting.
 //! Framing, record sizes, `/dev/kmsg` loss notices, pty end-of-stream and errors all come from
 //! the fdframe engine and behave exactly as in `fdframe::blocking::FdReader`; this crate adds only
-//! the readiness glue.
+//! the readiness glue. [`FdReader::drain_batches`] is the batch form of `drain`: each read's
+//! messages as one [`fdframe::Frames`] batch, with the same rules for when to drain again.
 //!
 //! # Edge-triggered readiness: drain until it would block
 //!
@@ -134,5 +135,5 @@
 mod drain;
 mod reader;
 
-pub use drain::Drain;
+pub use drain::{Drain, DrainBatches};
 pub use reader::FdReader;

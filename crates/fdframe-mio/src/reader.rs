@@ -6,11 +6,11 @@ use std::path::Path;
 use std::task::Poll;
 
 use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
-use fdframe::{Decoder, Framer, ReadFd, Step};
+use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, event};
 
-use crate::Drain;
+use crate::{Drain, DrainBatches};
 
 /// Reads decoded messages from a descriptor inside a hand-written [`mio`] event loop.
 ///
@@ -181,8 +181,21 @@ impl<D: Decoder> FdReader<D> {
     /// waiting), `Ready(None)` at the end of the stream (and on every call after it).
     #[inline]
     pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
-        let fd = &self.fd;
-        let step = self.framer.poll_next_with(|buf| fd.read_into(buf));
+        self.step(|framer, fd| framer.poll_next_with(|buf| fd.read_into(buf)))
+    }
+
+    /// The batch form of [`poll_next_now`](FdReader::poll_next_now): the next batch of messages
+    /// (one read's worth, see [`Framer::poll_batch_with`]) if it can be had without waiting.
+    pub fn poll_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        self.step(|framer, fd| framer.poll_batch_with(|buf| fd.read_into(buf)))
+    }
+
+    /// One engine step, keeping [`is_drained`](FdReader::is_drained) up to date.
+    fn step<T>(
+        &mut self,
+        poll: impl FnOnce(&mut Framer<D>, &ReadFd) -> Poll<Option<T>>,
+    ) -> Poll<Option<T>> {
+        let step = poll(&mut self.framer, &self.fd);
         self.drained = match step {
             Poll::Ready(Some(_)) => false,
             Poll::Ready(None) => true,
@@ -203,6 +216,13 @@ impl<D: Decoder> FdReader<D> {
     /// [`is_drained`](FdReader::is_drained) before you wait again.
     pub fn drain(&mut self) -> Drain<'_, D> {
         Drain::new(self)
+    }
+
+    /// The batch form of [`drain`](FdReader::drain): the batches of messages available now,
+    /// each one read's worth, with errors and notices between them; the same rules for when
+    /// it ends and when to drain again.
+    pub fn drain_batches(&mut self) -> DrainBatches<'_, D> {
+        DrainBatches::new(self)
     }
 
     /// Whether the last step found nothing more to read: the descriptor would block, or the

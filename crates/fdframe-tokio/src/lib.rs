@@ -4,7 +4,9 @@
 //! [`FdStream`] reads a descriptor — `/dev/kmsg`, a pipe or FIFO, a pty, a socket, inotify, a
 //! regular file — and yields what an [`fdframe::Decoder`] makes of the bytes. The framing is
 //! [`fdframe`]'s engine, the same in every backend; this crate only waits for readiness the way
-//! tokio's `AsyncFd` wants it (read until `WouldBlock`, clear readiness only then). For your own
+//! tokio's `AsyncFd` wants it (read until `WouldBlock`, clear readiness only then).
+//! [`FdStream::batches`] turns it into a [`BatchStream`]: each read's messages as one
+//! [`fdframe::Frames`] batch, for throughput. For your own
 //! codec there is [`FdRead`], the descriptor's bytes as a `tokio::io::AsyncRead`, and with the
 //! `tokio-util` feature, `TokioUtilDecoder` runs a `tokio_util::codec::Decoder` on the engine.
 //!
@@ -62,6 +64,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batches;
 mod kmsg;
 mod read;
 mod source;
@@ -69,6 +72,7 @@ mod stream;
 #[cfg(feature = "tokio-util")]
 mod tokio_util_decoder;
 
+pub use batches::BatchStream;
 pub use read::FdRead;
 pub use stream::FdStream;
 #[cfg(feature = "tokio-util")]

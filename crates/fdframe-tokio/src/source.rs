@@ -101,26 +101,27 @@ impl Source {
         matches!(self, Source::Reactor(_))
     }
 
-    /// Hands out what the engine has without reading, spending one unit of tokio's
-    /// cooperative budget per [`FRAMES_PER_BUDGET_UNIT`] frames, so a task draining a full
-    /// buffer still yields to its neighbours. `unbudgeted` counts the frames handed out since a
-    /// unit was last spent (kept by the stream).
+    /// Hands out what the engine has without reading (`step`: a frame or a batch), spending one
+    /// unit of tokio's cooperative budget per `per_unit` steps handed out, so a task draining a
+    /// full buffer still yields to its neighbours. `unbudgeted` counts the steps handed out
+    /// since a unit was last spent (kept by the stream). Frames pass
+    /// [`FRAMES_PER_BUDGET_UNIT`]; a batch, a read's worth of frames, costs a unit each.
     #[inline]
-    pub(crate) fn poll_buffered<D: fdframe::Decoder>(
+    pub(crate) fn poll_buffered<T>(
         &self,
         cx: &mut Context<'_>,
-        framer: &mut fdframe::Framer<D>,
         unbudgeted: &mut u32,
-    ) -> fdframe::Step<D::Item, D::Error> {
-        if *unbudgeted >= FRAMES_PER_BUDGET_UNIT {
+        per_unit: u32,
+        step: impl FnOnce() -> Poll<T>,
+    ) -> Poll<T> {
+        if *unbudgeted >= per_unit {
             // Spent up front, before knowing whether a frame is buffered: at worst one unit
             // per 32 frames too many, and the frame's value is not kept across the budget
             // guard (which would copy it through the stack, per frame).
             std::task::ready!(coop::poll_proceed(cx)).made_progress();
             *unbudgeted = 0;
         }
-        // One call site, so that the engine's per-frame path is inlined here.
-        let step = framer.poll_buffered();
+        let step = step();
         if step.is_ready() {
             *unbudgeted += 1;
         }

@@ -7,10 +7,11 @@ use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use fdframe::{Decoder, Error, Framer, ReadFd};
+use fdframe::{BatchStep, Decoder, Error, Framer, ReadFd};
 use futures_core::{FusedStream, Stream};
 
-use crate::source::Source;
+use crate::BatchStream;
+use crate::source::{FRAMES_PER_BUDGET_UNIT, Reader, Source};
 
 /// A [`Stream`] of messages decoded from a file descriptor, driven by tokio's reactor
 /// (`tokio::io::unix::AsyncFd`).
@@ -164,35 +165,72 @@ impl<D: Decoder> FdStream<D> {
     }
 }
 
-impl<D: Decoder> Stream for FdStream<D> {
-    type Item = Result<D::Item, Error<D::Error>>;
+impl<D: Decoder> FdStream<D> {
+    /// The batch form of [`poll_next`](Stream::poll_next): the next batch of messages (one
+    /// read's worth, see [`Framer::poll_batch_with`]), or the error, notice or end after it.
+    /// [`batches`](FdStream::batches) makes a `Stream` of it.
+    pub fn poll_next_batch(&mut self, cx: &mut Context<'_>) -> BatchStep<D::Item, D::Error> {
+        self.poll_engine(cx, 1, Framer::poll_batch_buffered, |framer, reader| {
+            framer.poll_batch_with(|buf| reader.read(|fd| fd.read_into(buf)))
+        })
+    }
 
+    /// Turns this stream of messages into a [`BatchStream`] of batches of messages.
+    pub fn batches(self) -> BatchStream<D> {
+        BatchStream::new(self)
+    }
+
+    /// One step of the engine, by `buffered` (no read) or `read` (reading through the reactor):
+    /// the same readiness handling for messages and for batches. `per_unit`: how many steps
+    /// one unit of tokio's cooperative budget pays for (see [`Source::poll_buffered`]).
     #[inline]
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_engine<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        per_unit: u32,
+        buffered: impl FnOnce(&mut Framer<D>) -> Poll<Option<Result<T, Error<D::Error>>>>,
+        mut read: impl FnMut(
+            &mut Framer<D>,
+            &mut Reader<'_>,
+        ) -> Poll<Option<Result<T, Error<D::Error>>>>,
+    ) -> Poll<Option<Result<T, Error<D::Error>>>> {
         let FdStream {
             source,
             framer,
             unbudgeted,
-        } = self.get_mut();
+        } = self;
         if framer.is_done() {
             // Fused without touching the reactor, which may be gone by now.
             return Poll::Ready(None);
         }
         // Frames already buffered need no readiness check (one read often brings hundreds).
-        if let Poll::Ready(step) = source.poll_buffered(cx, framer, unbudgeted) {
+        if let Poll::Ready(step) =
+            source.poll_buffered(cx, unbudgeted, per_unit, || buffered(framer))
+        {
             return Poll::Ready(step);
         }
         // A `Pending` here is either a read that would block (the waker is stored with the
         // reactor) or the engine pausing after its per-call budget (`source` wakes the task).
-        let waited = source.poll_with(cx, |reader| {
-            framer.poll_next_with(|buf| reader.read(|fd| fd.read_into(buf)))
-        });
-        match waited {
+        match source.poll_with(cx, |reader| read(framer, reader)) {
             Poll::Ready(Ok(step)) => Poll::Ready(step),
             // Waiting failed (the runtime is shutting down, say): that ends the stream.
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(framer.fail(e)))),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+impl<D: Decoder> Stream for FdStream<D> {
+    type Item = Result<D::Item, Error<D::Error>>;
+
+    #[inline]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_engine(
+            cx,
+            FRAMES_PER_BUDGET_UNIT,
+            Framer::poll_buffered,
+            |framer, reader| framer.poll_next_with(|buf| reader.read(|fd| fd.read_into(buf))),
+        )
     }
 }
 

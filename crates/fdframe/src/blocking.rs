@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use crate::{Decoder, Error, Framer, ReadFd, Step};
+use crate::{BatchStep, Decoder, Error, Framer, Frames, ReadFd, Step};
 
 /// Reads messages from a descriptor, waiting (in `poll(2)`) when none are ready.
 ///
@@ -129,23 +129,7 @@ impl<D: Decoder> FdReader<D> {
     /// that brings no message ([`framer().is_yielding()`](Framer::is_yielding) then says so):
     /// either way, check what you need to check and call again.
     pub fn next_timeout(&mut self, timeout: Duration) -> Step<D::Item, D::Error> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Poll::Ready(step) = self.poll_next_now() {
-                return Poll::Ready(step);
-            }
-            if self.framer.is_yielding() {
-                // Not a wait: return so that the caller's stop flag gets its turn.
-                return Poll::Pending;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Poll::Pending;
-            }
-            if let Err(e) = wait_readable(self.fd.as_fd(), Some(left)) {
-                return Poll::Ready(Some(Err(self.framer.fail(e))));
-            }
-        }
+        self.wait_for(Self::poll_next_now, Some(timeout))
     }
 
     /// An iterator over the messages available now: it ends when the descriptor would block
@@ -158,6 +142,106 @@ impl<D: Decoder> FdReader<D> {
     pub fn ready(&mut self) -> Ready<'_, D> {
         Ready { reader: self }
     }
+
+    /// The batch form of [`poll_next_now`](FdReader::poll_next_now): the next batch of messages
+    /// (one read's worth, see [`Framer::poll_batch_with`]) if it can be had without waiting.
+    pub fn poll_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        let fd = &self.fd;
+        self.framer.poll_batch_with(|buf| fd.read_into(buf))
+    }
+
+    /// The batch form of [`next_timeout`](FdReader::next_timeout): the next batch, waiting at
+    /// most `timeout`; `Pending` when the time ran out or the engine paused.
+    pub fn next_batch_timeout(&mut self, timeout: Duration) -> BatchStep<D::Item, D::Error> {
+        self.wait_for(Self::poll_batch_now, Some(timeout))
+    }
+
+    /// The next batch of messages, waiting as long as it takes (as [`Iterator::next`] does for
+    /// one message); `None` at the end of the stream.
+    pub fn next_batch(&mut self) -> Option<Batch<D>> {
+        self.block_on(Self::poll_batch_now)
+    }
+
+    /// An iterator over batches of messages: [`next_batch`](FdReader::next_batch) until the end.
+    ///
+    /// Each batch is what one read brought: with the fast path of [`LinesDecoder`] and the
+    /// other byte codecs, one frozen buffer and the frames' boundaries in it, so reading costs
+    /// no allocation per message. Errors and notices come between batches.
+    ///
+    /// [`LinesDecoder`]: crate::codec::LinesDecoder
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use fdframe::{blocking::FdReader, codec::LinesDecoder};
+    ///
+    /// let (reader, mut writer) = std::io::pipe()?;
+    /// writer.write_all(b"one\ntwo\nthree\n")?;
+    /// drop(writer);
+    ///
+    /// let mut reader = FdReader::from_fd(reader.into(), LinesDecoder::new())?;
+    /// let mut lines = 0;
+    /// for batch in reader.batches() {
+    ///     for line in &batch? {
+    ///         assert!(!line.is_empty());
+    ///         lines += 1;
+    ///     }
+    /// }
+    /// assert_eq!(lines, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batches(&mut self) -> Batches<'_, D> {
+        Batches { reader: self }
+    }
+
+    /// The batch form of [`ready`](FdReader::ready): the batches available now, ending (without
+    /// waiting) when the descriptor would block, at an engine pause, or at the end.
+    pub fn ready_batches(&mut self) -> ReadyBatches<'_, D> {
+        ReadyBatches { reader: self }
+    }
+
+    /// Polls with `poll` until it is ready, however long that takes.
+    fn block_on<T>(
+        &mut self,
+        mut poll: impl FnMut(&mut Self) -> Poll<Option<Result<T, Error<D::Error>>>>,
+    ) -> Option<Result<T, Error<D::Error>>> {
+        loop {
+            // Without a timeout `wait_for` returns only when ready; the loop just says so.
+            if let Poll::Ready(step) = self.wait_for(&mut poll, None) {
+                return step;
+            }
+        }
+    }
+
+    /// Polls with `poll` until it is ready, waiting in `poll(2)` between tries: at most
+    /// `timeout`, or for ever. With a timeout it also returns `Pending` at an engine pause, so
+    /// the caller gets its turn; without one it goes on through pauses.
+    fn wait_for<T>(
+        &mut self,
+        mut poll: impl FnMut(&mut Self) -> Poll<Option<Result<T, Error<D::Error>>>>,
+        timeout: Option<Duration>,
+    ) -> Poll<Option<Result<T, Error<D::Error>>>> {
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        loop {
+            if let Poll::Ready(step) = poll(self) {
+                return Poll::Ready(step);
+            }
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            if self.framer.is_yielding() {
+                if left.is_some() {
+                    // Not a wait: return so that the caller's stop flag gets its turn.
+                    return Poll::Pending;
+                }
+                // The engine paused on input without messages; blocking semantics: go on.
+                continue;
+            }
+            if left.is_some_and(|left| left.is_zero()) {
+                return Poll::Pending;
+            }
+            if let Err(e) = wait_readable(self.fd.as_fd(), left) {
+                return Poll::Ready(Some(Err(self.framer.fail(e))));
+            }
+        }
+    }
 }
 
 impl<D: Decoder> Iterator for FdReader<D> {
@@ -167,18 +251,7 @@ impl<D: Decoder> Iterator for FdReader<D> {
     /// without being copied through the stack on the way (the per-frame path).
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Poll::Ready(step) = self.poll_next_now() {
-                return step;
-            }
-            if self.framer.is_yielding() {
-                // The engine paused on input without messages; blocking semantics: go on.
-                continue;
-            }
-            if let Err(e) = wait_readable(self.fd.as_fd(), None) {
-                return Some(Err(self.framer.fail(e)));
-            }
-        }
+        self.block_on(Self::poll_next_now)
     }
 }
 
@@ -202,6 +275,41 @@ impl<D: Decoder> Iterator for Ready<'_, D> {
 
 /// Waits until `fd` is readable, has an error or hang-up pending, or `timeout` passes.
 /// `EINTR` counts as a wake-up: the caller reads again and decides.
+/// A batch of messages, or the error or notice between batches.
+type Batch<D> = Result<Frames<<D as Decoder>::Item>, Error<<D as Decoder>::Error>>;
+
+/// Batches of messages from an [`FdReader`], waiting for each; returned by
+/// [`FdReader::batches`]. Ends at the end of the stream.
+#[derive(Debug)]
+pub struct Batches<'a, D: Decoder> {
+    reader: &'a mut FdReader<D>,
+}
+
+impl<D: Decoder> Iterator for Batches<'_, D> {
+    type Item = Batch<D>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next_batch()
+    }
+}
+
+/// The batches an [`FdReader`] has without waiting; returned by [`FdReader::ready_batches`].
+#[derive(Debug)]
+pub struct ReadyBatches<'a, D: Decoder> {
+    reader: &'a mut FdReader<D>,
+}
+
+impl<D: Decoder> Iterator for ReadyBatches<'_, D> {
+    type Item = Batch<D>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.reader.poll_batch_now() {
+            Poll::Ready(step) => step,
+            Poll::Pending => None,
+        }
+    }
+}
+
 fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<()> {
     let mut fds = [PollFd::new(&fd, PollFlags::IN | PollFlags::PRI)];
     let timeout = timeout.map(|t| Timespec {
@@ -317,5 +425,69 @@ mod tests {
         too_long(reader.next());
         assert_eq!(reader.next().unwrap().unwrap(), "last");
         assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn next_batch_timeout_returns_at_each_pause_and_batches_come_between_errors() {
+        let file = SparseFile::new("batch-timeout", ZEROS);
+        let mut reader = FdReader::open(&file.0, LinesDecoder::new()).unwrap();
+        let long = Duration::from_secs(3600);
+        let mut pauses = 0;
+        let mut steps = Vec::new();
+        while !reader.framer().is_done() {
+            match reader.next_batch_timeout(long) {
+                Poll::Pending => {
+                    assert!(reader.framer().is_yielding(), "not a timeout");
+                    pauses += 1;
+                }
+                Poll::Ready(Some(Ok(batch))) => steps.push(format!("{batch:?}")),
+                Poll::Ready(Some(Err(e))) => steps.push(e.to_string()),
+                Poll::Ready(None) => steps.push("end".into()),
+            }
+        }
+        assert_eq!(
+            steps,
+            [
+                "message skipped: line longer than the limit of 1048576 bytes",
+                "[[108, 97, 115, 116]]",
+                "end"
+            ]
+        );
+        assert!(pauses > 2, "{pauses} pauses");
+    }
+
+    #[test]
+    fn batches_iterator_keeps_going_through_pauses() {
+        let file = SparseFile::new("batches", ZEROS);
+        let mut reader = FdReader::open(&file.0, LinesDecoder::new()).unwrap();
+        let mut batches = reader.batches();
+        too_long(batches.next().map(|step| step.map(|_| ())));
+        let last = batches.next().unwrap().unwrap();
+        assert_eq!(last.iter().collect::<Vec<_>>(), [b"last"]);
+        assert!(batches.next().is_none());
+    }
+
+    #[test]
+    fn ready_batches_end_at_a_pause_and_go_on_when_called_again() {
+        let file = SparseFile::new("ready-batches", ZEROS);
+        let mut reader = FdReader::open(&file.0, LinesDecoder::new()).unwrap();
+        let mut rounds = 0;
+        let mut seen = Vec::new();
+        while !reader.framer().is_done() {
+            rounds += 1;
+            seen.extend(reader.ready_batches().map(|step| match step {
+                Ok(batch) => format!("{batch:?}"),
+                Err(e) => e.to_string(),
+            }));
+            assert!(reader.framer().is_done() || reader.framer().is_yielding());
+        }
+        assert_eq!(
+            seen,
+            [
+                "message skipped: line longer than the limit of 1048576 bytes",
+                "[[108, 97, 115, 116]]"
+            ]
+        );
+        assert!(rounds > 2, "{rounds} rounds of ready_batches()");
     }
 }

@@ -4,7 +4,7 @@ use std::io;
 
 use bytes::BytesMut;
 
-use crate::Loss;
+use crate::{Frames, Loss};
 
 /// Turns bytes read from a file descriptor into messages.
 ///
@@ -167,6 +167,45 @@ pub trait Decoder {
     /// [`Error::Lost`](crate::Error::Lost) *before* the message that revealed it: a reader sees
     /// "12 records lost" and then the first record after the gap.
     fn take_loss(&mut self) -> Option<Loss> {
+        None
+    }
+
+    /// The batch fast path: splits every whole, well-formed message at the front of `src` off
+    /// as one [`Frames`], or returns `None` to let the engine call [`decode`](Decoder::decode)
+    /// for the next message instead.
+    ///
+    /// The [batch readers](crate::Framer::poll_batch_with) call this first whenever new bytes
+    /// may hold messages. The default returns `None`, so a decoder works on the batch path
+    /// without writing anything: the engine then collects what `decode` returns into a batch
+    /// of items, one call per message. A decoder whose messages are slices of the input
+    /// (lines, length-delimited or fixed-size frames) overrides it to find all the frames of a
+    /// read in one pass and split them off as one frozen run
+    /// ([`Frames::from_run`]), without a call, a `split_to` or an allocation per frame.
+    ///
+    /// The contract, so that both paths deliver the same:
+    ///
+    /// - The batch holds exactly the messages that `decode` would return one by one for the
+    ///   same bytes, and `src` loses exactly their bytes.
+    /// - Stop *before* anything that is not a plain message (a malformed or over-long frame, a
+    ///   frame the decoder is skipping, a partial frame): return what comes before it, or
+    ///   `None` when that is nothing, and `decode` takes it from there.
+    /// - Never report a [loss](Decoder::take_loss) from here: a decoder that notices losses
+    ///   while decoding keeps the default.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use fdframe::Decoder;
+    /// use fdframe::codec::LinesDecoder;
+    ///
+    /// let mut decoder = LinesDecoder::new();
+    /// let mut buf = BytesMut::from(&b"one\ntwo\nthr"[..]);
+    /// let frames = decoder.decode_batch(&mut buf).unwrap();
+    /// assert_eq!(frames.iter().collect::<Vec<_>>(), [&b"one"[..], b"two"]);
+    /// assert_eq!(&buf[..], b"thr"); // a partial line waits for more input
+    /// assert!(decoder.decode_batch(&mut buf).is_none());
+    /// ```
+    fn decode_batch(&mut self, src: &mut BytesMut) -> Option<Frames<Self::Item>> {
+        let _ = src;
         None
     }
 }

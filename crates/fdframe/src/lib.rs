@@ -12,6 +12,11 @@
 //! - Decoders: [`codec`] (lines, UTF-8 lines, length-delimited, fixed-size, chunks), [`kmsg`]
 //!   (`/dev/kmsg` records with loss accounting, `/proc/kmsg` lines), [`devices`] (inotify,
 //!   signalfd, timerfd/eventfd, evdev, datagrams).
+//! - [`Frames`]: the batch API. [`Framer::poll_batch_with`] and every backend's batch reader
+//!   hand out one read's worth of messages as one value (for the byte codecs, one frozen
+//!   [`bytes::Bytes`] and the frames' boundaries, so reading costs no allocation per message),
+//!   with errors, loss notices and the end between batches; decoders opt into the fast path with
+//!   [`Decoder::decode_batch`].
 //! - [`ReadFd`]: an owned descriptor with its kind and careful `O_NONBLOCK` handling, and
 //!   [`blocking::FdReader`], the reference backend (an `Iterator`).
 //!
@@ -52,10 +57,12 @@ pub mod devices;
 mod engine;
 mod error;
 mod fd;
+pub mod frames;
 pub mod kmsg;
 mod sys;
 
 pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
-pub use engine::{Framer, ReadBuf, Step};
+pub use engine::{BatchStep, Framer, ReadBuf, Step};
 pub use error::{Error, Loss, LossCause};
 pub use fd::{FdKind, ReadFd};
+pub use frames::Frames;

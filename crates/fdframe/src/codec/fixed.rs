@@ -96,6 +96,11 @@ impl Decoder for FixedSizeDecoder {
             .min_read_capacity(self.record_len)
             .max_frame_len(self.record_len)
     }
+
+    /// The fast path: all whole frames of a read as one run (see `fixed/batch.rs`).
+    fn decode_batch(&mut self, src: &mut BytesMut) -> Option<crate::Frames<Bytes>> {
+        self.fixed_batch(src)
+    }
 }
 
 /// The error from [`FixedSizeDecoder::new`]: a record size it cannot take.
@@ -128,6 +133,8 @@ impl fmt::Display for RecordLenError {
 }
 
 impl std::error::Error for RecordLenError {}
+
+mod batch;
 
 #[cfg(test)]
 mod tests {

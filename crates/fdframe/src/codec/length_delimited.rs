@@ -261,6 +261,11 @@ impl Decoder for LengthDelimitedDecoder {
     fn read_limits(&self) -> ReadLimits {
         ReadLimits::stream().max_frame_len(self.max_frame_len.saturating_add(self.length_field_len))
     }
+
+    /// The fast path: all whole frames of a read as one run (see `length_delimited/batch.rs`).
+    fn decode_batch(&mut self, src: &mut BytesMut) -> Option<crate::Frames<Bytes>> {
+        self.length_delimited_batch(src)
+    }
 }
 
 /// An error from [`LengthDelimitedDecoder`]; the offending header has been consumed and
@@ -307,6 +312,8 @@ impl fmt::Display for LengthDelimitedError {
 }
 
 impl std::error::Error for LengthDelimitedError {}
+
+mod batch;
 
 #[cfg(test)]
 mod tests {

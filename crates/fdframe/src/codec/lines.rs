@@ -248,6 +248,11 @@ impl Decoder for LinesDecoder {
     fn read_limits(&self) -> ReadLimits {
         ReadLimits::stream().max_frame_len(self.max_pending_len().saturating_add(1))
     }
+
+    /// The fast path: all whole frames of a read as one run (see `lines/batch.rs`).
+    fn decode_batch(&mut self, src: &mut BytesMut) -> Option<crate::Frames<Bytes>> {
+        self.lines_batch(src)
+    }
 }
 
 /// An error from [`LinesDecoder`]; the offending line has been skipped and decoding goes on.
@@ -272,6 +277,8 @@ impl fmt::Display for LinesError {
 }
 
 impl std::error::Error for LinesError {}
+
+pub(super) mod batch;
 
 #[cfg(test)]
 mod tests {

@@ -108,6 +108,11 @@ impl Decoder for Utf8LinesDecoder {
     fn read_limits(&self) -> ReadLimits {
         self.lines.read_limits()
     }
+
+    /// The fast path: all whole frames of a read as one run (see `utf8_lines/batch.rs`).
+    fn decode_batch(&mut self, src: &mut BytesMut) -> Option<crate::Frames<String>> {
+        self.utf8_lines_batch(src)
+    }
 }
 
 /// An error from [`Utf8LinesDecoder`]; the offending line has been skipped and decoding goes on.
@@ -153,6 +158,8 @@ impl fmt::Display for Utf8LinesError {
 }
 
 impl std::error::Error for Utf8LinesError {}
+
+mod batch;
 
 #[cfg(test)]
 mod tests {

@@ -10,12 +10,14 @@
 //! without waiting. Buffer sizing, the read-size guarantee, EOF rules, error classes and loss
 //! notices live here, written and tested once for every backend.
 
+mod batch;
 mod read_buf;
 #[cfg(test)]
 pub(crate) mod script;
 #[cfg(test)]
 mod tests;
 
+pub use batch::BatchStep;
 pub use read_buf::ReadBuf;
 
 use std::io;
@@ -102,6 +104,9 @@ pub struct Framer<D: Decoder> {
     decode_pending: bool,
     /// An item that revealed a loss waits here while the loss is delivered first.
     held_back: Option<Result<D::Item, Error<D::Error>>>,
+    /// Batch path: a loss notice that came after the messages of a batch and before the message
+    /// in `held_back` (never set while `held_back` is empty); delivered first by either path.
+    held_first: Option<Error<D::Error>>,
     /// Record mode: the read buffer, kept unshared while a small record is decoded from a copy.
     record_spare: BytesMut,
     read_size: usize,
@@ -179,6 +184,7 @@ impl<D: Decoder> Framer<D> {
             state: State::Reading,
             decode_pending: false,
             held_back: None,
+            held_first: None,
             record_spare: BytesMut::new(),
             read_size: Self::DEFAULT_INITIAL_READ_SIZE,
             initial_read_size: Self::DEFAULT_INITIAL_READ_SIZE,
@@ -240,7 +246,7 @@ impl<D: Decoder> Framer<D> {
 
     /// Whether the stream has ended (every later call returns `Ready(None)`).
     pub fn is_done(&self) -> bool {
-        self.state == State::Done && self.held_back.is_none()
+        self.state == State::Done && self.held_back.is_none() && self.held_first.is_none()
     }
 
     /// Whether the last `Pending` was the engine pausing after its per-call budget
@@ -332,6 +338,12 @@ impl<D: Decoder> Framer<D> {
     where
         R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
     {
+        // What the batch path held back comes out here too, in the same order, so a caller may
+        // switch between the paths at any point (`held_first` is only ever set beside a
+        // `held_back`, so the per-frame path's `held_back.is_none()` check covers both).
+        if let Some(first) = self.held_first.take() {
+            return Poll::Ready(Some(Err(first)));
+        }
         if let Some(held) = self.held_back.take() {
             return Poll::Ready(Some(held));
         }
