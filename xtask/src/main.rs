@@ -6,6 +6,7 @@
 //! | `tidy`        | the repository's own rules (also run by `cargo test -p xtask`)             |
 //! | `conformance` | the conformance suite as a case × backend matrix (`--backend NAME`) |
 //! | `bench`       | throughput against tokio-util, asynchronous-codec and raw `read(2)`, as ratios |
+//! | `fuzz`        | every fuzz target for N seconds (`--seconds N --target T --jobs J`), as a table |
 //!
 //! xtask depends on none of the workspace's crates: it drives `cargo`.
 
@@ -14,6 +15,7 @@
 mod bench;
 mod ci;
 mod conformance;
+mod fuzz;
 mod tidy;
 
 use std::process::ExitCode;
@@ -27,6 +29,7 @@ commands:
           runtime crates only in their backend)
   conformance [--backend NAME]  the conformance suite as a case x backend matrix
   bench   [--megabytes N] [--rounds N]  throughput against peers, as ratios
+  fuzz    [--seconds N] [--target T]... [--jobs J] [--seed S]  fuzz every decoder and the engine
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

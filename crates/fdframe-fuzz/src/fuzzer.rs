@@ -394,7 +394,9 @@ fn watchdog(
             }
             if last.1.elapsed() > timeout {
                 let input = c.lock().map(|i| i.clone()).unwrap_or_default();
-                let path = artifacts.as_deref().and_then(|d| save(d, "timeout", &input));
+                let path = artifacts
+                    .as_deref()
+                    .and_then(|d| save(d, "timeout", &input));
                 eprintln!(
                     "fdframe-fuzz: {target}: one input ran for more than {timeout:?} (a hang); \
                      saved to {path:?}\ninput: {}",

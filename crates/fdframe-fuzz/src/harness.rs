@@ -51,7 +51,10 @@ pub(crate) enum Ev<T, E> {
     /// A decoder error, converted by the target (so that it shares no read buffer).
     Decode(E),
     Lost(Loss),
-    TooLarge { limit: usize, len: usize },
+    TooLarge {
+        limit: usize,
+        len: usize,
+    },
     Truncated(Vec<u8>),
     Io(i32),
 }
@@ -360,4 +363,127 @@ pub(crate) fn assert_split_invariant<D, T, E>(
         "fuzzed reads and one piece disagree (delivered {} bytes, read error {io:?})",
         script.delivered
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::convert::Infallible;
+
+    use bytes::{Bytes, BytesMut};
+    use fdframe::{Decoder, Framer, ReadLimits};
+
+    use super::*;
+    use crate::input::{Feed, Op, Script};
+    use crate::memory::Meter;
+
+    thread_local! {
+        /// A stand-in for the allocator's counters, per test thread.
+        static FAKE_LIVE: Cell<usize> = const { Cell::new(0) };
+        static FAKE_PEAK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn fake_meter() {
+        memory::install(Meter {
+            current: || FAKE_LIVE.get(),
+            peak: || FAKE_PEAK.get(),
+            reset_peak: || FAKE_PEAK.set(FAKE_LIVE.get()),
+        });
+    }
+
+    /// Splits the buffer into chunks; optionally "allocates" a megabyte per call, or yields
+    /// without consuming.
+    struct Toy {
+        leak: bool,
+        stuck: bool,
+    }
+
+    impl Decoder for Toy {
+        type Item = Bytes;
+        type Error = Infallible;
+
+        fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Infallible> {
+            if self.leak {
+                FAKE_PEAK.set(FAKE_PEAK.get() + (1 << 20));
+            }
+            if self.stuck {
+                return Ok(Some(Bytes::new()));
+            }
+            Ok((!src.is_empty()).then(|| src.split().freeze()))
+        }
+
+        fn read_limits(&self) -> ReadLimits {
+            ReadLimits::stream().max_frame_len(16)
+        }
+    }
+
+    fn run_toy(toy: Toy, ops: Vec<Op>, data: &[u8]) -> Run<Vec<u8>, Infallible> {
+        fake_meter();
+        let mut script = Script::new(ops, data, Feed::Stream);
+        drive(
+            Framer::new(toy),
+            &mut script,
+            |b| b.to_vec(),
+            |e| match e {},
+        )
+    }
+
+    #[test]
+    fn a_well_behaved_decoder_passes() {
+        let run = run_toy(
+            Toy {
+                leak: false,
+                stuck: false,
+            },
+            vec![Op::Fill(3), Op::Errno(crate::input::EAGAIN), Op::Fill(2)],
+            b"hello",
+        );
+        assert_eq!(run.pendings, 1);
+        assert_eq!(
+            run.items().cloned().collect::<Vec<_>>(),
+            [b"hel".to_vec(), b"lo".to_vec()]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "over the bound")]
+    fn memory_over_the_bound_is_a_violation() {
+        run_toy(
+            Toy {
+                leak: true,
+                stuck: false,
+            },
+            vec![Op::Fill(3)],
+            b"abc",
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "a livelock")]
+    fn a_stream_that_never_ends_is_a_livelock() {
+        run_toy(
+            Toy {
+                leak: false,
+                stuck: true,
+            },
+            vec![Op::Fill(3)],
+            b"abc",
+        );
+    }
+
+    #[test]
+    fn reads_in_one_call_are_counted() {
+        let mut ops = vec![Op::Errno(crate::input::EINTR); 40];
+        ops.push(Op::Fill(1));
+        let run = run_toy(
+            Toy {
+                leak: false,
+                stuck: false,
+            },
+            ops,
+            b"x",
+        );
+        assert_eq!(run.max_reads_per_call, 41);
+        assert!(max_reads_per_call_seen() >= 41);
+    }
 }

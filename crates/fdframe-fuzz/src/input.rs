@@ -383,10 +383,7 @@ mod tests {
         let mut reader = Reader::new(&input);
         assert_eq!(reader.u8(), 7);
         let (ops, data) = ops_and_data(reader);
-        assert_eq!(
-            ops,
-            [Op::Fill(2), Op::Errno(EINTR), Op::Fill(300), Op::Eof]
-        );
+        assert_eq!(ops, [Op::Fill(2), Op::Errno(EINTR), Op::Fill(300), Op::Eof]);
         assert_eq!(data, b"abcd");
     }
 

@@ -88,10 +88,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 .cloned()
                 .ok_or_else(|| format!("{arg} needs a value"))
         };
-        let number = |v: String| {
-            v.parse::<u64>()
-                .map_err(|e| format!("{arg} {v}: {e}"))
-        };
+        let number = |v: String| v.parse::<u64>().map_err(|e| format!("{arg} {v}: {e}"));
         match arg.as_str() {
             "--target" => o.target = Some(value()?),
             "--seconds" => {
@@ -113,7 +110,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 fn target_named(name: Option<&str>) -> Result<&'static Target, String> {
     let name = name.ok_or("--target is required (see `fdframe-fuzz list`)")?;
-    fdframe_fuzz::target(name).ok_or_else(|| format!("no target `{name}` (see `fdframe-fuzz list`)"))
+    fdframe_fuzz::target(name)
+        .ok_or_else(|| format!("no target `{name}` (see `fdframe-fuzz list`)"))
 }
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -239,7 +237,12 @@ fn seed(args: &[String]) -> Result<ExitCode, String> {
             let path = dir.join(format!("seed-{i}"));
             std::fs::write(&path, seed).map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        println!("{}: {} seeds in {}", target.name, seeds.len(), dir.display());
+        println!(
+            "{}: {} seeds in {}",
+            target.name,
+            seeds.len(),
+            dir.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

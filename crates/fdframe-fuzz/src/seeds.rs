@@ -58,8 +58,18 @@ fn engine() -> Vec<Vec<u8>> {
             .tail(b"never read\n")
             .build(),
     );
-    seeds.push(Builder::new(&cfg(&[10, 1])).fill(b"x\r\n").errno(EINVAL).build());
-    seeds.push(Builder::new(&cfg(&[10, 0])).fill(b"partial").errno(EIO).build());
+    seeds.push(
+        Builder::new(&cfg(&[10, 1]))
+            .fill(b"x\r\n")
+            .errno(EINVAL)
+            .build(),
+    );
+    seeds.push(
+        Builder::new(&cfg(&[10, 0]))
+            .fill(b"partial")
+            .errno(EIO)
+            .build(),
+    );
     let mut many_eintr = Builder::new(&cfg(&[10, 0])).fill(b"a\n");
     for _ in 0..40 {
         many_eintr = many_eintr.errno(EINTR);
@@ -90,16 +100,32 @@ fn length_delimited() -> Vec<Vec<u8>> {
 
 fn fixed() -> Vec<Vec<u8>> {
     vec![
-        Builder::new(&cfg(&[4])).fill(b"abcdef").fill(b"gh").tail(b"ij").build(),
+        Builder::new(&cfg(&[4]))
+            .fill(b"abcdef")
+            .fill(b"gh")
+            .tail(b"ij")
+            .build(),
         Builder::new(&cfg(&[1])).tail(b"xyz").build(),
-        Builder::new(&cfg(&[24])).fill_len(10).errno(EINTR).tail(&[7; 50]).build(),
+        Builder::new(&cfg(&[24]))
+            .fill_len(10)
+            .errno(EINTR)
+            .tail(&[7; 50])
+            .build(),
     ]
 }
 
 fn chunks() -> Vec<Vec<u8>> {
     vec![
-        Builder::new(&cfg(&[4])).fill(b"abcdefghij").eof().tail(b"unread").build(),
-        Builder::new(&cfg(&[1])).fill(b"ab").errno(EAGAIN).fill_then_eio(b"cd").build(),
+        Builder::new(&cfg(&[4]))
+            .fill(b"abcdefghij")
+            .eof()
+            .tail(b"unread")
+            .build(),
+        Builder::new(&cfg(&[1]))
+            .fill(b"ab")
+            .errno(EAGAIN)
+            .fill_then_eio(b"cd")
+            .build(),
         Builder::new(&cfg(&[200])).tail(&[0x55; 700]).build(),
     ]
 }
@@ -197,7 +223,10 @@ fn inotify() -> Vec<Vec<u8>> {
     let mut too_long = inotify_event(3, 0x2, 0, b"", 0);
     too_long[12..16].copy_from_slice(&5000u32.to_ne_bytes());
     vec![
-        Builder::new(&SMALL_READS).fill(&events[..20]).tail(&events[20..]).build(),
+        Builder::new(&SMALL_READS)
+            .fill(&events[..20])
+            .tail(&events[20..])
+            .build(),
         Builder::new(&SMALL_READS)
             .fill(&events[..40])
             .fill_len(7)
@@ -216,7 +245,10 @@ fn signalfd() -> Vec<Vec<u8>> {
     let mut two = record.to_vec();
     two.extend_from_slice(&[0xee; 128]);
     vec![
-        Builder::new(&SMALL_READS).fill(&two[..100]).tail(&two[100..]).build(),
+        Builder::new(&SMALL_READS)
+            .fill(&two[..100])
+            .tail(&two[100..])
+            .build(),
         Builder::new(&SMALL_READS).tail(&two[..200]).build(),
     ]
 }
@@ -227,7 +259,10 @@ fn counters() -> Vec<Vec<u8>> {
         data.extend_from_slice(&n.to_ne_bytes());
     }
     vec![
-        Builder::new(&SMALL_READS).fill(&data[..12]).tail(&data[12..]).build(),
+        Builder::new(&SMALL_READS)
+            .fill(&data[..12])
+            .tail(&data[12..])
+            .build(),
         Builder::new(&SMALL_READS).tail(&data[..13]).build(),
     ]
 }
@@ -255,7 +290,10 @@ fn evdev() -> Vec<Vec<u8>> {
     events.extend(input_event(11, 1, 2, 0, -2));
     events.extend(input_event(11, 1, 0, 3, 0));
     vec![
-        Builder::new(&SMALL_READS).fill(&events[..30]).tail(&events[30..]).build(),
+        Builder::new(&SMALL_READS)
+            .fill(&events[..30])
+            .tail(&events[30..])
+            .build(),
         Builder::new(&SMALL_READS).tail(&events[..100]).build(),
     ]
 }
@@ -271,7 +309,11 @@ fn datagrams() -> Vec<Vec<u8>> {
             .errno(EAGAIN)
             .fill(b"x")
             .build(),
-        Builder::new(&[4]).fill(b"ab").errno(EPIPE).fill(b"cd").build(),
+        Builder::new(&[4])
+            .fill(b"ab")
+            .errno(EPIPE)
+            .fill(b"cd")
+            .build(),
     ]
 }
 

@@ -19,12 +19,17 @@ pub(crate) fn small_limit(reader: &mut Reader<'_>) -> usize {
     }
 }
 
-/// The engine, with read sizes from the input: small, so that frames straddle reads.
+/// The engine, with read sizes from the input: small, so that frames straddle reads, or (for
+/// a first byte of 255) the defaults, 8 KiB growing to 256 KiB.
 pub(crate) fn framer<D: Decoder>(decoder: D, reader: &mut Reader<'_>) -> Framer<D> {
-    let initial = reader.in_range(1, 64);
+    let first = reader.u8();
     let max = reader.in_range(1, 256);
-    Framer::new(decoder)
-        .with_initial_read_size(initial)
+    let framer = Framer::new(decoder);
+    if first == 255 {
+        return framer;
+    }
+    framer
+        .with_initial_read_size(1 + usize::from(first) % 64)
         .with_max_read_size(max)
 }
 
@@ -200,7 +205,8 @@ pub(crate) fn length_delimited(data: &[u8]) -> Features {
         let rest = &input[cur..];
         match event {
             Ev::Item(payload) => {
-                let declared = payload.len() as u64 + if includes_header { field_len as u64 } else { 0 };
+                let declared =
+                    payload.len() as u64 + if includes_header { field_len as u64 } else { 0 };
                 let mut frame = encode_header(declared);
                 frame.extend_from_slice(payload);
                 assert!(
@@ -211,7 +217,11 @@ pub(crate) fn length_delimited(data: &[u8]) -> Features {
             }
             Ev::Decode(LengthDelimitedError::TooLong { payload_len, limit }) => {
                 let value = read_header(rest);
-                let expected = if includes_header { value - field_len as u64 } else { value };
+                let expected = if includes_header {
+                    value - field_len as u64
+                } else {
+                    value
+                };
                 assert_eq!((*payload_len, *limit), (expected, max), "at byte {cur}");
                 assert!(expected > max as u64);
                 let skipped = (field_len as u64).saturating_add(expected);
@@ -226,7 +236,11 @@ pub(crate) fn length_delimited(data: &[u8]) -> Features {
                 cur += field_len;
             }
             Ev::Truncated(bytes) => {
-                assert_eq!(bytes.as_slice(), rest, "truncated bytes are not the input's tail");
+                assert_eq!(
+                    bytes.as_slice(),
+                    rest,
+                    "truncated bytes are not the input's tail"
+                );
                 assert!(io.is_none());
                 cur = input.len();
             }
@@ -234,7 +248,10 @@ pub(crate) fn length_delimited(data: &[u8]) -> Features {
         }
     }
     if io.is_none() {
-        assert!(cur >= input.len(), "input left over unreported from byte {cur}");
+        assert!(
+            cur >= input.len(),
+            "input left over unreported from byte {cur}"
+        );
     }
     run.features(Features::default())
 }
@@ -259,7 +276,10 @@ pub(crate) fn fixed(data: &[u8]) -> Features {
                 joined.extend_from_slice(record);
             }
             Ev::Truncated(rest) => {
-                assert!(!rest.is_empty() && rest.len() < record_len, "truncated {rest:?}");
+                assert!(
+                    !rest.is_empty() && rest.len() < record_len,
+                    "truncated {rest:?}"
+                );
                 joined.extend_from_slice(rest);
             }
             other => panic!("fixed-size yielded {other:?}"),
@@ -288,11 +308,19 @@ pub(crate) fn chunks(data: &[u8]) -> Features {
         let Ev::Item(chunk) = event else {
             panic!("chunks yielded {event:?}")
         };
-        assert!((1..=max).contains(&chunk.len()), "chunk of {} bytes", chunk.len());
+        assert!(
+            (1..=max).contains(&chunk.len()),
+            "chunk of {} bytes",
+            chunk.len()
+        );
         joined.extend_from_slice(chunk);
     }
     // Chunks hold nothing back: even before a read error, every byte read was delivered.
-    assert_eq!(joined, script.delivered_bytes(), "chunks rejoined are not the input");
+    assert_eq!(
+        joined,
+        script.delivered_bytes(),
+        "chunks rejoined are not the input"
+    );
     run.features(Features::default())
 }
 
@@ -311,7 +339,12 @@ pub(crate) fn engine(data: &[u8]) -> Features {
     assert_split_invariant(make, &run, &script, bytes_item, line_limit);
     let (_, io) = split_io(&run.events);
     // Lines retries nothing: the first failed read ends the stream with its errno.
-    assert_eq!(io, script.errors.first().copied(), "read errors {:?}", script.errors);
+    assert_eq!(
+        io,
+        script.errors.first().copied(),
+        "read errors {:?}",
+        script.errors
+    );
     assert!(script.errors.len() <= 1, "read on after a fatal error");
     let mut extra = Features::default();
     extra.push("errno", io.map_or(0, |e| e as u64));

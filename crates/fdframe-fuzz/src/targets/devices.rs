@@ -67,7 +67,11 @@ fn walk_records<T, E>(
         if len == 0 {
             // The decoder reports this record as an error, consuming what the error says.
             if pending {
-                assert_eq!(actual.next(), Some(&&lost), "loss before the error at byte {cur}");
+                assert_eq!(
+                    actual.next(),
+                    Some(&&lost),
+                    "loss before the error at byte {cur}"
+                );
                 pending = false;
             }
             match actual.next() {
@@ -83,7 +87,11 @@ fn walk_records<T, E>(
             continue;
         }
         if pending {
-            assert_eq!(actual.next(), Some(&&lost), "loss before the record at byte {cur}");
+            assert_eq!(
+                actual.next(),
+                Some(&&lost),
+                "loss before the record at byte {cur}"
+            );
             pending = false;
         }
         match actual.next() {
@@ -106,7 +114,10 @@ fn walk_records<T, E>(
         );
     }
     let left: Vec<_> = actual.collect();
-    assert!(left.is_empty(), "events the records do not explain: {left:?}");
+    assert!(
+        left.is_empty(),
+        "events the records do not explain: {left:?}"
+    );
 }
 
 fn ne_u32(b: &[u8], at: usize) -> u32 {
@@ -163,7 +174,8 @@ pub(crate) fn inotify(data: &[u8]) -> Features {
             16 + len
         })
     };
-    let overflow = |record: &[u8]| InotifyMask::from_bits(ne_u32(record, 4)).contains(InotifyMask::Q_OVERFLOW);
+    let overflow =
+        |record: &[u8]| InotifyMask::from_bits(ne_u32(record, 4)).contains(InotifyMask::Q_OVERFLOW);
     walk_records(
         events,
         script.delivered_bytes(),
@@ -174,7 +186,10 @@ pub(crate) fn inotify(data: &[u8]) -> Features {
         inotify_matches,
         |(len, skipped), rest| {
             assert_eq!(*len, ne_u32(rest, 12), "the length the error names");
-            assert!(skipped.len() >= 16 && rest.starts_with(skipped), "skipped {skipped:?}");
+            assert!(
+                skipped.len() >= 16 && rest.starts_with(skipped),
+                "skipped {skipped:?}"
+            );
             skipped.len()
         },
     );

@@ -148,7 +148,10 @@ pub(crate) fn kmsg(data: &[u8]) -> Features {
             Sent::Cut(_) => unreachable!("records are never cut"),
         }
     }
-    assert_eq!(run.events, expected, "the stream is not what the records say");
+    assert_eq!(
+        run.events, expected,
+        "the stream is not what the records say"
+    );
 
     for record in run.items() {
         let rendered = render_kmsg(record);
@@ -271,7 +274,10 @@ pub(crate) fn proc_kmsg(data: &[u8]) -> Features {
         }
     }
     if io.is_none() {
-        assert!(lines.next().is_none(), "a line of the input yielded nothing");
+        assert!(
+            lines.next().is_none(),
+            "a line of the input yielded nothing"
+        );
     }
     let mut extra = Features::default();
     for event in &by_kind.events {
