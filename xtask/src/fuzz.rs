@@ -133,8 +133,9 @@ fn build(libfuzzer: bool) -> Result<PathBuf, String> {
             .join("release")
             .join("fdframe-fuzz-libfuzzer")
     } else {
-        cmd.args(["build", "--release", "-p", "fdframe-fuzz"]);
-        target_dir().join("release").join("fdframe-fuzz")
+        // The `fuzz` profile: release, with overflow checks and debug assertions.
+        cmd.args(["build", "--profile", "fuzz", "-p", "fdframe-fuzz"]);
+        target_dir().join("fuzz").join("fdframe-fuzz")
     };
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {

@@ -148,7 +148,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let report = fuzzer::run(target, &config);
     if let Some(crash) = &report.crash {
         eprintln!(
-            "fdframe-fuzz: {}: CRASH: {}\n  saved to {}\n  input ({} bytes): {}\n  replay: cargo run -p fdframe-fuzz --release -- replay --target {} {}",
+            "fdframe-fuzz: {}: CRASH: {}\n  saved to {}\n  input ({} bytes): {}\n  replay: cargo run -p fdframe-fuzz --profile fuzz -- replay --target {} {}",
             target.name,
             crash.message,
             crash

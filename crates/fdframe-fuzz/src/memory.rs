@@ -4,7 +4,7 @@
 //! The counting allocator must be the process's global allocator, so it is installed by the
 //! program that runs the targets (the `fdframe-fuzz` binary and the replay tests) with
 //! [`install`]; a library cannot pick it. Without a meter installed the property is not
-//! checked (and [`Watch::checked`] says so).
+//! checked.
 //!
 //! # The bound
 //!

@@ -11,9 +11,18 @@ use fdframe::{Decoder, Framer};
 use crate::harness::{Ev, Features, assert_split_invariant, drive, split_io};
 use crate::input::{Feed, Reader, Script, ops_and_data};
 
-/// A limit from one byte: mostly tiny (0..=63, where the edge cases are), sometimes up to 4 KiB.
+/// Whether a limit byte of 255 means "no limit" (`usize::MAX`).
+///
+/// Off until the engine's read offer saturates: with `max_frame_len == usize::MAX` it computes
+/// `max_frame_len + 1`, which panics with overflow checks and otherwise wraps to 0 and offers
+/// every read 1 byte (see the fuzz crate's `engine_offer_with_an_unlimited_frame_len` test).
+pub(crate) const UNLIMITED_LIMITS: bool = false;
+
+/// A limit from one byte: mostly tiny (0..=63, where the edge cases are), sometimes up to 4 KiB
+/// (and, with [`UNLIMITED_LIMITS`], unlimited).
 pub(crate) fn small_limit(reader: &mut Reader<'_>) -> usize {
     match reader.u8() {
+        255 if UNLIMITED_LIMITS => usize::MAX,
         b @ 0..=191 => usize::from(b % 64),
         b => usize::from(b - 191) * 64,
     }
