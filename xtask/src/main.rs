@@ -29,7 +29,8 @@ commands:
           runtime crates only in their backend)
   conformance [--backend NAME]  the conformance suite as a case x backend matrix
   bench   [--megabytes N] [--rounds N]  throughput against peers, as ratios
-  fuzz    [--seconds N] [--target T]... [--jobs J] [--seed S]  fuzz every decoder and the engine
+  fuzz    [--seconds N] [--target T]... [--jobs J] [--seed S] [--libfuzzer]
+          fuzz every decoder and the engine (--libfuzzer: coverage-guided, needs a C++ compiler)
 ";
 
 fn main() -> ExitCode {

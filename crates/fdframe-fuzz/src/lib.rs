@@ -32,24 +32,34 @@
 //! say, and the stream codecs give over fuzzed reads what they give for the same bytes in one
 //! piece.
 //!
-//! # The runner
+//! # Two engines, the same targets
 //!
-//! `fdframe-fuzz run --target T --seconds N` is a random mutational fuzzer seeded by the
-//! corpus in `corpus/<target>/` ([`fuzzer`]). It is **not coverage-guided**: stable Rust has no
-//! way to read coverage counters without `unsafe` hooks or an instrumented build. Its feedback
-//! is behavioural instead: each run reports [`Features`] (the kinds of events seen and their
+//! `fdframe-fuzz run --target T --seconds N` is this crate's own runner ([`fuzzer`]): a random
+//! mutational fuzzer seeded by the corpus in `corpus/<target>/`. It is **not coverage-guided**:
+//! reading coverage counters needs an instrumented build and `extern "C"` hooks. Its feedback is
+//! behavioural instead: each run reports [`Features`] (the kinds of events seen and their
 //! order, bucketed counts, reads per call, calls, peak memory), and an input that shows a new
 //! one joins the corpus. That steers mutations towards new stream behaviour (an error kind, a
-//! loss notice after an item, a truncated tail) about as a coverage map would for these small
-//! state machines, but it sees nothing of a branch that changes no output.
+//! loss notice after an item, a truncated tail), but it sees nothing of a branch that changes no
+//! output. It needs nothing but stable Rust, is deterministic for a seed, and runs inside
+//! `cargo test` (the corpus replay and a short seeded run) and CI (`cargo xtask fuzz --seconds 5`).
 //!
-//! Why not the usual tools: `cargo fuzz` (libFuzzer) needs nightly, which CI does not have;
-//! `bolero` on stable runs its targets as property tests with a random generator, which this
-//! runner does with fewer dependencies and with the corpus and read-script format it needs;
-//! `arbitrary`'s `Unstructured` takes lengths from the *end* of the input, which would spread
-//! the read script over both ends of every input, where a mutator that does not know the layout
-//! damages it more often. So the input format is read by hand (`src/input.rs`), with every byte
-//! sequence valid.
+//! For the long runs, `cargo xtask fuzz --libfuzzer` runs the same targets under libFuzzer,
+//! coverage-guided (`libfuzzer/`: `libfuzzer-sys`, which builds libFuzzer from the C++ sources
+//! it ships). That works on the stable toolchain: the sanitizer-coverage instrumentation is
+//! stable codegen flags (`-Cpasses=sancov-module` and `-Cllvm-args`); only `cargo fuzz`'s
+//! AddressSanitizer needs nightly, and safe Rust gives it nothing to find. It needs a C++
+//! compiler, which is why it is not what CI runs. `bolero` would add a third front end to the
+//! same two engines (its stable mode is a random generator), so it is not used.
+//!
+//! Both build with overflow checks and debug assertions (`profile.fuzz` for the runner).
+//!
+//! # The input format
+//!
+//! It is read by hand (`src/input.rs`), every byte sequence valid, rather than with
+//! `arbitrary`'s `Unstructured`, which takes lengths from the *end* of the input: that would
+//! spread the read script over both ends of every input, where a mutator that does not know
+//! the layout damages it more often.
 //!
 //! # Memory
 //!
