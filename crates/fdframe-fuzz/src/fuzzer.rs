@@ -374,20 +374,28 @@ fn save(dir: &Path, prefix: &str, input: &[u8]) -> Option<PathBuf> {
     Some(path)
 }
 
+/// Execs so far, or [`FINISHED`] once the run is over (which stops the watchdog).
+type Progress = Arc<AtomicU64>;
+
+const FINISHED: u64 = u64::MAX;
+
 /// The watchdog: ends the process when one input runs longer than `timeout`.
 fn watchdog(
     target: &'static str,
     timeout: Duration,
     artifacts: Option<PathBuf>,
-) -> (Arc<AtomicU64>, Arc<Mutex<Vec<u8>>>) {
+) -> (Progress, Arc<Mutex<Vec<u8>>>) {
     let progress = Arc::new(AtomicU64::new(0));
     let current = Arc::new(Mutex::new(Vec::with_capacity(1 << 16)));
     let (p, c) = (Arc::clone(&progress), Arc::clone(&current));
     std::thread::spawn(move || {
-        let mut last = (u64::MAX, Instant::now());
+        let mut last = (0, Instant::now());
         loop {
             std::thread::sleep(Duration::from_millis(500));
             let now = p.load(Ordering::Relaxed);
+            if now == FINISHED {
+                return;
+            }
             if now != last.0 {
                 last = (now, Instant::now());
                 continue;
@@ -513,6 +521,7 @@ pub fn run(target: &'static Target, config: &Config) -> Report {
             );
         }
     }
+    progress.store(FINISHED, Ordering::Relaxed);
     Report {
         target: target.name,
         execs,

@@ -1,6 +1,7 @@
 //! Drives a [`Framer`] over a [`Script`] and checks what holds for every decoder: no panic,
 //! memory under the bound, a bounded number of reads per call, a bounded number of calls, a
-//! fused end, and an `Io` error only as the last thing a stream yields.
+//! fused end, every read offered at least the decoder's `min_read_capacity`, `Pending` exactly
+//! from reads that would block, and an `Io` error only as the last thing a stream yields.
 
 use std::fmt::Debug;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -227,6 +228,12 @@ where
     assert_eq!(
         script.reads_after_end, 0,
         "the engine read again after a 0-byte read had ended the input"
+    );
+    assert!(
+        script.reads == 0 || script.min_offer >= limits.min_read_capacity,
+        "a read was offered {} bytes, less than the decoder's min_read_capacity {}",
+        script.min_offer,
+        limits.min_read_capacity
     );
     assert_eq!(
         pendings, script.would_blocks,

@@ -159,6 +159,8 @@ pub(crate) struct Script<'a> {
     pub(crate) would_blocks: usize,
     /// Reads performed after a 0-byte read had ended the input.
     pub(crate) reads_after_end: usize,
+    /// The least room any read was offered.
+    pub(crate) min_offer: usize,
 }
 
 impl<'a> Script<'a> {
@@ -178,6 +180,7 @@ impl<'a> Script<'a> {
             errors: Vec::with_capacity(records),
             would_blocks: 0,
             reads_after_end: 0,
+            min_offer: usize::MAX,
         }
     }
 
@@ -197,6 +200,7 @@ impl<'a> Script<'a> {
     /// One `read(2)`.
     pub(crate) fn read(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
         self.reads += 1;
+        self.min_offer = self.min_offer.min(buf.capacity());
         if self.ended {
             self.reads_after_end += 1;
             return Ok(());

@@ -19,6 +19,7 @@ fn every_corpus_input_passes_every_property_of_its_target() {
     });
     let mut failures = Vec::new();
     let mut total_bytes = 0;
+    let mut replayed = 0;
     for target in TARGETS {
         let files = fuzzer::load_corpus(&[corpus_dir(target.name)]);
         assert!(
@@ -35,11 +36,13 @@ fn every_corpus_input_passes_every_property_of_its_target() {
         }
         for (path, input) in &files {
             total_bytes += input.len();
+            replayed += 1;
             if let Err(message) = fuzzer::run_one(target, input) {
                 failures.push(format!("{}: {message}", path.display()));
             }
         }
     }
+    println!("replayed {replayed} corpus inputs ({total_bytes} bytes)");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(
         total_bytes < 1 << 20,
