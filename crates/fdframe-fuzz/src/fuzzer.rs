@@ -102,9 +102,12 @@ impl Report {
 /// Runs `input` through `target`, turning a panic into `Err(message)`.
 pub fn run_one(target: &Target, input: &[u8]) -> Result<Features, String> {
     install_quiet_hook();
-    LAST_PANIC.with(|p| p.lock().map(|mut p| p.clear()).ok());
-    panic::catch_unwind(AssertUnwindSafe(|| (target.run)(input))).map_err(|payload| {
-        let recorded = LAST_PANIC.with(|p| p.lock().map(|p| p.clone()).unwrap_or_default());
+    IN_TARGET.set(true);
+    LAST_PANIC.with_borrow_mut(String::clear);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| (target.run)(input)));
+    IN_TARGET.set(false);
+    result.map_err(|payload| {
+        let recorded = LAST_PANIC.with_borrow(String::clone);
         if !recorded.is_empty() {
             return recorded;
         }
@@ -117,21 +120,23 @@ pub fn run_one(target: &Target, input: &[u8]) -> Result<Features, String> {
 }
 
 thread_local! {
-    static LAST_PANIC: Mutex<String> = const { Mutex::new(String::new()) };
+    static IN_TARGET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static LAST_PANIC: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
-/// Panics are expected (they are what is being looked for): record the message and location
-/// instead of printing each one.
+/// Panics inside a target are expected (they are what is being looked for): record the message
+/// and location instead of printing each one. Panics elsewhere go to the previous hook.
 fn install_quiet_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        panic::set_hook(Box::new(|info| {
-            let message = info.to_string();
-            LAST_PANIC.with(|p| {
-                if let Ok(mut p) = p.lock() {
-                    *p = message;
-                }
-            });
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if IN_TARGET.get() {
+                let message = info.to_string();
+                LAST_PANIC.with_borrow_mut(|p| *p = message);
+            } else {
+                previous(info);
+            }
         }));
     });
 }
@@ -384,14 +389,15 @@ fn watchdog(
     target: &'static str,
     timeout: Duration,
     artifacts: Option<PathBuf>,
-) -> (Progress, Arc<Mutex<Vec<u8>>>) {
+) -> (Progress, Arc<Mutex<Vec<u8>>>, std::thread::JoinHandle<()>) {
     let progress = Arc::new(AtomicU64::new(0));
     let current = Arc::new(Mutex::new(Vec::with_capacity(1 << 16)));
     let (p, c) = (Arc::clone(&progress), Arc::clone(&current));
-    std::thread::spawn(move || {
+    let handle = std::thread::spawn(move || {
         let mut last = (0, Instant::now());
         loop {
-            std::thread::sleep(Duration::from_millis(500));
+            // Parked rather than asleep, so that the end of the run can wake it at once.
+            std::thread::park_timeout(Duration::from_millis(500));
             let now = p.load(Ordering::Relaxed);
             if now == FINISHED {
                 return;
@@ -414,7 +420,7 @@ fn watchdog(
             }
         }
     });
-    (progress, current)
+    (progress, current, handle)
 }
 
 /// Fuzzes `target` as `config` says.
@@ -439,7 +445,8 @@ pub fn run(target: &'static Target, config: &Config) -> Report {
         .max()
         .unwrap_or(0)
         .max(config.max_len);
-    let (progress, current) = watchdog(target.name, config.timeout, config.artifacts.clone());
+    let (progress, current, watchdog) =
+        watchdog(target.name, config.timeout, config.artifacts.clone());
     let mut seen = HashSet::new();
     let mut execs = 0u64;
     let mut crash = None;
@@ -521,7 +528,11 @@ pub fn run(target: &'static Target, config: &Config) -> Report {
             );
         }
     }
+    // Stop the watchdog before returning: the allocator's counters are process-wide, and a
+    // thread that frees its memory during a later run would skew that run's measurement.
     progress.store(FINISHED, Ordering::Relaxed);
+    watchdog.thread().unpark();
+    let _ = watchdog.join();
     Report {
         target: target.name,
         execs,
