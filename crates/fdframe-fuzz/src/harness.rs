@@ -194,6 +194,22 @@ where
             "the stream did not end within {max_calls} calls (a livelock): {} events so far",
             events.len()
         );
+        if script.backend_style {
+            // What the async backends do before touching their reactor: take what needs no
+            // read. It must not read, and must give what `poll_next_with` would have.
+            match framer.poll_buffered() {
+                Poll::Ready(Some(Ok(it))) => {
+                    events.push(Ev::Item(item(it)));
+                    continue;
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    events.push(Ev::from_error(e, &mut err));
+                    continue;
+                }
+                Poll::Ready(None) => break,
+                Poll::Pending => {}
+            }
+        }
         let before = script.reads;
         let step = framer.poll_next_with(|buf| script.read(buf));
         let reads = script.reads - before;

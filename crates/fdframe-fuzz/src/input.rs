@@ -2,11 +2,13 @@
 //! data those reads return.
 //!
 //! ```text
-//! [config: a few bytes, per target][n: u8][n ops][data: the rest of the input]
+//! [config: a few bytes, per target][n: u8][n & 0x7f ops][data: the rest of the input]
 //! ```
 //!
-//! Every byte sequence is a valid input: a field read past the end is 0. Each op is one
-//! `read(2)` outcome, its kind chosen by `kind % 32`:
+//! Every byte sequence is a valid input: a field read past the end is 0. The top bit of `n`
+//! makes the harness poll as the async backends do, [`poll_buffered`](fdframe::Framer::poll_buffered)
+//! first and `poll_next_with` only when that returns `Pending`. Each op is one `read(2)`
+//! outcome, its kind chosen by `kind % 32`:
 //!
 //! | kind     | bytes | outcome                                                                 |
 //! |----------|-------|-------------------------------------------------------------------------|
@@ -86,6 +88,8 @@ pub(crate) enum Op {
     Errno(i32),
     Eof,
     FillThenEio(usize),
+    /// Not a read: the marker for "poll as a backend does" (the top bit of `n`).
+    BackendStyle,
 }
 
 /// How a fill reaches the read buffer.
@@ -115,8 +119,11 @@ pub(crate) enum Sent {
 /// Parses `n` ops and returns them with the rest of the input (the data).
 pub(crate) fn ops_and_data<'a>(mut reader: Reader<'a>) -> (Vec<Op>, &'a [u8]) {
     let n = reader.u8();
-    let mut ops = Vec::with_capacity(usize::from(n));
-    for _ in 0..n {
+    let mut ops = Vec::with_capacity(usize::from(n & 0x7f) + 1);
+    if n & 0x80 != 0 {
+        ops.push(Op::BackendStyle);
+    }
+    for _ in 0..n & 0x7f {
         let op = match reader.u8() % 32 {
             0..=17 | 31 => Op::Fill(usize::from(reader.u8()) + 1),
             18..=19 => Op::Fill(usize::from(reader.u16()).max(1)),
@@ -161,10 +168,14 @@ pub(crate) struct Script<'a> {
     pub(crate) reads_after_end: usize,
     /// The least room any read was offered.
     pub(crate) min_offer: usize,
+    /// Poll with `poll_buffered` first, as the async backends do.
+    pub(crate) backend_style: bool,
 }
 
 impl<'a> Script<'a> {
-    pub(crate) fn new(ops: Vec<Op>, data: &'a [u8], feed: Feed) -> Self {
+    pub(crate) fn new(mut ops: Vec<Op>, data: &'a [u8], feed: Feed) -> Self {
+        let backend_style = ops.first() == Some(&Op::BackendStyle);
+        ops.retain(|op| *op != Op::BackendStyle);
         let records = ops.len() + 2;
         Script {
             ops,
@@ -181,6 +192,7 @@ impl<'a> Script<'a> {
             would_blocks: 0,
             reads_after_end: 0,
             min_offer: usize::MAX,
+            backend_style,
         }
     }
 
@@ -236,7 +248,7 @@ impl<'a> Script<'a> {
             }
             Op::Errno(EINTR) => Err(io::Error::from_raw_os_error(EINTR)),
             Op::Errno(errno) => Err(self.error(errno)),
-            Op::Eof => {
+            Op::Eof | Op::BackendStyle => {
                 self.ended = true;
                 Ok(())
             }
@@ -299,6 +311,7 @@ pub(crate) struct Builder {
     config: Vec<u8>,
     ops: Vec<u8>,
     n_ops: u8,
+    backend_style: bool,
     data: Vec<u8>,
 }
 
@@ -346,6 +359,12 @@ impl Builder {
         self.op(&[kind])
     }
 
+    /// Poll as the async backends do (`poll_buffered` first).
+    pub(crate) fn backend_style(mut self) -> Self {
+        self.backend_style = true;
+        self
+    }
+
     pub(crate) fn eof(self) -> Self {
         self.op(&[29])
     }
@@ -364,7 +383,8 @@ impl Builder {
 
     pub(crate) fn build(self) -> Vec<u8> {
         let mut out = self.config;
-        out.push(self.n_ops);
+        assert!(self.n_ops < 0x80, "at most 127 ops");
+        out.push(self.n_ops | if self.backend_style { 0x80 } else { 0 });
         out.extend_from_slice(&self.ops);
         out.extend_from_slice(&self.data);
         out

@@ -70,6 +70,14 @@ fn engine() -> Vec<Vec<u8>> {
             .errno(EIO)
             .build(),
     );
+    seeds.push(
+        Builder::new(&cfg(&[3, 0]))
+            .backend_style()
+            .fill(b"a\nb\ntoo long\nc")
+            .errno(EAGAIN)
+            .fill(b"\nd")
+            .build(),
+    );
     let mut many_eintr = Builder::new(&cfg(&[10, 0])).fill(b"a\n");
     for _ in 0..40 {
         many_eintr = many_eintr.errno(EINTR);
@@ -155,6 +163,7 @@ fn kmsg() -> Vec<Vec<u8>> {
             .fill(b"6,62,5,-;no newline")
             .fill(b"6,63,6;no flag\n")
             .fill(b"6,64,7,-;m\nnot a dictionary line\n")
+            .backend_style()
             .build(),
     );
     seeds.push(
