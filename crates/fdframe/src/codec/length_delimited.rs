@@ -7,6 +7,10 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::{Decoder, ReadLimits};
 
+/// The most room `decode` reserves ahead for a payload still arriving; the engine's reads grow
+/// the buffer past it as the bytes come.
+const RESERVE_AHEAD: usize = 64 * 1024;
+
 /// A decoder for frames that start with a header giving the length of the payload that follows;
 /// yields each payload, without its header, as [`Bytes`] that share the read buffer.
 ///
@@ -219,8 +223,10 @@ impl Decoder for LengthDelimitedDecoder {
         };
         if src.len() < frame_len {
             // The header stays buffered with the partial payload, so a frame cut off by end
-            // of input is reported whole. Reserving is safe: the length is within the limit.
-            src.reserve(frame_len - src.len());
+            // of input is reported whole. Room for the rest is reserved ahead, but only so much:
+            // a header alone must not commit memory for a payload that may never come (with a
+            // large limit, reserving all of it could fail and abort the process).
+            src.reserve((frame_len - src.len()).min(RESERVE_AHEAD));
             return Ok(None);
         }
         src.advance(header_len);
@@ -401,6 +407,23 @@ mod tests {
         assert_eq!(trickled.events, expected);
         // While skipping, nothing of the rejected payload stays buffered.
         assert!(trickled.max_held <= 3, "held {}", trickled.max_held);
+    }
+
+    #[test]
+    fn a_header_alone_reserves_only_a_bounded_part_of_its_frame() {
+        // Found by fuzzing with no limit: a header declaring 2^57 bytes made `decode` reserve
+        // them at once, and the failed allocation aborted the process. Within any limit, a
+        // header must not commit memory for a payload that has not arrived.
+        let mut decoder = decoder(8, false).max_frame_len(usize::MAX);
+        let mut buf = BytesMut::from(&(1u64 << 30).to_be_bytes()[..]);
+        buf.extend_from_slice(b"start");
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        assert_eq!(
+            buf.len(),
+            13,
+            "the header and the payload so far stay buffered"
+        );
+        assert!(buf.capacity() <= 1 << 20, "capacity {}", buf.capacity());
     }
 
     #[test]
