@@ -16,6 +16,8 @@ use crate::input::{Feed, Reader, Script, ops_and_data};
 /// Off until the engine's read offer saturates: with `max_frame_len == usize::MAX` it computes
 /// `max_frame_len + 1`, which panics with overflow checks and otherwise wraps to 0 and offers
 /// every read 1 byte (see the fuzz crate's `engine_offer_with_an_unlimited_frame_len` test).
+/// With the engine patched locally, this input space also found `LengthDelimitedDecoder`
+/// reserving a whole declared frame (fixed).
 pub(crate) const UNLIMITED_LIMITS: bool = false;
 
 /// A limit from one byte: mostly tiny (0..=63, where the edge cases are), sometimes up to 4 KiB

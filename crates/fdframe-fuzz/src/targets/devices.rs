@@ -320,7 +320,9 @@ pub(crate) fn evdev(data: &[u8]) -> Features {
 /// offered, which is one byte more than the limit) is `FrameTooLarge`, and the stream goes on.
 pub(crate) fn datagrams(data: &[u8]) -> Features {
     let mut reader = Reader::new(data);
-    let max = small_limit(&mut reader).max(1);
+    // Every read is offered `max + 1` bytes, reserved up front by design, so a limit is a
+    // configuration's memory, not the input's: kept to the packet sizes devices have.
+    let max = small_limit(&mut reader).clamp(1, 1 << 16);
     let (ops, data) = ops_and_data(reader);
     let mut script = Script::new(ops, data, Feed::Datagram);
     let framer = Framer::new(DatagramDecoder::new(max));
