@@ -349,4 +349,31 @@ mod tests {
         );
         assert!(super::parse(&["--bogus".to_string()]).is_err());
     }
+
+    #[test]
+    fn both_runners_summaries_are_read() {
+        let ours =
+            "noise\nfdframe-fuzz: target=lines execs=12 execs_per_s=3 crashes=0 peak_bytes=4096\n";
+        let fields = super::summary(false, ours, "");
+        assert!(
+            fields.contains(&("execs".into(), "12".into())),
+            "{fields:?}"
+        );
+        let libfuzzer = "#100\tDONE   cov: 458 ft: 1927 corp: 327/68Kb exec/s: 30684 rss: 30Mb\n\
+                         stat::number_of_executed_units: 184109\n\
+                         stat::average_exec_per_sec:     30684\n\
+                         stat::peak_rss_mb:              30\n";
+        let fields = super::summary(true, "", libfuzzer);
+        for (key, value) in [
+            ("execs", "184109"),
+            ("execs_per_s", "30684"),
+            ("peak_bytes", "31457280"),
+            ("coverage", "458"),
+        ] {
+            assert!(
+                fields.contains(&(key.into(), value.into())),
+                "{key}: {fields:?}"
+            );
+        }
+    }
 }
