@@ -1,6 +1,6 @@
 //! `cargo xtask ci`: the checks CI runs, in the order that fails fastest: fmt, clippy, the tests,
-//! the conformance matrix, the quick stress run, docs, the quick benchmark (every contender's
-//! counts validated), tidy.
+//! the conformance matrix, the quick stress run, a short fuzz run, docs, the quick benchmark
+//! (every contender's counts validated), tidy.
 
 use std::process::Command;
 use std::time::Instant;
@@ -41,6 +41,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     println!("xtask ci: cargo xtask stress --quick");
     crate::stress::run(&["--quick".into()])?;
     println!("xtask ci: stress ok ({:.1?})", started.elapsed());
+    // A short run of every fuzz target (5 s each, two at a time: about 35 s plus the release
+    // build); the long runs are `cargo xtask fuzz --seconds N`.
+    let started = Instant::now();
+    println!("xtask ci: cargo xtask fuzz --seconds 5 --jobs 2");
+    crate::fuzz::run(&["--seconds", "5", "--jobs", "2"].map(String::from))?;
+    println!("xtask ci: fuzz ok ({:.1?})", started.elapsed());
     step(
         "doc",
         &["doc", "--workspace", "--no-deps", "--all-features"],

@@ -7,6 +7,7 @@
 //! | `conformance` | the conformance suite as a case × backend matrix (`--backend NAME`) |
 //! | `bench`       | throughput, allocations, latency, scale vs raw loops and the tuned glue (`BENCHMARKS.md`) |
 //! | `stress`      | every backend under load, cancellation, signals, overruns, floods (`--quick`) |
+//! | `fuzz`        | every fuzz target for N seconds (`--seconds N --target T --jobs J`), as a table |
 //!
 //! xtask depends on none of the workspace's crates: it drives `cargo`.
 
@@ -15,6 +16,7 @@
 mod bench;
 mod ci;
 mod conformance;
+mod fuzz;
 mod stress;
 mod tidy;
 
@@ -32,6 +34,8 @@ commands:
           throughput, allocations, latency and scale against peers, as ratios (BENCHMARKS.md)
   stress  [--quick] [--seed S] [--only NAME]  every backend under load, cancellation,
           signals, kmsg overruns and floods, with exact loss accounting
+  fuzz    [--seconds N] [--target T]... [--jobs J] [--seed S] [--libfuzzer]
+          fuzz every decoder and the engine (--libfuzzer: coverage-guided, needs a C++ compiler)
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("stress") => stress::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");

@@ -8,6 +8,10 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::error::ByteCount;
 use crate::{Decoder, ReadLimits};
 
+/// The most room `decode` reserves ahead for a payload still arriving; the engine's reads grow
+/// the buffer past it as the bytes come.
+const RESERVE_AHEAD: usize = 64 * 1024;
+
 /// A decoder for frames that start with a header giving the length of the payload that follows;
 /// yields each payload, without its header, as [`Bytes`] that share the read buffer.
 ///
@@ -88,10 +92,6 @@ pub struct LengthDelimitedDecoder {
     /// because a header may declare more than `usize` holds on 32-bit targets.
     skip_remaining: u64,
 }
-
-/// The most room [`LengthDelimitedDecoder`] reserves for a frame before its bytes arrive: as much
-/// as a frame of the default limit needs.
-const RESERVE_AHEAD: usize = LengthDelimitedDecoder::DEFAULT_MAX_FRAME_LEN;
 
 impl LengthDelimitedDecoder {
     /// The default [`max_frame_len`](Self::max_frame_len): 8 MiB of payload.
@@ -437,6 +437,23 @@ mod tests {
         assert_eq!(trickled.events, expected);
         // While skipping, nothing of the rejected payload stays buffered.
         assert!(trickled.max_held <= 3, "held {}", trickled.max_held);
+    }
+
+    #[test]
+    fn a_header_alone_reserves_only_a_bounded_part_of_its_frame() {
+        // Found by fuzzing with no limit: a header declaring 2^57 bytes made `decode` reserve
+        // them at once, and the failed allocation aborted the process. Within any limit, a
+        // header must not commit memory for a payload that has not arrived.
+        let mut decoder = decoder(8, false).max_frame_len(usize::MAX);
+        let mut buf = BytesMut::from(&(1u64 << 30).to_be_bytes()[..]);
+        buf.extend_from_slice(b"start");
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        assert_eq!(
+            buf.len(),
+            13,
+            "the header and the payload so far stay buffered"
+        );
+        assert!(buf.capacity() <= 1 << 20, "capacity {}", buf.capacity());
     }
 
     #[test]

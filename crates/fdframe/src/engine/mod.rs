@@ -531,7 +531,11 @@ impl<D: Decoder> Framer<D> {
         }
         // Stop reading far past a frame that is already too large, but never offer less than
         // the decoder's minimum: a record device would fail the read.
-        let until_too_large = (self.limits.max_frame_len + 1).saturating_sub(self.buf.len());
+        let until_too_large = self
+            .limits
+            .max_frame_len
+            .saturating_add(1)
+            .saturating_sub(self.buf.len());
         self.read_size
             .min(until_too_large)
             .max(self.limits.min_read_capacity)
