@@ -89,12 +89,13 @@ impl Decoder for FixedSizeDecoder {
         Ok(Some(src.split_to(self.record_len).freeze()))
     }
 
-    /// A stream whose reads always have room for one record; a frame is one record, so the
-    /// engine's frame limit (the record size) is never reached while the decoder waits.
+    /// A stream whose reads always have room for one record. The frame limit stays the
+    /// stream default (at least [`MAX_RECORD_LEN`](FixedSizeDecoder::MAX_RECORD_LEN), so never
+    /// below a record): the engine sizes reads to stop just past a frame that is too large, and
+    /// a limit of one record would cut every read to one record. Memory stays bounded anyway:
+    /// every whole record is taken, so at most one partial record waits for more bytes.
     fn read_limits(&self) -> ReadLimits {
-        ReadLimits::stream()
-            .min_read_capacity(self.record_len)
-            .max_frame_len(self.record_len)
+        ReadLimits::stream().min_read_capacity(self.record_len)
     }
 
     /// The fast path: all whole frames of a read as one run (see `fixed/batch.rs`).
@@ -147,6 +148,24 @@ mod tests {
 
     fn fixed(record_len: usize) -> FixedSizeDecoder {
         FixedSizeDecoder::new(record_len).expect("record_len is not zero")
+    }
+
+    #[test]
+    fn reads_are_not_cut_to_one_record() {
+        // 16-byte records from a source that has plenty: each read is offered the engine's
+        // read size, not 17 bytes.
+        let mut framer = crate::Framer::new(fixed(16));
+        let mut offers = Vec::new();
+        let step = framer.poll_next_with(|buf| {
+            offers.push(buf.capacity());
+            buf.put_slice(&[7u8; 64]);
+            Ok(())
+        });
+        assert!(matches!(step, std::task::Poll::Ready(Some(Ok(ref r))) if r.len() == 16));
+        assert_eq!(
+            offers,
+            [crate::Framer::<FixedSizeDecoder>::DEFAULT_INITIAL_READ_SIZE]
+        );
     }
 
     #[test]
@@ -207,7 +226,10 @@ mod tests {
     fn every_read_has_room_for_a_whole_record() {
         let limits = fixed(24).read_limits();
         assert_eq!(limits.min_read_capacity, 24);
-        assert_eq!(limits.max_frame_len, 24);
+        assert!(
+            limits.max_frame_len >= 24,
+            "a limit below one record would cut reads"
+        );
         assert!(!limits.one_record_per_read);
         assert_eq!(fixed(24).record_len(), 24);
     }
