@@ -5,8 +5,9 @@ use std::process::Command;
 
 use crate::workspace_root;
 
-/// Builds the `fdframe-bench` binaries in release mode (the harness and its allocation-counting
-/// helper, which the harness finds next to itself) and runs the harness, passing `args` through
+/// Builds the `fdframe-bench` binaries in release mode (the harness, its allocation-counting
+/// helper, which the harness finds next to itself, and `fdframe-bench-callgrind`, the in-memory
+/// loops for instruction counts) and runs the harness, passing `args` through
 /// (`--quick`, `--rounds N`, `--megabytes N`, `--only WORD`, `--workload NAME`).
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     cargo(

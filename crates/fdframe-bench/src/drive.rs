@@ -81,6 +81,78 @@ where
     Ok(tally)
 }
 
+/// Reads `fd` to its end on `backend` through its batch API (the blocking `batches()`, the
+/// async `FdStream::batches()`, mio's `drain_batches()`), handing every frame of every batch
+/// to `each` as a borrowed slice, the way a batch consumer looks at them.
+pub(crate) fn each_batch<D>(
+    backend: Backend,
+    fd: OwnedFd,
+    decoder: D,
+    mut each: impl FnMut(&[u8]),
+) -> Res<()>
+where
+    D: Decoder,
+    D::Item: AsRef<[u8]>,
+    D::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mut batch = |frames: &fdframe::Frames<D::Item>| {
+        for frame in frames {
+            each(frame);
+        }
+    };
+    match backend {
+        Backend::Blocking => {
+            let mut reader = fdframe::blocking::FdReader::from_fd(fd, decoder)?;
+            for frames in reader.batches() {
+                batch(&frames?);
+            }
+            Ok(())
+        }
+        Backend::Tokio => tokio_block_on(async {
+            let mut stream = fdframe_tokio::FdStream::from_fd(fd, decoder)?.batches();
+            while let Some(frames) = stream.next().await {
+                batch(&frames?);
+            }
+            Ok(())
+        }),
+        Backend::AsyncIo => async_io::block_on(async {
+            let mut stream = fdframe_async_std::FdStream::from_fd(fd, decoder)?.batches();
+            while let Some(frames) = stream.next().await {
+                batch(&frames?);
+            }
+            Ok(())
+        }),
+        Backend::Mio => {
+            let mut reader = fdframe_mio::FdReader::from_fd(fd, decoder)?;
+            let mut poll = mio::Poll::new()?;
+            poll.registry()
+                .register(&mut reader, mio::Token(0), mio::Interest::READABLE)?;
+            let mut events = mio::Events::with_capacity(8);
+            loop {
+                for frames in reader.drain_batches() {
+                    batch(&frames?);
+                }
+                if reader.is_done() {
+                    return Ok(());
+                }
+                mio_wait(&mut poll, &mut events)?;
+            }
+        }
+    }
+}
+
+/// Counts the frames of `fd` on `backend`'s batch API.
+pub(crate) fn batch_tally<D>(backend: Backend, fd: OwnedFd, decoder: D) -> Res<Tally>
+where
+    D: Decoder,
+    D::Item: AsRef<[u8]>,
+    D::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mut tally = Tally::default();
+    each_batch(backend, fd, decoder, |frame| tally.frame(frame.len()))?;
+    Ok(tally)
+}
+
 /// Waits for the next event of `poll`, retrying on `EINTR`; no event for a minute is a failure.
 pub(crate) fn mio_wait(poll: &mut mio::Poll, events: &mut mio::Events) -> Res<()> {
     loop {

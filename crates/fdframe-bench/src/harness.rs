@@ -85,7 +85,7 @@ pub(crate) enum Role {
     Peer,
     /// fdframe, one item per frame.
     PerFrame(Backend),
-    /// fdframe's batch API (none yet: see `BENCHMARKS.md`).
+    /// fdframe's batch API: one `Frames` per read, its frames looked at as slices.
     Batch(Backend),
 }
 

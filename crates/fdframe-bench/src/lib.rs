@@ -15,6 +15,7 @@
 //! | `pipe`                  | payloads, the 1 MiB pipe and its writer thread                     |
 //! | `drive`                 | one loop per fdframe backend, generic over the decoder             |
 //! | `peers`                 | the raw loops, the ceilings, the tuned glue, tokio-util and asynchronous-codec |
+//! | `inmemory`              | per-frame, batch and kmsg decode loops in memory, for callgrind (`fdframe-bench-callgrind`) |
 //! | `workloads::*`          | one module per workload: lines, length, kmsg, allocs, latency, scale, engine |
 //!
 //! Run with `cargo xtask bench`; see `BENCHMARKS.md` at the repository root for what each
@@ -24,6 +25,7 @@
 
 mod drive;
 mod harness;
+mod inmemory;
 mod options;
 mod peers;
 mod pipe;
@@ -44,4 +46,9 @@ pub fn main() -> ExitCode {
 /// counting allocator.
 pub fn allocs_main(count: AllocationCounter) -> ExitCode {
     workloads::allocs::child_main(std::env::args().skip(1).collect(), count)
+}
+
+/// The `fdframe-bench-callgrind` binary: the in-memory loops, for instruction counts.
+pub fn callgrind_main() -> ExitCode {
+    inmemory::main(std::env::args().skip(1).collect())
 }

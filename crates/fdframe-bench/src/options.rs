@@ -13,7 +13,8 @@ usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--wor
   --quick          small sizes and few rounds (CI); counts are still validated
   --rounds N       rounds per workload (contenders take turns in every round)
   --megabytes N    MiB per run for the pipe workloads (lines, length)
-  --only WORD      only contenders whose name contains WORD (baselines always run)
+  --only WORD      only contenders whose name contains WORD (baselines always run);
+                   =NAME: only the contender named exactly NAME
   --workload NAME  lines, length, kmsg, allocs, latency, scale, engine (default: all)
   --line-len N     the lines workload at N-byte lines only (default: 64 and 512)
   --solo           with --only: no baselines either (pipe workloads; for profiling one reader)
@@ -118,7 +119,12 @@ impl Options {
 
     /// Whether the contender named `name` runs (baselines run regardless).
     pub(crate) fn selects(&self, name: &str) -> bool {
-        self.only.as_deref().is_none_or(|word| name.contains(word))
+        self.only
+            .as_deref()
+            .is_none_or(|word| match word.strip_prefix('=') {
+                Some(exact) => name == exact,
+                None => name.contains(word),
+            })
     }
 
     /// The arguments that reproduce these options, for a child process.
@@ -188,6 +194,15 @@ mod tests {
             set.to_args(),
             ["--quick", "--rounds", "3", "--megabytes", "4"]
         );
+    }
+
+    #[test]
+    fn only_matches_a_word_or_with_an_equals_sign_a_whole_name() {
+        let word = parse(&["--only", "fdframe blocking"]).unwrap();
+        assert!(word.selects("fdframe blocking") && word.selects("fdframe blocking, batch"));
+        let exact = parse(&["--only", "=fdframe blocking"]).unwrap();
+        assert!(exact.selects("fdframe blocking"));
+        assert!(!exact.selects("fdframe blocking, batch"));
     }
 
     #[test]

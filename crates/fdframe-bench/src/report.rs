@@ -199,7 +199,7 @@ impl Targets {
     /// Prints the table; returns how many targets were met, missed and not measured.
     pub(crate) fn print(&self) -> (usize, usize, usize) {
         println!("\ntargets");
-        println!("{:<64} {:>12} {:>12}  status", "target", "measured", "goal");
+        println!("{:<70} {:>12} {:>12}  status", "target", "measured", "goal");
         let (mut met, mut missed, mut unmeasured) = (0, 0, 0);
         for t in &self.0 {
             let goal = match t.goal {
@@ -227,7 +227,7 @@ impl Targets {
                     )
                 }
             };
-            println!("{:<64} {:>12} {:>12}  {status}", t.what, measured, goal);
+            println!("{:<70} {:>12} {:>12}  {status}", t.what, measured, goal);
         }
         println!("{met} met, {missed} not met, {unmeasured} not measured");
         (met, missed, unmeasured)

@@ -131,9 +131,14 @@ fn measure_all(options: &Options, count: AllocationCounter, targets: &mut Target
                 contender.name,
                 w = report::NAME_WIDTH
             );
-            if let Role::PerFrame(backend) = contender.role {
+            let path = match contender.role {
+                Role::PerFrame(backend) => Some((backend, "")),
+                Role::Batch(backend) => Some((backend, " batch")),
+                _ => None,
+            };
+            if let Some((backend, path)) = path {
                 targets.push(
-                    format!("{workload}: fdframe {backend} allocations per frame"),
+                    format!("{workload}: fdframe {backend}{path} allocations per frame"),
                     Some(per_frame),
                     Goal::AtMost,
                     TARGET,

@@ -38,7 +38,13 @@ pub(crate) fn contenders() -> Vec<Contender<PipeRun>> {
             run: Box::new(move |fd| drive::tally(backend, fd, LengthDelimitedDecoder::new())),
         });
     }
-    // batch contenders join here (one push per backend with Role::Batch, as in `lines`).
+    for backend in Backend::ALL {
+        list.push(Contender {
+            name: format!("fdframe {backend}, batch"),
+            role: Role::Batch(backend),
+            run: Box::new(move |fd| drive::batch_tally(backend, fd, LengthDelimitedDecoder::new())),
+        });
+    }
     list
 }
 
