@@ -3,7 +3,6 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::task::Poll;
 
 use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
@@ -76,8 +75,8 @@ pub struct FdReader<D: Decoder> {
     framer: Framer<D>,
     /// Whether epoll accepts the descriptor (found out once, at creation).
     registrable: bool,
-    /// The last step found the descriptor empty (`WouldBlock`) or the stream ended.
-    drained: bool,
+    /// The last step's last read would have blocked (see [`is_drained`](FdReader::is_drained)).
+    would_block: bool,
 }
 
 impl<D: Decoder> FdReader<D> {
@@ -106,7 +105,7 @@ impl<D: Decoder> FdReader<D> {
             fd,
             framer,
             registrable,
-            drained: false,
+            would_block: false,
         })
     }
 
@@ -181,28 +180,29 @@ impl<D: Decoder> FdReader<D> {
     /// waiting), `Ready(None)` at the end of the stream (and on every call after it).
     #[inline]
     pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
-        self.step(|framer, fd| framer.poll_next_with(|buf| fd.read_into(buf)))
+        let FdReader {
+            framer,
+            fd,
+            would_block,
+            ..
+        } = self;
+        *would_block = false;
+        // The step goes straight back to the caller, not through a local that is inspected
+        // first: that would copy every frame through the stack (see `is_drained`).
+        framer.poll_next_with(|buf| note_would_block(fd.read_into(buf), would_block))
     }
 
     /// The batch form of [`poll_next_now`](FdReader::poll_next_now): the next batch of messages
     /// (one read's worth, see [`Framer::poll_batch_with`]) if it can be had without waiting.
     pub fn poll_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
-        self.step(|framer, fd| framer.poll_batch_with(|buf| fd.read_into(buf)))
-    }
-
-    /// One engine step, keeping [`is_drained`](FdReader::is_drained) up to date.
-    fn step<T>(
-        &mut self,
-        poll: impl FnOnce(&mut Framer<D>, &ReadFd) -> Poll<Option<T>>,
-    ) -> Poll<Option<T>> {
-        let step = poll(&mut self.framer, &self.fd);
-        self.drained = match step {
-            Poll::Ready(Some(_)) => false,
-            Poll::Ready(None) => true,
-            // A pause leaves data in the descriptor: waiting for an edge now would hang.
-            Poll::Pending => !self.framer.is_yielding(),
-        };
-        step
+        let FdReader {
+            framer,
+            fd,
+            would_block,
+            ..
+        } = self;
+        *would_block = false;
+        framer.poll_batch_with(|buf| note_would_block(fd.read_into(buf), would_block))
     }
 
     /// An iterator over the messages available now: it reads until the descriptor would block
@@ -231,7 +231,10 @@ impl<D: Decoder> FdReader<D> {
     /// `false` before the first read, after each message (more may be ready), and after the
     /// engine paused on input without messages (more is certainly there).
     pub fn is_drained(&self) -> bool {
-        self.drained
+        // The engine returns `Pending` at once after a read that would block, and never after
+        // one that did not, except at a pause: so the last step ended on a would-block read
+        // exactly when its last read would have blocked.
+        self.would_block || self.framer.is_done()
     }
 
     /// Whether the stream has ended (every later step is `Ready(None)`); the reader can be
@@ -364,4 +367,14 @@ fn epoll_accepts(fd: BorrowedFd<'_>) -> bool {
         epoll::EventFlags::IN | epoll::EventFlags::ET,
     );
     added != Err(rustix::io::Errno::PERM)
+}
+
+/// Passes a read's result through, noting in `would_block` whether it would have blocked.
+fn note_would_block(read: io::Result<()>, would_block: &mut bool) -> io::Result<()> {
+    if let Err(e) = &read
+        && e.kind() == io::ErrorKind::WouldBlock
+    {
+        *would_block = true;
+    }
+    read
 }
