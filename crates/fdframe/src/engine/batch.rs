@@ -115,15 +115,8 @@ impl<D: Decoder> Framer<D> {
                 }
                 // The buffered bytes hold no more messages: this read's worth is complete.
                 State::Reading if !frames.is_empty() => return batch(frames),
-                State::Reading
-                    if !self.limits.one_record_per_read
-                        && self.buf.len() > self.limits.max_frame_len =>
-                {
-                    self.state = State::Done;
-                    return Poll::Ready(Some(Err(Error::FrameTooLarge {
-                        limit: self.limits.max_frame_len,
-                        len: self.buf.len(),
-                    })));
+                State::Reading if self.stream_frame_too_large() => {
+                    return Poll::Ready(Some(Err(self.end_frame_too_large())));
                 }
                 State::Reading => match self.read_step(&mut read, &mut budget) {
                     ReadOutcome::Bytes => {}

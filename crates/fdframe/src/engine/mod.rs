@@ -317,6 +317,21 @@ impl<D: Decoder> Framer<D> {
         self.poll_next_slow(read)
     }
 
+    /// Stream mode: the buffered bytes, with no whole frame among them, exceed the frame limit.
+    fn stream_frame_too_large(&self) -> bool {
+        !self.limits.one_record_per_read && self.buf.len() > self.limits.max_frame_len
+    }
+
+    /// Ends the stream on a frame over the limit and returns the error to deliver.
+    #[inline(never)]
+    fn end_frame_too_large(&mut self) -> Error<D::Error> {
+        self.state = State::Done;
+        Error::FrameTooLarge {
+            limit: self.limits.max_frame_len,
+            len: self.buf.len(),
+        }
+    }
+
     /// The per-frame path's decode needed more bytes: finish that decode step, then go on as
     /// [`poll_next_slow`](Self::poll_next_slow).
     #[inline(never)]
@@ -360,15 +375,8 @@ impl<D: Decoder> Framer<D> {
                         return step;
                     }
                 }
-                State::Reading
-                    if !self.limits.one_record_per_read
-                        && self.buf.len() > self.limits.max_frame_len =>
-                {
-                    self.state = State::Done;
-                    return Poll::Ready(Some(Err(Error::FrameTooLarge {
-                        limit: self.limits.max_frame_len,
-                        len: self.buf.len(),
-                    })));
+                State::Reading if self.stream_frame_too_large() => {
+                    return Poll::Ready(Some(Err(self.end_frame_too_large())));
                 }
                 State::Reading => match self.read_step(&mut read, &mut budget) {
                     ReadOutcome::Bytes => {}
