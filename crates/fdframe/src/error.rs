@@ -114,11 +114,19 @@ impl<N: fmt::Display + PartialEq + From<u8>> fmt::Display for ByteCount<N> {
     }
 }
 
+/// The chain rule, for this type and every error type of the workspace: `Display` includes the
+/// message of the error it wraps (the `io::Error` of [`Error::Io`], the decoder's error of
+/// [`Error::Decode`]), so `source()` skips that error and returns *its* source. A chain printer
+/// (anyhow's `{:#}`, eyre's report) therefore shows each message once, and a plain `{}` says
+/// everything. This is the rule `io::Error` itself follows for the error it wraps.
+///
+/// The wrapped error is still at hand, typed: match the variant (`Error::Decode(e)`), or, after
+/// the conversion into `io::Error`, `get_ref()` / `into_inner()` and `downcast`.
 impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io(e) => Some(e),
-            Error::Decode(e) => Some(e),
+            Error::Io(e) => e.source(),
+            Error::Decode(e) => e.source(),
             _ => None,
         }
     }
@@ -127,6 +135,63 @@ impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
 impl<E> From<io::Error> for Error<E> {
     fn from(e: io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+/// Turns a stream's error into an [`io::Error`], so that `?` works in a function returning
+/// [`io::Result`]:
+///
+/// | variant                  | [`io::ErrorKind`]                            | the `io::Error` holds                 |
+/// |--------------------------|----------------------------------------------|---------------------------------------|
+/// | [`Error::Io`]            | its own                                      | the original `io::Error`, unchanged   |
+/// | [`Error::Decode`]        | [`InvalidData`](io::ErrorKind::InvalidData)  | the `Error` (and so the decoder's error) |
+/// | [`Error::FrameTooLarge`] | [`InvalidData`](io::ErrorKind::InvalidData)  | the `Error`                           |
+/// | [`Error::Truncated`]     | [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) | the `Error`                        |
+/// | [`Error::Lost`]          | [`Other`](io::ErrorKind::Other)              | the `Error`                           |
+///
+/// A loss notice is not a failure, and no `ErrorKind` means "some messages were dropped":
+/// `Other` is the honest one, and no standard kind makes callers retry it (`Interrupted` would).
+/// `?` on every item stops at the first notice; a loop that should go on matches first (see
+/// [`Error::is_fatal`]).
+///
+/// The message is this error's `Display`; the original is reachable with
+/// [`io::Error::get_ref`] or [`io::Error::into_inner`] and `downcast`:
+///
+/// ```
+/// use std::io;
+/// use fdframe::{codec::LinesDecoder, Error};
+///
+/// fn first_line(input: &[u8]) -> io::Result<bytes::Bytes> {
+///     let (reader, mut writer) = io::pipe()?;
+///     io::Write::write_all(&mut writer, input)?;
+///     drop(writer);
+///     let decoder = LinesDecoder::new().max_line_len(4);
+///     let mut lines = fdframe::blocking::FdReader::from_fd(reader.into(), decoder)?;
+///     match lines.next() {
+///         Some(line) => Ok(line?), // `fdframe::Error<LinesError>` into `io::Error`
+///         None => Err(io::ErrorKind::UnexpectedEof.into()),
+///     }
+/// }
+///
+/// assert_eq!(first_line(b"one\n").unwrap(), "one");
+/// let e = first_line(b"too long\n").unwrap_err();
+/// assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+/// assert_eq!(e.to_string(), "message skipped: line longer than the limit of 4 bytes");
+/// let original = e.get_ref().and_then(|e| e.downcast_ref::<Error<fdframe::codec::LinesError>>());
+/// assert!(matches!(original, Some(Error::Decode(_))));
+/// ```
+impl<E> From<Error<E>> for io::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(e: Error<E>) -> Self {
+        let kind = match e {
+            Error::Io(e) => return e,
+            Error::Decode(_) | Error::FrameTooLarge { .. } => io::ErrorKind::InvalidData,
+            Error::Truncated(_) => io::ErrorKind::UnexpectedEof,
+            Error::Lost(_) => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
     }
 }
 
@@ -236,6 +301,8 @@ impl LossCause {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
     use bytes::BytesMut;
 
     use super::*;
@@ -331,5 +398,130 @@ mod tests {
         );
         assert_eq!(ByteCount(1u64).to_string(), "1 byte");
         assert_eq!(ByteCount(0usize).to_string(), "0 bytes");
+    }
+
+    /// What anyhow's `{:#}` prints: each error of the chain, joined by ": ".
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut out = e.to_string();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+
+    /// An error that wraps another and says so only through `source()`, as a third-party
+    /// decoder's error may.
+    #[derive(Debug)]
+    struct Outer(io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer layer")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_chain_printer_shows_each_message_once() {
+        let decode = Error::Decode(crate::codec::LinesError::TooLong { limit: 4 });
+        assert_eq!(
+            chain(&decode),
+            "message skipped: line longer than the limit of 4 bytes"
+        );
+        let read = Error::<Infallible>::Io(io::Error::from_raw_os_error(5));
+        assert_eq!(chain(&read), "read failed: Input/output error (os error 5)");
+        // A cause further down is kept, once.
+        let nested = Error::Decode(Outer(io::Error::other("inner cause")));
+        assert_eq!(chain(&nested), "message skipped: outer layer: inner cause");
+        let io_nested = Error::<Infallible>::Io(io::Error::other(Outer(io::Error::other("deep"))));
+        assert_eq!(chain(&io_nested), "read failed: outer layer: deep");
+        // And through the conversion into `io::Error`.
+        assert_eq!(
+            chain(&io::Error::from(nested)),
+            "message skipped: outer layer: inner cause"
+        );
+        for e in [
+            &crate::codec::RecordLenError::Zero as &dyn std::error::Error,
+            &crate::codec::LengthDelimitedError::InvalidLength {
+                length_field: 0,
+                header_len: 1,
+            },
+        ] {
+            assert_eq!(chain(e), e.to_string());
+        }
+    }
+
+    #[test]
+    fn into_io_error_keeps_the_kind_and_the_original() {
+        let os = io::Error::from_raw_os_error(5);
+        let converted = io::Error::from(Error::<Infallible>::Io(os));
+        assert_eq!(
+            converted.raw_os_error(),
+            Some(5),
+            "the original io::Error, unchanged"
+        );
+
+        let cases: [(Error<crate::codec::LinesError>, io::ErrorKind); 4] = [
+            (
+                Error::Decode(crate::codec::LinesError::TooLong { limit: 1 }),
+                io::ErrorKind::InvalidData,
+            ),
+            (
+                Error::FrameTooLarge { limit: 1, len: 2 },
+                io::ErrorKind::InvalidData,
+            ),
+            (
+                Error::Truncated(Bytes::from_static(b"x")),
+                io::ErrorKind::UnexpectedEof,
+            ),
+            (
+                Error::Lost(Loss::unknown(LossCause::InotifyOverflow)),
+                io::ErrorKind::Other,
+            ),
+        ];
+        for (e, kind) in cases {
+            let message = e.to_string();
+            let converted = io::Error::from(e);
+            assert_eq!(converted.kind(), kind, "{message}");
+            assert_eq!(converted.to_string(), message);
+            let inner = converted.into_inner().expect("the fdframe error is kept");
+            let original = inner
+                .downcast::<Error<crate::codec::LinesError>>()
+                .expect("downcasts to the original type");
+            assert_eq!(original.to_string(), message);
+        }
+    }
+
+    /// `?` from a stream item into `io::Result`, for the error type of every shipped decoder.
+    #[test]
+    fn question_mark_into_io_result_for_every_shipped_decoder() {
+        fn item<D: Decoder>(item: Result<D::Item, Error<D::Error>>) -> io::Result<D::Item> {
+            Ok(item?)
+        }
+        use crate::codec::*;
+        use crate::devices::*;
+        use crate::kmsg::*;
+        let too_long = Error::Decode(LinesError::TooLong { limit: 1 });
+        assert_eq!(
+            item::<LinesDecoder>(Err(too_long)).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        let _ = item::<Utf8LinesDecoder>;
+        let _ = item::<LengthDelimitedDecoder>;
+        let _ = item::<ChunksDecoder>;
+        let _ = item::<FixedSizeDecoder>;
+        let _ = item::<KmsgDecoder>;
+        let _ = item::<ProcKmsgDecoder>;
+        let _ = item::<InotifyDecoder>;
+        let _ = item::<DatagramDecoder>;
+        let _ = item::<CounterDecoder>;
+        let _ = item::<SignalfdDecoder>;
+        let _ = item::<InputEventDecoder>;
     }
 }
