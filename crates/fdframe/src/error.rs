@@ -16,19 +16,51 @@ use bytes::Bytes;
 /// | [`Error::Io`]                  | `read(2)` failed (not `EINTR`, not `WouldBlock`)     | **ends**             |
 /// | [`Error::Decode`]              | one message was malformed and has been skipped      | goes on¹             |
 /// | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
-/// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on² |
+/// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on or ends² |
 /// | [`Error::Truncated`]           | input ended inside a message; its bytes are attached³ | ends: input is over |
 ///
 /// ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
 /// then ends the stream after reporting it.
 /// ² in record mode (one record per read) the oversized record is skipped and the stream goes on;
-/// in stream mode the engine cannot tell where the oversized frame ends, so the stream ends.
+/// in stream mode the engine cannot tell where the oversized frame ends, so the stream ends
+/// (its `ended` field says which).
 /// Codecs with a resync point (lines) report their own over-limit error as [`Error::Decode`]
 /// instead and go on.
 ///
 /// ³ in record mode: a record the decoder could not use whole; the stream goes on.
 ///
 /// [`Error::is_fatal`] tells the classes apart for code that only needs "go on or stop".
+///
+/// # Following a source: go on after notices
+///
+/// `record?` on every item ends a `dmesg -w` loop at the first loss notice or malformed record,
+/// though the stream would have gone on. Keep going unless the error ended the stream:
+///
+/// ```
+/// use std::io::{self, Write};
+/// use fdframe::{blocking::FdReader, codec::LinesDecoder};
+///
+/// fn follow(reader: FdReader<LinesDecoder>) -> io::Result<Vec<bytes::Bytes>> {
+///     let mut lines = Vec::new();
+///     for line in reader {
+///         match line {
+///             Ok(line) => lines.push(line),
+///             // A read failed, or the stream could not go on: stop, with the error.
+///             Err(e) if e.is_fatal() => return Err(e.into()),
+///             // A loss notice, a skipped message: say so and go on.
+///             Err(e) => eprintln!("warning: {e}"),
+///         }
+///     }
+///     Ok(lines) // the input ended
+/// }
+///
+/// let (reader, mut writer) = io::pipe()?;
+/// writer.write_all(b"one\nfar too long\ntwo\n")?;
+/// drop(writer);
+/// let reader = FdReader::from_fd(reader.into(), LinesDecoder::new().max_line_len(4))?;
+/// assert_eq!(follow(reader)?, ["one", "two"]); // warning: message skipped: line longer than ...
+/// # Ok::<(), io::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error<E> {
@@ -44,17 +76,39 @@ pub enum Error<E> {
         limit: usize,
         /// How many bytes the oversized frame had when it was noticed (at least `limit + 1`).
         len: usize,
+        /// Whether the stream ended with this error: `true` in stream mode (nothing tells where
+        /// the oversized frame ends, so nothing after it can be framed), `false` in record mode
+        /// (the record was skipped; the next read is the next record).
+        ended: bool,
     },
     /// Input ended in the middle of a message; these are the bytes of the partial message.
     Truncated(Bytes),
 }
 
 impl<E> Error<E> {
-    /// Returns `true` for the one class that ends the stream because of an error: a failed read
-    /// ([`Error::Io`]). Every other variant describes something skipped or lost, and the stream
-    /// goes on (it may still end right after, because input ended; the stream's `None` says so).
+    /// Returns `true` when this error ended the stream before its input did: the next poll
+    /// returns `None` however much input would have followed. A loop that follows a source stops
+    /// on these and goes on after every other error (see [the idiom](Error#following-a-source-go-on-after-notices)).
+    ///
+    /// | variant                   | `is_fatal()`                                                    |
+    /// |---------------------------|-----------------------------------------------------------------|
+    /// | [`Error::Io`]             | `true`: a failed read ends the stream                           |
+    /// | [`Error::FrameTooLarge`]  | its `ended` field: `true` in stream mode, `false` in record mode |
+    /// | [`Error::Decode`]         | `false`: the message was skipped¹                               |
+    /// | [`Error::Lost`]           | `false`: a notice                                               |
+    /// | [`Error::Truncated`]      | `false`: in record mode the stream goes on; in stream mode it comes at the end of input, and the stream ends because the input did |
+    ///
+    /// ¹ Unless the decoder consumed no bytes with the error: that error would repeat forever,
+    /// so the engine ends the stream after it (see [`Decoder`](crate::Decoder)). No decoder of
+    /// this crate does that; a tokio-util codec under `TokioUtilDecoder` may (as it ends a
+    /// `FramedRead`). `Decode(E)` has no room to say so, so `is_fatal()` is `false` there
+    /// although the stream has ended: the stream's next `None` says it.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Error::Io(_))
+        match self {
+            Error::Io(_) => true,
+            Error::FrameTooLarge { ended, .. } => *ended,
+            Error::Decode(_) | Error::Lost(_) | Error::Truncated(_) => false,
+        }
     }
 
     /// Returns the loss notice, if this is one.
@@ -71,7 +125,9 @@ impl<E> Error<E> {
             Error::Io(e) => Error::Io(e),
             Error::Decode(e) => Error::Decode(f(e)),
             Error::Lost(l) => Error::Lost(l),
-            Error::FrameTooLarge { limit, len } => Error::FrameTooLarge { limit, len },
+            Error::FrameTooLarge { limit, len, ended } => {
+                Error::FrameTooLarge { limit, len, ended }
+            }
             Error::Truncated(b) => Error::Truncated(b),
         }
     }
@@ -85,7 +141,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::Io(e) => write!(f, "read failed: {e}"),
             Error::Decode(e) => write!(f, "message skipped: {e}"),
             Error::Lost(loss) => loss.fmt(f),
-            Error::FrameTooLarge { limit, len } => write!(
+            Error::FrameTooLarge { limit, len, .. } => write!(
                 f,
                 "frame of at least {} exceeds the limit of {}",
                 ByteCount(*len),
@@ -391,7 +447,11 @@ mod tests {
             truncated.to_string(),
             "input ended inside a message (1 byte of a partial frame)"
         );
-        let too_large = Error::<std::convert::Infallible>::FrameTooLarge { limit: 1, len: 2 };
+        let too_large = Error::<std::convert::Infallible>::FrameTooLarge {
+            limit: 1,
+            len: 2,
+            ended: false,
+        };
         assert_eq!(
             too_large.to_string(),
             "frame of at least 2 bytes exceeds the limit of 1 byte"
@@ -473,7 +533,11 @@ mod tests {
                 io::ErrorKind::InvalidData,
             ),
             (
-                Error::FrameTooLarge { limit: 1, len: 2 },
+                Error::FrameTooLarge {
+                    limit: 1,
+                    len: 2,
+                    ended: true,
+                },
                 io::ErrorKind::InvalidData,
             ),
             (
@@ -525,3 +589,6 @@ mod tests {
         let _ = item::<InputEventDecoder>;
     }
 }
+
+#[cfg(test)]
+mod fatal_tests;
