@@ -411,7 +411,7 @@ mod tests {
                 "message skipped: line longer than the limit of 4 bytes",
                 "message skipped: line of 1 byte is not valid UTF-8 (invalid byte at offset 0)",
                 "message skipped: frame payload of 2 bytes exceeds the limit of 1 byte",
-                "message skipped: length field of 0 is smaller than its own 1-byte header",
+                "message skipped: length field of 0 is smaller than the 1 byte of header it counts",
                 "message skipped: malformed /proc/kmsg line: longer than 1 byte (line: \"<6>long\\n\")",
             ]
         );
