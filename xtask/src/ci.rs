@@ -30,7 +30,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     step("test", &["test", "--workspace"], &[])?;
     step(
         "test (optional features)",
-        &["test", "-p", "fdframe-tokio", "--all-features"],
+        &[
+            "test",
+            "-p",
+            "fdframe-tokio",
+            "-p",
+            "fdframe-async-std",
+            "--all-features",
+        ],
         &[],
     )?;
     let started = Instant::now();

@@ -56,13 +56,19 @@
 //! - Linux only, like fdframe.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "asynchronous-codec")]
+mod asynchronous_codec_decoder;
 mod batches;
 mod kmsg;
 mod read;
 mod registration;
 mod stream;
 
+#[cfg(feature = "asynchronous-codec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "asynchronous-codec")))]
+pub use asynchronous_codec_decoder::AsynchronousCodecDecoder;
 pub use batches::BatchStream;
 pub use read::FdRead;
 pub use stream::FdStream;

@@ -20,6 +20,11 @@ use fdframe::{Decoder, ReadLimits};
 /// goes on. tokio-util's default `decode_eof` fails with "bytes remaining on stream" when input
 /// ends inside a frame; that error arrives as [`fdframe::Error::Decode`].
 ///
+/// Most tokio-util codecs have a native fdframe decoder that skips bad frames instead of ending
+/// the stream (and has a batch fast path): `LinesCodec` is
+/// `Utf8LinesDecoder::new().strip_cr(true)`, `LengthDelimitedCodec` is `LengthDelimitedDecoder`
+/// with the same builder settings. The table is in [`fdframe::codec`](fdframe::codec#coming-from-tokio-util).
+///
 /// # Example
 ///
 /// ```

@@ -27,6 +27,38 @@
 //! "Truncated" means the bytes stay buffered and the engine reports them as
 //! [`Error::Truncated`](crate::Error::Truncated).
 //!
+//! # Coming from tokio-util
+//!
+//! Each `tokio_util::codec` decoder and the fdframe decoder with the settings that decode the
+//! same input into the same frames (tests check the lines and length-delimited rows against
+//! tokio-util itself):
+//!
+//! | tokio-util                                    | fdframe                                                           |
+//! |-----------------------------------------------|-------------------------------------------------------------------|
+//! | `LinesCodec::new()`                           | [`Utf8LinesDecoder::new().strip_cr(true)`](Utf8LinesDecoder::strip_cr) (`String`s); [`LinesDecoder::new().strip_cr(true)`](LinesDecoder::strip_cr) for zero-copy `Bytes` without the UTF-8 check |
+//! | `LinesCodec::new_with_max_length(n)`          | the same with [`.max_line_len(n)`](Utf8LinesDecoder::max_line_len) |
+//! | `LengthDelimitedCodec::new()`                 | [`LengthDelimitedDecoder::new()`] (the same defaults: 4-byte big-endian length, 8 MiB) |
+//! | `.length_field_length(n)`, `.length_field_type::<u16>()` | [`.length_field_len(n)`](LengthDelimitedDecoder::length_field_len), `.length_field_len(2)` |
+//! | `.length_field_offset(n)`                     | [`.length_field_offset(n)`](LengthDelimitedDecoder::length_field_offset) |
+//! | `.length_adjustment(n)`                       | [`.length_adjustment(n)`](LengthDelimitedDecoder::length_adjustment) (`-(header)`: or [`.length_includes_header(true)`](LengthDelimitedDecoder::length_includes_header)) |
+//! | `.num_skip(n)`                                | [`.num_skip(n)`](LengthDelimitedDecoder::num_skip)               |
+//! | `.big_endian()`, `.little_endian()`, `.native_endian()` | the same names                                          |
+//! | `.max_frame_length(n)`                        | [`.max_frame_len(n)`](LengthDelimitedDecoder::max_frame_len), which bounds the yielded frame, not the raw field |
+//! | `BytesCodec::new()`                           | [`ChunksDecoder`]: each read's bytes, up to 64 KiB a chunk         |
+//! | `AnyDelimiterCodec`                           | no built-in equivalent: adapt it (below) or write a [`Decoder`](crate::Decoder) |
+//!
+//! What differs is what happens to bad input. A tokio-util codec's error usually ends the
+//! `FramedRead` (a line over the limit is the exception); here every codec reports the bad
+//! frame as [`Error::Decode`](crate::Error::Decode), skips it and goes on. And `LinesCodec`
+//! counts a `\r` before the `\n` toward its limit, where `max_line_len` does not count a
+//! stripped `\r`.
+//!
+//! An existing codec runs unchanged through an adapter: `fdframe_tokio::TokioUtilDecoder` for a
+//! `tokio_util::codec::Decoder` (feature `tokio-util`), and
+//! `fdframe_async_std::AsynchronousCodecDecoder` for an `asynchronous_codec::Decoder` (feature
+//! `asynchronous-codec`). Both work on every backend, since an fdframe decoder is
+//! runtime-neutral.
+//!
 //! # Examples
 //!
 //! ```
