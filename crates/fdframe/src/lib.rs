@@ -50,6 +50,18 @@
 
 #![deny(unsafe_code)]
 
+// Linux only: say so once, first, instead of leaving it to unresolved Linux system calls.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "fdframe supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, timerfd, TUN) through Linux system calls"
+);
+
+// The README's example, compiled as a doctest (it is the crates.io page; the crate docs above
+// say more).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod blocking;
 pub mod codec;
 mod decoder;
