@@ -14,8 +14,8 @@
 //! `block_on` (module `async_std_rt`) and smol's (module `smol_rt`). Every await that could hang
 //! runs under [`within`], so a hang fails the test instead of blocking CI.
 
-use std::future::Future;
 use std::fs::OpenOptions;
+use std::future::Future;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
@@ -163,9 +163,6 @@ impl Drop for TempFile {
 // ---------------------------------------------------------------------------------------------
 // Pipes.
 
-
-
-
 async fn pipe_many_wakeups_in_a_row_are_all_seen() {
     // Each line wakes the task separately, from a writer thread, so readiness events land in
     // every order against the reads; a missed or swallowed wake-up hangs (and fails) here.
@@ -189,9 +186,6 @@ async fn pipe_many_wakeups_in_a_row_are_all_seen() {
 // ---------------------------------------------------------------------------------------------
 // Other kinds of descriptor.
 
-
-
-
 async fn fd_that_epoll_refuses_is_read_directly() {
     // `/dev/null` is a character device without a poll operation: epoll says EPERM.
     let lines = FdStream::open("/dev/null", lines_decoder()).unwrap();
@@ -200,7 +194,6 @@ async fn fd_that_epoll_refuses_is_read_directly() {
 
 // ---------------------------------------------------------------------------------------------
 // Cancel safety.
-
 
 async fn dropping_a_pending_next_keeps_a_partial_frame() {
     let (reader, mut writer) = pipe();
@@ -264,7 +257,6 @@ async fn into_inner_deregisters_and_keeps_buffered_bytes() {
     writer.write_all(b"o\n").unwrap();
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("two"));
 }
-
 
 async fn overlong_line_is_an_error_and_the_stream_goes_on() {
     let (reader, mut writer) = pipe();

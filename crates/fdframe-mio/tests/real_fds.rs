@@ -103,7 +103,6 @@ where
         .collect()
 }
 
-
 fn numbered_lines(count: usize) -> (Vec<u8>, Vec<Bytes>) {
     let expected: Vec<Bytes> = (0..count)
         .map(|n| Bytes::from(format!("line {n:05} {}", "x".repeat(n % 50))))
@@ -142,9 +141,6 @@ fn burst_larger_than_one_read_is_drained_after_one_event() {
         event_loop.expect_no_event(T);
     }
 }
-
-
-
 
 #[test]
 fn stopping_a_drain_early_loses_nothing() {
@@ -313,8 +309,6 @@ fn into_inner_deregisters_and_returns_descriptor_and_buffered_bytes() {
 }
 
 // ---- other descriptor kinds ----------------------------------------------------------------
-
-
 
 #[test]
 fn regular_file_is_drained_to_its_end_without_registration() {

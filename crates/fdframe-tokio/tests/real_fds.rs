@@ -75,8 +75,6 @@ async fn one_next_is_woken_by_every_later_write() {
     writing.join().unwrap();
 }
 
-
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_thread_streams_a_megabyte_in_order() {
     let (reader, mut writer) = pipe();
@@ -95,7 +93,6 @@ async fn a_writer_thread_streams_a_megabyte_in_order() {
 
 // ---------------------------------------------------------------------------------------------
 // cancel safety, drop, ownership, flags
-
 
 #[tokio::test]
 async fn select_on_next_and_a_timer_loses_nothing() {
