@@ -90,7 +90,7 @@ pub(crate) fn describe<E: fmt::Display>(error: &Error<E>) -> String {
             (Some(n), None) => format!("Lost: {n}"),
             _ => "Lost: unknown".to_string(),
         },
-        Error::FrameTooLarge { limit, len } => format!("FrameTooLarge: {len} > {limit}"),
+        Error::FrameTooLarge { limit, len, .. } => format!("FrameTooLarge: {len} > {limit}"),
         Error::Truncated(bytes) => format!("Truncated: {} bytes", bytes.len()),
         other => format!("Other: {other}"),
     }

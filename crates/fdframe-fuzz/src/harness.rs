@@ -55,7 +55,7 @@ impl<T, E: Debug> Ev<T, E> {
             Error::Io(e) => Ev::Io(e.raw_os_error().unwrap_or(-1)),
             Error::Decode(e) => Ev::Decode(err(e)),
             Error::Lost(loss) => Ev::Lost(loss),
-            Error::FrameTooLarge { limit, len } => Ev::TooLarge { limit, len },
+            Error::FrameTooLarge { limit, len, .. } => Ev::TooLarge { limit, len },
             Error::Truncated(bytes) => Ev::Truncated(bytes.to_vec()),
             other => panic!("an error variant this harness does not know: {other:?}"),
         }

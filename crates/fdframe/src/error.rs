@@ -16,19 +16,51 @@ use bytes::Bytes;
 /// | [`Error::Io`]                  | `read(2)` failed (not `EINTR`, not `WouldBlock`)     | **ends**             |
 /// | [`Error::Decode`]              | one message was malformed and has been skipped      | goes on¹             |
 /// | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
-/// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on² |
+/// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on or ends² |
 /// | [`Error::Truncated`]           | input ended inside a message; its bytes are attached³ | ends: input is over |
 ///
 /// ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
 /// then ends the stream after reporting it.
 /// ² in record mode (one record per read) the oversized record is skipped and the stream goes on;
-/// in stream mode the engine cannot tell where the oversized frame ends, so the stream ends.
+/// in stream mode the engine cannot tell where the oversized frame ends, so the stream ends
+/// (its `ended` field says which).
 /// Codecs with a resync point (lines) report their own over-limit error as [`Error::Decode`]
 /// instead and go on.
 ///
 /// ³ in record mode: a record the decoder could not use whole; the stream goes on.
 ///
 /// [`Error::is_fatal`] tells the classes apart for code that only needs "go on or stop".
+///
+/// # Following a source: go on after notices
+///
+/// `record?` on every item ends a `dmesg -w` loop at the first loss notice or malformed record,
+/// though the stream would have gone on. Keep going unless the error ended the stream:
+///
+/// ```
+/// use std::io::{self, Write};
+/// use fdframe::{blocking::FdReader, codec::LinesDecoder};
+///
+/// fn follow(reader: FdReader<LinesDecoder>) -> io::Result<Vec<bytes::Bytes>> {
+///     let mut lines = Vec::new();
+///     for line in reader {
+///         match line {
+///             Ok(line) => lines.push(line),
+///             // A read failed, or the stream could not go on: stop, with the error.
+///             Err(e) if e.is_fatal() => return Err(e.into()),
+///             // A loss notice, a skipped message: say so and go on.
+///             Err(e) => eprintln!("warning: {e}"),
+///         }
+///     }
+///     Ok(lines) // the input ended
+/// }
+///
+/// let (reader, mut writer) = io::pipe()?;
+/// writer.write_all(b"one\nfar too long\ntwo\n")?;
+/// drop(writer);
+/// let reader = FdReader::from_fd(reader.into(), LinesDecoder::new().max_line_len(4))?;
+/// assert_eq!(follow(reader)?, ["one", "two"]); // warning: message skipped: line longer than ...
+/// # Ok::<(), io::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error<E> {
@@ -44,17 +76,39 @@ pub enum Error<E> {
         limit: usize,
         /// How many bytes the oversized frame had when it was noticed (at least `limit + 1`).
         len: usize,
+        /// Whether the stream ended with this error: `true` in stream mode (nothing tells where
+        /// the oversized frame ends, so nothing after it can be framed), `false` in record mode
+        /// (the record was skipped; the next read is the next record).
+        ended: bool,
     },
     /// Input ended in the middle of a message; these are the bytes of the partial message.
     Truncated(Bytes),
 }
 
 impl<E> Error<E> {
-    /// Returns `true` for the one class that ends the stream because of an error: a failed read
-    /// ([`Error::Io`]). Every other variant describes something skipped or lost, and the stream
-    /// goes on (it may still end right after, because input ended; the stream's `None` says so).
+    /// Returns `true` when this error ended the stream before its input did: the next poll
+    /// returns `None` however much input would have followed. A loop that follows a source stops
+    /// on these and goes on after every other error (see [the idiom](Error#following-a-source-go-on-after-notices)).
+    ///
+    /// | variant                   | `is_fatal()`                                                    |
+    /// |---------------------------|-----------------------------------------------------------------|
+    /// | [`Error::Io`]             | `true`: a failed read ends the stream                           |
+    /// | [`Error::FrameTooLarge`]  | its `ended` field: `true` in stream mode, `false` in record mode |
+    /// | [`Error::Decode`]         | `false`: the message was skipped¹                               |
+    /// | [`Error::Lost`]           | `false`: a notice                                               |
+    /// | [`Error::Truncated`]      | `false`: in record mode the stream goes on; in stream mode it comes at the end of input, and the stream ends because the input did |
+    ///
+    /// ¹ Unless the decoder consumed no bytes with the error: that error would repeat forever,
+    /// so the engine ends the stream after it (see [`Decoder`](crate::Decoder)). No decoder of
+    /// this crate does that; a tokio-util codec under `TokioUtilDecoder` may (as it ends a
+    /// `FramedRead`). `Decode(E)` has no room to say so, so `is_fatal()` is `false` there
+    /// although the stream has ended: the stream's next `None` says it.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Error::Io(_))
+        match self {
+            Error::Io(_) => true,
+            Error::FrameTooLarge { ended, .. } => *ended,
+            Error::Decode(_) | Error::Lost(_) | Error::Truncated(_) => false,
+        }
     }
 
     /// Returns the loss notice, if this is one.
@@ -71,7 +125,9 @@ impl<E> Error<E> {
             Error::Io(e) => Error::Io(e),
             Error::Decode(e) => Error::Decode(f(e)),
             Error::Lost(l) => Error::Lost(l),
-            Error::FrameTooLarge { limit, len } => Error::FrameTooLarge { limit, len },
+            Error::FrameTooLarge { limit, len, ended } => {
+                Error::FrameTooLarge { limit, len, ended }
+            }
             Error::Truncated(b) => Error::Truncated(b),
         }
     }
@@ -85,7 +141,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::Io(e) => write!(f, "read failed: {e}"),
             Error::Decode(e) => write!(f, "message skipped: {e}"),
             Error::Lost(loss) => loss.fmt(f),
-            Error::FrameTooLarge { limit, len } => write!(
+            Error::FrameTooLarge { limit, len, .. } => write!(
                 f,
                 "frame of at least {} exceeds the limit of {}",
                 ByteCount(*len),
@@ -114,11 +170,19 @@ impl<N: fmt::Display + PartialEq + From<u8>> fmt::Display for ByteCount<N> {
     }
 }
 
+/// The chain rule, for this type and every error type of the workspace: `Display` includes the
+/// message of the error it wraps (the `io::Error` of [`Error::Io`], the decoder's error of
+/// [`Error::Decode`]), so `source()` skips that error and returns *its* source. A chain printer
+/// (anyhow's `{:#}`, eyre's report) therefore shows each message once, and a plain `{}` says
+/// everything. This is the rule `io::Error` itself follows for the error it wraps.
+///
+/// The wrapped error is still at hand, typed: match the variant (`Error::Decode(e)`), or, after
+/// the conversion into `io::Error`, `get_ref()` / `into_inner()` and `downcast`.
 impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io(e) => Some(e),
-            Error::Decode(e) => Some(e),
+            Error::Io(e) => e.source(),
+            Error::Decode(e) => e.source(),
             _ => None,
         }
     }
@@ -127,6 +191,63 @@ impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
 impl<E> From<io::Error> for Error<E> {
     fn from(e: io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+/// Turns a stream's error into an [`io::Error`], so that `?` works in a function returning
+/// [`io::Result`]:
+///
+/// | variant                  | [`io::ErrorKind`]                            | the `io::Error` holds                 |
+/// |--------------------------|----------------------------------------------|---------------------------------------|
+/// | [`Error::Io`]            | its own                                      | the original `io::Error`, unchanged   |
+/// | [`Error::Decode`]        | [`InvalidData`](io::ErrorKind::InvalidData)  | the `Error` (and so the decoder's error) |
+/// | [`Error::FrameTooLarge`] | [`InvalidData`](io::ErrorKind::InvalidData)  | the `Error`                           |
+/// | [`Error::Truncated`]     | [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) | the `Error`                        |
+/// | [`Error::Lost`]          | [`Other`](io::ErrorKind::Other)              | the `Error`                           |
+///
+/// A loss notice is not a failure, and no `ErrorKind` means "some messages were dropped":
+/// `Other` is the honest one, and no standard kind makes callers retry it (`Interrupted` would).
+/// `?` on every item stops at the first notice; a loop that should go on matches first (see
+/// [`Error::is_fatal`]).
+///
+/// The message is this error's `Display`; the original is reachable with
+/// [`io::Error::get_ref`] or [`io::Error::into_inner`] and `downcast`:
+///
+/// ```
+/// use std::io;
+/// use fdframe::{codec::LinesDecoder, Error};
+///
+/// fn first_line(input: &[u8]) -> io::Result<bytes::Bytes> {
+///     let (reader, mut writer) = io::pipe()?;
+///     io::Write::write_all(&mut writer, input)?;
+///     drop(writer);
+///     let decoder = LinesDecoder::new().max_line_len(4);
+///     let mut lines = fdframe::blocking::FdReader::from_fd(reader.into(), decoder)?;
+///     match lines.next() {
+///         Some(line) => Ok(line?), // `fdframe::Error<LinesError>` into `io::Error`
+///         None => Err(io::ErrorKind::UnexpectedEof.into()),
+///     }
+/// }
+///
+/// assert_eq!(first_line(b"one\n").unwrap(), "one");
+/// let e = first_line(b"too long\n").unwrap_err();
+/// assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+/// assert_eq!(e.to_string(), "message skipped: line longer than the limit of 4 bytes");
+/// let original = e.get_ref().and_then(|e| e.downcast_ref::<Error<fdframe::codec::LinesError>>());
+/// assert!(matches!(original, Some(Error::Decode(_))));
+/// ```
+impl<E> From<Error<E>> for io::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(e: Error<E>) -> Self {
+        let kind = match e {
+            Error::Io(e) => return e,
+            Error::Decode(_) | Error::FrameTooLarge { .. } => io::ErrorKind::InvalidData,
+            Error::Truncated(_) => io::ErrorKind::UnexpectedEof,
+            Error::Lost(_) => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
     }
 }
 
@@ -236,6 +357,8 @@ impl LossCause {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
     use bytes::BytesMut;
 
     use super::*;
@@ -288,7 +411,7 @@ mod tests {
                 "message skipped: line longer than the limit of 4 bytes",
                 "message skipped: line of 1 byte is not valid UTF-8 (invalid byte at offset 0)",
                 "message skipped: frame payload of 2 bytes exceeds the limit of 1 byte",
-                "message skipped: length field of 0 is smaller than its own 1-byte header",
+                "message skipped: length field of 0 is smaller than the 1 byte of header it counts",
                 "message skipped: malformed /proc/kmsg line: longer than 1 byte (line: \"<6>long\\n\")",
             ]
         );
@@ -324,7 +447,11 @@ mod tests {
             truncated.to_string(),
             "input ended inside a message (1 byte of a partial frame)"
         );
-        let too_large = Error::<std::convert::Infallible>::FrameTooLarge { limit: 1, len: 2 };
+        let too_large = Error::<std::convert::Infallible>::FrameTooLarge {
+            limit: 1,
+            len: 2,
+            ended: false,
+        };
         assert_eq!(
             too_large.to_string(),
             "frame of at least 2 bytes exceeds the limit of 1 byte"
@@ -332,4 +459,136 @@ mod tests {
         assert_eq!(ByteCount(1u64).to_string(), "1 byte");
         assert_eq!(ByteCount(0usize).to_string(), "0 bytes");
     }
+
+    /// What anyhow's `{:#}` prints: each error of the chain, joined by ": ".
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut out = e.to_string();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+
+    /// An error that wraps another and says so only through `source()`, as a third-party
+    /// decoder's error may.
+    #[derive(Debug)]
+    struct Outer(io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer layer")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_chain_printer_shows_each_message_once() {
+        let decode = Error::Decode(crate::codec::LinesError::TooLong { limit: 4 });
+        assert_eq!(
+            chain(&decode),
+            "message skipped: line longer than the limit of 4 bytes"
+        );
+        let read = Error::<Infallible>::Io(io::Error::from_raw_os_error(5));
+        assert_eq!(chain(&read), "read failed: Input/output error (os error 5)");
+        // A cause further down is kept, once.
+        let nested = Error::Decode(Outer(io::Error::other("inner cause")));
+        assert_eq!(chain(&nested), "message skipped: outer layer: inner cause");
+        let io_nested = Error::<Infallible>::Io(io::Error::other(Outer(io::Error::other("deep"))));
+        assert_eq!(chain(&io_nested), "read failed: outer layer: deep");
+        // And through the conversion into `io::Error`.
+        assert_eq!(
+            chain(&io::Error::from(nested)),
+            "message skipped: outer layer: inner cause"
+        );
+        for e in [
+            &crate::codec::RecordLenError::Zero as &dyn std::error::Error,
+            &crate::codec::LengthDelimitedError::InvalidLength {
+                length_field: 0,
+                header_len: 1,
+            },
+        ] {
+            assert_eq!(chain(e), e.to_string());
+        }
+    }
+
+    #[test]
+    fn into_io_error_keeps_the_kind_and_the_original() {
+        let os = io::Error::from_raw_os_error(5);
+        let converted = io::Error::from(Error::<Infallible>::Io(os));
+        assert_eq!(
+            converted.raw_os_error(),
+            Some(5),
+            "the original io::Error, unchanged"
+        );
+
+        let cases: [(Error<crate::codec::LinesError>, io::ErrorKind); 4] = [
+            (
+                Error::Decode(crate::codec::LinesError::TooLong { limit: 1 }),
+                io::ErrorKind::InvalidData,
+            ),
+            (
+                Error::FrameTooLarge {
+                    limit: 1,
+                    len: 2,
+                    ended: true,
+                },
+                io::ErrorKind::InvalidData,
+            ),
+            (
+                Error::Truncated(Bytes::from_static(b"x")),
+                io::ErrorKind::UnexpectedEof,
+            ),
+            (
+                Error::Lost(Loss::unknown(LossCause::InotifyOverflow)),
+                io::ErrorKind::Other,
+            ),
+        ];
+        for (e, kind) in cases {
+            let message = e.to_string();
+            let converted = io::Error::from(e);
+            assert_eq!(converted.kind(), kind, "{message}");
+            assert_eq!(converted.to_string(), message);
+            let inner = converted.into_inner().expect("the fdframe error is kept");
+            let original = inner
+                .downcast::<Error<crate::codec::LinesError>>()
+                .expect("downcasts to the original type");
+            assert_eq!(original.to_string(), message);
+        }
+    }
+
+    /// `?` from a stream item into `io::Result`, for the error type of every shipped decoder.
+    #[test]
+    fn question_mark_into_io_result_for_every_shipped_decoder() {
+        fn item<D: Decoder>(item: Result<D::Item, Error<D::Error>>) -> io::Result<D::Item> {
+            Ok(item?)
+        }
+        use crate::codec::*;
+        use crate::devices::*;
+        use crate::kmsg::*;
+        let too_long = Error::Decode(LinesError::TooLong { limit: 1 });
+        assert_eq!(
+            item::<LinesDecoder>(Err(too_long)).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        let _ = item::<Utf8LinesDecoder>;
+        let _ = item::<LengthDelimitedDecoder>;
+        let _ = item::<ChunksDecoder>;
+        let _ = item::<FixedSizeDecoder>;
+        let _ = item::<KmsgDecoder>;
+        let _ = item::<ProcKmsgDecoder>;
+        let _ = item::<InotifyDecoder>;
+        let _ = item::<DatagramDecoder>;
+        let _ = item::<CounterDecoder>;
+        let _ = item::<SignalfdDecoder>;
+        let _ = item::<InputEventDecoder>;
+    }
 }
+
+#[cfg(test)]
+mod fatal_tests;

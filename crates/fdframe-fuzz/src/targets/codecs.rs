@@ -46,11 +46,14 @@ fn same<E>(e: E) -> E {
 }
 
 /// What the lines decoders yield for `input`, written the obvious way: split at `\n`, strip
-/// one `\r` if asked, check the limit. Rejoining the frames with `\n` (and the stripped `\r`s)
+/// one `\r` if asked (a lone `\r` at the end of input is no line then), check the limit. Rejoining the frames with `\n` (and the stripped `\r`s)
 /// gives the input back, an over-long line standing for itself.
 fn lines_model(max_line_len: usize, strip_cr: bool, input: &[u8]) -> Vec<Result<&[u8], usize>> {
     let mut pieces: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
     if pieces.last().is_some_and(|last| last.is_empty()) {
+        pieces.pop();
+    } else if strip_cr && pieces.last() == Some(&&b"\r"[..]) {
+        // A lone `\r` at the end of input is the rest of a cut-off `\r\n`, not a line.
         pieces.pop();
     }
     pieces

@@ -45,6 +45,31 @@ const RESERVE_AHEAD: usize = 64 * 1024;
 /// +-------------------+-----------------+
 /// ```
 ///
+/// # Headers around the length field
+///
+/// tokio-util's `LengthDelimitedCodec` settings for headers with more than a length in them
+/// are here under the same names and with the same meaning (a test checks this decoder against
+/// it):
+///
+/// - [`length_field_offset(n)`](Self::length_field_offset): `n` header bytes come before the
+///   length field.
+/// - [`length_adjustment(n)`](Self::length_adjustment): added to the length field to get the
+///   number of bytes that follow the skipped part (`-2` when a 2-byte length counts itself).
+/// - [`num_skip(n)`](Self::num_skip): how many bytes at the start of a frame are dropped
+///   (default: the whole header; `0` keeps the header in the yielded frame).
+///
+/// ```text
+/// length_field_offset(1), length_field_len(2), length_adjustment(1), num_skip(3)
+/// INPUT (16 bytes)                                    DECODED
+/// +- tag -+- len: u16 BE -+- flag -+---- payload ----+
+/// | \xCA  |   \x00\x0B    | \xFE   |  Hello world    |  -->  \xFE Hello world
+/// +-------+---------------+--------+-----------------+
+/// ```
+///
+/// Two differences, both about bad input: the [limit](Self::max_frame_len) applies to the
+/// yielded frame (tokio-util's applies to the raw length field), and a frame over it or with a
+/// length that comes out negative is reported and skipped, where a `FramedRead` ends.
+///
 /// # Limits and errors
 ///
 /// A payload may have at most [`max_frame_len`](Self::max_frame_len) bytes (default
@@ -84,9 +109,13 @@ const RESERVE_AHEAD: usize = 64 * 1024;
 /// ```
 #[derive(Clone, Debug)]
 pub struct LengthDelimitedDecoder {
+    length_field_offset: usize,
     length_field_len: usize,
     little_endian: bool,
     length_includes_header: bool,
+    length_adjustment: isize,
+    /// `None`: skip the whole header (`length_field_offset + length_field_len`).
+    num_skip: Option<usize>,
     max_frame_len: usize,
     /// Payload bytes of a too-long frame that are still to be dropped as they arrive. A `u64`
     /// because a header may declare more than `usize` holds on 32-bit targets.
@@ -101,9 +130,12 @@ impl LengthDelimitedDecoder {
     /// [8 MiB](Self::DEFAULT_MAX_FRAME_LEN).
     pub const fn new() -> Self {
         LengthDelimitedDecoder {
+            length_field_offset: 0,
             length_field_len: 4,
             little_endian: false,
             length_includes_header: false,
+            length_adjustment: 0,
+            num_skip: None,
             max_frame_len: Self::DEFAULT_MAX_FRAME_LEN,
             skip_remaining: 0,
         }
@@ -139,12 +171,113 @@ impl LengthDelimitedDecoder {
         self
     }
 
+    /// Reads the length header in the target's byte order (tokio-util's `native_endian`).
+    #[must_use]
+    pub const fn native_endian(mut self) -> Self {
+        self.little_endian = cfg!(target_endian = "little");
+        self
+    }
+
     /// Sets whether the length in the header counts the header itself (default: `false`, it
-    /// counts the payload only).
+    /// counts the payload only). The same as a
+    /// [`length_adjustment`](Self::length_adjustment) of minus the header's size
+    /// (`length_field_offset + length_field_len`), added to any adjustment set.
     #[must_use]
     pub const fn length_includes_header(mut self, includes: bool) -> Self {
         self.length_includes_header = includes;
         self
+    }
+
+    /// Sets how many bytes of the header come before the length field (default 0), as in
+    /// tokio-util's `LengthDelimitedCodec`. They are part of the header: skipped with it
+    /// unless [`num_skip`](Self::num_skip) says otherwise.
+    #[must_use]
+    pub const fn length_field_offset(mut self, bytes: usize) -> Self {
+        self.length_field_offset = bytes;
+        self
+    }
+
+    /// Sets a number added to the length field to get the number of bytes that follow the
+    /// skipped part of the frame (default 0), as in tokio-util's `LengthDelimitedCodec`: for
+    /// a length that also counts a 2-byte header, `-2`; for a length that leaves out a 3-byte
+    /// trailer of the header after the field, `3`. A length that comes out negative is
+    /// [`LengthDelimitedError::InvalidLength`].
+    #[must_use]
+    pub const fn length_adjustment(mut self, bytes: isize) -> Self {
+        self.length_adjustment = bytes;
+        self
+    }
+
+    /// Sets how many bytes from the start of each frame are dropped before the yielded frame
+    /// begins (default: the whole header, `length_field_offset + length_field_len`), as in
+    /// tokio-util's `LengthDelimitedCodec`: `0` yields every frame with its header.
+    #[must_use]
+    pub const fn num_skip(mut self, bytes: usize) -> Self {
+        self.num_skip = Some(bytes);
+        self
+    }
+
+    /// How many bytes of a frame are dropped before the yielded part.
+    #[inline]
+    const fn skip_len(&self) -> usize {
+        match self.num_skip {
+            Some(skip) => skip,
+            None => self
+                .length_field_offset
+                .saturating_add(self.length_field_len),
+        }
+    }
+
+    /// How many bytes must be buffered before a frame's length is known (as tokio-util waits:
+    /// the length field's end, or the skipped part if that is longer).
+    #[inline]
+    const fn head_len(&self) -> usize {
+        let field_end = self
+            .length_field_offset
+            .saturating_add(self.length_field_len);
+        let skip = self.skip_len();
+        if skip > field_end { skip } else { field_end }
+    }
+
+    /// What is added to the length field to get the length of the yielded part.
+    #[inline]
+    fn net_adjustment(&self) -> i128 {
+        let header = if self.length_includes_header {
+            (self.length_field_offset as i128) + (self.length_field_len as i128)
+        } else {
+            0
+        };
+        self.length_adjustment as i128 - header
+    }
+
+    /// The least length of the yielded part: a frame (skipped part and yielded part) must
+    /// reach past its own length field. tokio-util accepts a frame that ends inside its own
+    /// header (with `num_skip` below the field's end); here it is invalid, because with an
+    /// empty yielded part it would consume nothing and repeat forever.
+    #[inline]
+    fn least_payload_len(&self) -> i128 {
+        let field_end = (self.length_field_offset as i128) + (self.length_field_len as i128);
+        (field_end - self.skip_len() as i128).max(0)
+    }
+
+    /// The least value of the length field: what [`LengthDelimitedError::InvalidLength`] says.
+    fn least_length_field(&self) -> usize {
+        let least = (self.least_payload_len() - self.net_adjustment()).max(0);
+        usize::try_from(least).unwrap_or(usize::MAX)
+    }
+
+    /// The length of the yielded part for a length field of `length_field`; `None` when it
+    /// comes out below [`least_payload_len`](Self::least_payload_len) (negative, say).
+    /// Saturates at `u64::MAX` (which is over any limit).
+    #[inline]
+    fn payload_len(&self, length_field: u64) -> Option<u64> {
+        let adjust = self.net_adjustment();
+        let least = self.least_payload_len();
+        if adjust == 0 && least == 0 {
+            return Some(length_field);
+        }
+        let len = i128::from(length_field) + adjust;
+        (len >= least).then(|| u64::try_from(len).unwrap_or(u64::MAX))
     }
 
     /// Sets the most bytes a payload may have (the header not counted). `0` accepts only empty
@@ -155,10 +288,14 @@ impl LengthDelimitedDecoder {
         self
     }
 
-    /// Reads the length field from the first `length_field_len` bytes of `src`, if there.
+    /// Reads the length field, `length_field_len` bytes at `length_field_offset` of `src`, if
+    /// there.
     #[inline]
     fn length_field(&self, src: &[u8]) -> Option<u64> {
-        let header = src.get(..self.length_field_len)?;
+        let end = self
+            .length_field_offset
+            .checked_add(self.length_field_len)?;
+        let header = src.get(self.length_field_offset..end)?;
         let push = |len: u64, &byte: &u8| (len << 8) | u64::from(byte);
         Some(if self.little_endian {
             header.iter().rev().fold(0, push)
@@ -175,23 +312,24 @@ impl LengthDelimitedDecoder {
         self.skip_remaining == 0
     }
 
-    /// A header whose length is shorter than the header itself.
+    /// A header whose length, adjusted, comes out negative (shorter than the header it counts).
     #[cold]
     fn invalid_length(&self, src: &mut BytesMut, length_field: u64) -> LengthDelimitedError {
         // Nothing says where this frame ends: drop the header and read on, which is the best a
         // stream without sync markers can do.
-        src.advance(self.length_field_len);
+        src.advance(self.head_len());
         LengthDelimitedError::InvalidLength {
             length_field,
-            header_len: self.length_field_len,
+            header_len: self.least_length_field(),
         }
     }
 
     /// A header announcing a payload over the limit: skip the frame as it arrives.
     #[cold]
     fn too_long(&mut self, src: &mut BytesMut, payload_len: u64) -> LengthDelimitedError {
-        src.advance(self.length_field_len);
-        self.skip_remaining = payload_len;
+        // The frame is the skipped part and the payload (at least up to the length field's end,
+        // so never empty).
+        self.skip_remaining = (self.skip_len() as u64).saturating_add(payload_len);
         self.skip(src);
         LengthDelimitedError::TooLong {
             payload_len,
@@ -227,22 +365,21 @@ impl Decoder for LengthDelimitedDecoder {
         if self.skip_remaining > 0 && !self.skip(src) {
             return Ok(None);
         }
-        let header_len = self.length_field_len;
+        let head_len = self.head_len();
+        if src.len() < head_len {
+            return Ok(None);
+        }
         let Some(length_field) = self.length_field(src) else {
             return Ok(None);
         };
-        let payload_len = if self.length_includes_header {
-            match length_field.checked_sub(header_len as u64) {
-                Some(payload_len) => payload_len,
-                None => return Err(self.invalid_length(src, length_field)),
-            }
-        } else {
-            length_field
+        let Some(payload_len) = self.payload_len(length_field) else {
+            return Err(self.invalid_length(src, length_field));
         };
+        let skip_len = self.skip_len();
         let within_limit = usize::try_from(payload_len)
             .ok()
             .filter(|&len| len <= self.max_frame_len)
-            .and_then(|len| Some((len, header_len.checked_add(len)?)));
+            .and_then(|len| Some((len, skip_len.checked_add(len)?)));
         let Some((payload_len, frame_len)) = within_limit else {
             return Err(self.too_long(src, payload_len));
         };
@@ -250,7 +387,7 @@ impl Decoder for LengthDelimitedDecoder {
             Self::wait_for_rest(src, frame_len);
             return Ok(None);
         }
-        src.advance(header_len);
+        src.advance(skip_len);
         Ok(Some(src.split_to(payload_len).freeze()))
     }
 
@@ -259,7 +396,7 @@ impl Decoder for LengthDelimitedDecoder {
     /// [`LengthDelimitedError::TooLong`] and skipped, never as the engine's stream-ending
     /// `FrameTooLarge`.
     fn read_limits(&self) -> ReadLimits {
-        ReadLimits::stream().max_frame_len(self.max_frame_len.saturating_add(self.length_field_len))
+        ReadLimits::stream().max_frame_len(self.max_frame_len.saturating_add(self.head_len()))
     }
 
     /// The fast path: all whole frames of a read as one run (see `length_delimited/batch.rs`).
@@ -281,12 +418,15 @@ pub enum LengthDelimitedError {
         /// The configured [`max_frame_len`](LengthDelimitedDecoder::max_frame_len), in bytes.
         limit: usize,
     },
-    /// A header that counts itself declared less than its own size; the header was dropped and
-    /// the bytes after it are read as the next header.
+    /// A length field, adjusted, came out negative: a header that counts itself declared less
+    /// than its own size (or less than minus the [`length_adjustment`](LengthDelimitedDecoder::length_adjustment)).
+    /// The header was dropped and the bytes after it are read as the next header.
     InvalidLength {
         /// The value of the length field.
         length_field: u64,
-        /// The size of the length header, in bytes.
+        /// The least the length field may hold, in bytes: the header it counts (its size, when
+        /// it [counts itself](LengthDelimitedDecoder::length_includes_header), less any
+        /// [`length_adjustment`](LengthDelimitedDecoder::length_adjustment)).
         header_len: usize,
     },
 }
@@ -305,7 +445,8 @@ impl fmt::Display for LengthDelimitedError {
                 header_len,
             } => write!(
                 f,
-                "length field of {length_field} is smaller than its own {header_len}-byte header"
+                "length field of {length_field} is smaller than the {} of header it counts",
+                ByteCount(*header_len)
             ),
         }
     }
@@ -314,6 +455,8 @@ impl fmt::Display for LengthDelimitedError {
 impl std::error::Error for LengthDelimitedError {}
 
 mod batch;
+#[cfg(test)]
+mod tokio_util_oracle;
 
 #[cfg(test)]
 mod tests {
@@ -472,7 +615,8 @@ mod tests {
         buf.extend_from_slice(&[0; 1000]);
         assert_eq!(decoder.decode(&mut buf), Ok(None));
         assert!(buf.is_empty());
-        assert_eq!(decoder.skip_remaining, u64::MAX - 4 - 1000);
+        // The frame is header and payload, 8 + u64::MAX bytes, which saturates at u64::MAX.
+        assert_eq!(decoder.skip_remaining, u64::MAX - 12 - 1000);
     }
 
     #[test]
@@ -541,7 +685,7 @@ mod tests {
         };
         assert_eq!(
             invalid.to_string(),
-            "length field of 1 is smaller than its own 4-byte header"
+            "length field of 1 is smaller than the 4 bytes of header it counts"
         );
     }
 

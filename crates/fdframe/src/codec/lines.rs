@@ -17,7 +17,9 @@ use crate::{Decoder, ReadLimits};
 ///   arrives, up to and including its `\n`, and decoding goes on with the next line. So the
 ///   decoder never holds more than the limit (plus one pending `\r`) of any line.
 /// - **`\r\n`.** By default bytes are passed through untouched; with
-///   [`strip_cr(true)`](Self::strip_cr) a `\r` right before the end of a line is removed too.
+///   [`strip_cr(true)`](Self::strip_cr) a `\r` right before the end of a line is removed too,
+///   and a lone `\r` at the end of input (a cut-off `\r\n`) is no line, as in tokio-util's
+///   `LinesCodec`.
 /// - **End of input.** A last line without `\n` is still a line: [`decode_eof`](Decoder::decode_eof)
 ///   returns it (with the same limit and `\r` handling). An empty buffer gives `Ok(None)`. So this
 ///   decoder never leaves bytes for the engine to report as truncated.
@@ -237,6 +239,12 @@ impl Decoder for LinesDecoder {
         if src.is_empty() {
             return Ok(None);
         }
+        if self.strip_cr && src[..] == b"\r"[..] {
+            // The rest of a `\r\n` cut off by the end of input, not a line of its own (as
+            // tokio-util's `LinesCodec` has it).
+            src.clear();
+            return Ok(None);
+        }
         let line = src.split().freeze();
         self.finish_line(line).map(Some)
     }
@@ -306,6 +314,9 @@ mod tests {
         let mut pieces: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
         // After the last `\n` (or in empty input) is either nothing or an unterminated final line.
         if pieces.last().is_some_and(|last| last.is_empty()) {
+            pieces.pop();
+        } else if strip_cr && pieces.last() == Some(&&b"\r"[..]) {
+            // A lone `\r` at the end of input: the rest of a cut-off `\r\n`.
             pieces.pop();
         }
         pieces
@@ -377,6 +388,18 @@ mod tests {
             [ok("one")]
         );
         assert_eq!(lines(LinesDecoder::new(), b"one\r"), [ok("one\r")]);
+    }
+
+    #[test]
+    fn a_lone_cr_at_eof_is_no_line_when_stripping() {
+        assert_eq!(
+            lines(LinesDecoder::new().strip_cr(true), b"one\n\r"),
+            [ok("one")]
+        );
+        assert_eq!(
+            lines(LinesDecoder::new(), b"one\n\r"),
+            [ok("one"), ok("\r")]
+        );
     }
 
     #[test]

@@ -160,6 +160,8 @@ impl fmt::Display for Utf8LinesError {
 impl std::error::Error for Utf8LinesError {}
 
 mod batch;
+#[cfg(test)]
+mod tokio_util_oracle;
 
 #[cfg(test)]
 mod tests {

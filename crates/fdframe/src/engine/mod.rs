@@ -329,6 +329,7 @@ impl<D: Decoder> Framer<D> {
         Error::FrameTooLarge {
             limit: self.limits.max_frame_len,
             len: self.buf.len(),
+            ended: true,
         }
     }
 
@@ -557,6 +558,7 @@ impl<D: Decoder> Framer<D> {
                 return ReadOutcome::Deliver(Err(Error::FrameTooLarge {
                     limit: self.limits.max_frame_len,
                     len,
+                    ended: false,
                 }));
             }
             self.copy_out_small_record(filled);

@@ -14,17 +14,18 @@ impl LengthDelimitedDecoder {
         if self.skip_remaining > 0 {
             return None;
         }
-        let header_len = self.length_field_len;
+        let head_len = self.head_len();
+        let skip_len = self.skip_len();
         let mut bounds = Vec::new();
         let mut at = 0;
-        while let Some(length_field) = self.length_field(&src[at..]) {
-            let payload_len = if self.length_includes_header {
-                match length_field.checked_sub(header_len as u64) {
-                    Some(payload_len) => payload_len,
-                    None => break,
-                }
-            } else {
-                length_field
+        // The same checks as `decode`, in the same order; the first frame that is not whole
+        // and valid ends the run, and `decode` reports or waits for it.
+        while src.len() - at >= head_len {
+            let Some(length_field) = self.length_field(&src[at..]) else {
+                break;
+            };
+            let Some(payload_len) = self.payload_len(length_field) else {
+                break;
             };
             let Some(payload_len) = usize::try_from(payload_len)
                 .ok()
@@ -33,13 +34,13 @@ impl LengthDelimitedDecoder {
                 break;
             };
             let Some(frame_end) = at
-                .checked_add(header_len)
+                .checked_add(skip_len)
                 .and_then(|payload| payload.checked_add(payload_len))
                 .filter(|&end| end <= src.len())
             else {
                 break;
             };
-            bounds.push([at + header_len, frame_end]);
+            bounds.push([at + skip_len, frame_end]);
             at = frame_end;
         }
         if bounds.is_empty() {
