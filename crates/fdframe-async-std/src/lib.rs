@@ -22,7 +22,7 @@
 //! ```no_run
 //! use fdframe_async_std::prelude::*; // FdStream, KmsgStart, StreamExt, ...
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> std::io::Result<()> {
 //! smol::block_on(async {
 //!     let mut records = FdStream::kmsg(KmsgStart::Oldest)?;
 //!     while let Some(record) = records.next().await {

@@ -89,7 +89,7 @@
 //! ```no_run
 //! use fdframe_mio::prelude::*; // FdReader, KmsgStart, and mio's Poll, Events, Interest, Token
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> std::io::Result<()> {
 //! let mut kmsg = FdReader::kmsg(KmsgStart::Oldest)?;
 //! let mut poll = Poll::new()?;
 //! poll.registry().register(&mut kmsg, Token(0), Interest::READABLE)?;

@@ -19,7 +19,7 @@
 //! use fdframe_tokio::prelude::*; // FdStream, KmsgStart, StreamExt, ...
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn main() -> std::io::Result<()> {
 //! // `dmesg -w`: every record in the kernel's ring buffer, then new ones as they come.
 //! let mut kmsg = FdStream::kmsg(KmsgStart::Oldest)?;
 //! while let Some(record) = kmsg.next().await {
