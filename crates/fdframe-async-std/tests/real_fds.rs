@@ -1,20 +1,17 @@
 //! What only the async-io backend has, over real descriptors: wake-ups, cancellation keeping a
 //! partial frame, ownership and `O_NONBLOCK` handling, descriptors epoll refuses, [`FdRead`]
-//! (`futures_io::AsyncRead`), and its `EINVAL` on `/dev/kmsg` (as root).
+//! (`futures_io::AsyncRead`). (Its `EINVAL` on `/dev/kmsg` needs the unpublished kmsg fixtures:
+//! it is in the workspace's `tests/kmsg_glue.rs`.)
 //!
 //! The behaviour every backend shares (pipes, FIFOs, sockets, ptys, files, devices, kmsg
 //! records, cancellation, bounds) is the conformance suite's, run for async-std and smol by the
 //! workspace's `tests/` package; it is not repeated here. These tests need nothing outside this
 //! package.
 //!
-//! Privileged tests print `SKIPPED: <reason>` when they cannot run, and fail instead when
-//! `FDFRAME_REQUIRE_PRIVILEGED=1`.
-//!
 //! Every test body is one `async fn`, run twice by `on_both_runtimes!`: under async-std's
 //! `block_on` (module `async_std_rt`) and smol's (module `smol_rt`). Every await that could hang
 //! runs under [`within`], so a hang fails the test instead of blocking CI.
 
-use std::fs::OpenOptions;
 use std::future::Future;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
@@ -54,7 +51,6 @@ on_both_runtimes!(
     raw_read_sees_every_wakeup_of_a_trickling_writer,
     raw_read_of_a_pty_ends_cleanly_when_the_slave_closes,
     raw_read_of_a_regular_file,
-    kmsg_raw_read_into_a_small_buffer_is_einval,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -344,61 +340,4 @@ async fn raw_read_of_a_regular_file() {
     assert_eq!(got, "file bytes");
     let fd: ReadFd = raw.into_inner();
     assert_eq!(fd.kind(), fdframe::FdKind::RegularFile);
-}
-
-// ---------------------------------------------------------------------------------------------
-// /dev/kmsg, as root.
-
-/// `true` when `/dev/kmsg` can be read and written here; otherwise prints `SKIPPED: <reason>`
-/// (or fails, with `FDFRAME_REQUIRE_PRIVILEGED=1`) and returns `false`. Local, so that the
-/// published package's tests need no unpublished fixture crate.
-fn kmsg_available() -> bool {
-    let reason = if !rustix::process::geteuid().is_root() {
-        "needs root to read and write /dev/kmsg".to_string()
-    } else if let Err(e) = OpenOptions::new().read(true).write(true).open("/dev/kmsg") {
-        format!("cannot open /dev/kmsg: {e}")
-    } else if std::fs::read_to_string("/proc/sys/kernel/printk_devkmsg")
-        .is_ok_and(|setting| setting.trim() == "off")
-    {
-        "kernel.printk_devkmsg=off drops written records".to_string()
-    } else {
-        return true;
-    };
-    if std::env::var_os("FDFRAME_REQUIRE_PRIVILEGED").is_some_and(|v| v == "1") {
-        panic!("fdframe-async-std kmsg: {reason} (FDFRAME_REQUIRE_PRIVILEGED=1 forbids skipping)");
-    }
-    eprintln!(
-        "SKIPPED: fdframe-async-std kmsg: {reason} (set FDFRAME_REQUIRE_PRIVILEGED=1 to fail instead)"
-    );
-    false
-}
-
-/// Writes one user.info record of about 1000 bytes, with one `write(2)`.
-fn write_long_record() {
-    let head = format!("<14>fdframe-async-std-test {} ", std::process::id());
-    let record = format!("{head}{}\n", "p".repeat(1000 - head.len() - 1));
-    let mut writer = OpenOptions::new().write(true).open("/dev/kmsg").unwrap();
-    assert_eq!(writer.write(record.as_bytes()).unwrap(), record.len());
-}
-
-async fn kmsg_raw_read_into_a_small_buffer_is_einval() {
-    if !kmsg_available() {
-        return;
-    }
-    // What `FdRead`'s docs warn about, and what the kmsg decoder's read sizing prevents.
-    write_long_record();
-    let mut raw = FdRead::open("/dev/kmsg").unwrap();
-    // EPIPE first is fine: records were overwritten since the open (other tests log too) and
-    // the device has moved on to the oldest one left.
-    let einval = rustix::io::Errno::INVAL.raw_os_error();
-    let epipe = rustix::io::Errno::PIPE.raw_os_error();
-    for _ in 0..100 {
-        let err = within(raw.read(&mut [0; 64])).await.unwrap_err();
-        match err.raw_os_error() {
-            Some(code) if code == einval => return,
-            Some(code) if code == epipe => continue,
-            _ => panic!("expected EINVAL, got {err}"),
-        }
-    }
-    panic!("EPIPE on every read");
 }

@@ -1,14 +1,13 @@
 //! What only the tokio backend has, over real descriptors: readiness wake-ups, `select!`
 //! cancellation, ownership and `O_NONBLOCK` handling, the runtime check, [`FdRead`], the
-//! `tokio-util` adapter, and `/dev/kmsg` against the naive `FramedRead` glue (as root).
+//! `tokio-util` adapter. (`/dev/kmsg` against the naive `FramedRead` glue needs the unpublished
+//! kmsg fixtures: it is in the workspace's `tests/kmsg_glue.rs`.)
 //!
 //! The behaviour every backend shares (pipes, FIFOs, sockets, ptys, files, devices, kmsg
 //! records, cancellation, bounds) is the conformance suite's, run for tokio by the workspace's
 //! `tests/` package; it is not repeated here. These tests need nothing outside this package.
 //!
 //! Every await runs under a timeout: a hang fails the test instead of blocking CI.
-//! Privileged tests print `SKIPPED: <reason>` when they cannot run, and fail instead when
-//! `FDFRAME_REQUIRE_PRIVILEGED=1`.
 
 use std::future::Future;
 use std::io::Write;
@@ -291,9 +290,3 @@ mod tokio_util_decoder {
         }
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// /dev/kmsg
-
-#[path = "real_fds/kmsg.rs"]
-mod kmsg;
