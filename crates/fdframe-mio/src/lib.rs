@@ -67,7 +67,7 @@
 //!             // Until `WouldBlock` (or the end): a drain that paused is not done.
 //!             loop {
 //!                 for line in lines.drain() {
-//!                     let line = line?; // a decode error, a loss notice, or a read error
+//!                     let line = line?; // a pipe brings no loss notices: a read error or an over-long line
 //!                     assert!(line.starts_with(b"burst "));
 //!                     received += 1;
 //!                 }
