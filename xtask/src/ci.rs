@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: the checks CI runs, in the order that fails fastest: fmt, clippy, the tests,
-//! the conformance matrix, the quick stress run, a short fuzz run, docs, the quick benchmark
-//! (every contender's counts validated), tidy.
+//! the conformance matrix, the README's programs built alone, the publish dry run, the quick
+//! stress run, a short fuzz run, docs, the quick benchmark (every contender's counts
+//! validated), tidy.
 
 use std::process::Command;
 use std::time::Instant;
@@ -26,8 +27,19 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ],
         &[],
     )?;
-    // The README's test command, exactly; then what only optional features add.
-    step("test", &["test", "--workspace"], &[])?;
+    // Every test once: the workspace's tests here, except the conformance suite, which the
+    // matrix step below runs. (`cargo test --workspace`, the README's command, runs the same
+    // set with the suite included.)
+    step(
+        "test",
+        &["test", "--workspace", "--exclude", "fdframe-tests"],
+        &[],
+    )?;
+    step(
+        "test (fdframe-tests but the conformance suite)",
+        &["test", "-p", "fdframe-tests", "--test", "kmsg_glue"],
+        &[],
+    )?;
     step(
         "test (optional features)",
         &[
@@ -44,6 +56,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     println!("xtask ci: cargo xtask conformance");
     crate::conformance::run(&[])?;
     println!("xtask ci: conformance ok ({:.1?})", started.elapsed());
+    let started = Instant::now();
+    println!("xtask ci: cargo xtask readme-check");
+    crate::readme::run(&[])?;
+    println!("xtask ci: readme-check ok ({:.1?})", started.elapsed());
+    let started = Instant::now();
+    println!("xtask ci: cargo xtask publish-check");
+    crate::publish::run(&[])?;
+    println!("xtask ci: publish-check ok ({:.1?})", started.elapsed());
     let started = Instant::now();
     println!("xtask ci: cargo xtask stress --quick");
     crate::stress::run(&["--quick".into()])?;

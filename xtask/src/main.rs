@@ -2,8 +2,10 @@
 //!
 //! | command       | what it does                                                               |
 //! |---------------|----------------------------------------------------------------------------|
-//! | `ci`          | what CI runs: fmt check, clippy `-D warnings`, tests, docs `-D warnings`, tidy |
+//! | `ci`          | what CI runs: fmt check, clippy `-D warnings`, tests, conformance, readme-check, publish-check, stress, fuzz, docs `-D warnings`, bench, tidy |
 //! | `tidy`        | the repository's own rules (also run by `cargo test -p xtask`)             |
+//! | `readme-check`| the README's quick-start programs, each built alone with only its `cargo add` |
+//! | `publish-check`| `cargo publish --workspace --dry-run`, and the published crates' tests built from their packages |
 //! | `conformance` | the conformance suite as a case × backend matrix (`--backend NAME`) |
 //! | `bench`       | throughput, allocations, latency, scale vs raw loops and the tuned glue (`BENCHMARKS.md`) |
 //! | `stress`      | every backend under load, cancellation, signals, overruns, floods (`--quick`) |
@@ -17,6 +19,8 @@ mod bench;
 mod ci;
 mod conformance;
 mod fuzz;
+mod publish;
+mod readme;
 mod stress;
 mod tidy;
 
@@ -26,9 +30,14 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci      run what CI runs: fmt --check, clippy -D warnings, tests, doc -D warnings, tidy
+  ci      run what CI runs: fmt --check, clippy -D warnings, tests, conformance, readme-check,
+          publish-check, stress --quick, a short fuzz run, doc -D warnings, bench --quick, tidy
   tidy    check the repository's own rules (module docs, unsafe only where allowed,
           runtime crates only in their backend)
+  readme-check  build each of the README's quick-start programs in a scratch crate with only
+          the dependencies its `cargo add` line names
+  publish-check  cargo publish --workspace --dry-run, then the published crates' tests built
+          from their packages
   conformance [--backend NAME]  the conformance suite as a case x backend matrix
   bench   [--quick] [--rounds N] [--megabytes N] [--only WORD] [--workload NAME]
           throughput, allocations, latency and scale against peers, as ratios (BENCHMARKS.md)
@@ -43,6 +52,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("tidy") => tidy::run(),
+        Some("readme-check") => readme::run(&args[1..]),
+        Some("publish-check") => publish::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),

@@ -1,9 +1,12 @@
 //! `cargo xtask tidy`: rules of this repository that no compiler checks.
 //!
 //! - every `lib.rs`, `main.rs` and `mod.rs` opens with a `//!` module doc;
-//! - `unsafe` appears only in the core's `sys` module and in the tokio backend (whose
-//!   `AsyncFd::register` is an `unsafe fn`), and every `unsafe {` block has a `// SAFETY:`
-//!   comment right above it;
+//! - `unsafe` appears only in the core's `sys` module and in the one file of the tokio backend
+//!   that registers with tokio (`AsyncFd::register_with_interest` is an `unsafe fn`), and every
+//!   `unsafe {` block has a `// SAFETY:` comment right above it;
+//! - every conformance case (a `pub fn name<B: Backend>() -> Outcome` in
+//!   `crates/fdframe-conformance/src/cases/`) is listed in `conformance_tests!`, or it would
+//!   never run;
 //! - each runtime crate (tokio, mio, async-io, async-std, smol) is a dependency of exactly one
 //!   library crate (its backend), and never of the core; applications (CLI, benchmarks, the
 //!   stress runner) may use any.
@@ -13,8 +16,16 @@ use std::path::{Path, PathBuf};
 
 use crate::workspace_root;
 
-/// Where `unsafe` code may live, relative to the workspace root.
-const UNSAFE_ALLOWED: &[&str] = &["crates/fdframe/src/sys/", "crates/fdframe-tokio/src/"];
+/// Where `unsafe` code may live, relative to the workspace root: a folder (ending in `/`) or
+/// one file.
+const UNSAFE_ALLOWED: &[&str] = &[
+    "crates/fdframe/src/sys/",
+    "crates/fdframe-tokio/src/source.rs",
+];
+
+/// The conformance cases, and the file whose `conformance_tests!` must list each of them.
+const CASES_DIR: &str = "crates/fdframe-conformance/src/cases";
+const CASES_LIST: &str = "crates/fdframe-conformance/src/lib.rs";
 
 /// Runtime crates and the one published crate allowed to depend on each.
 const RUNTIMES: &[(&str, &str)] = &[
@@ -30,8 +41,17 @@ pub(crate) fn run() -> Result<(), String> {
     let root = workspace_root();
     let mut problems = Vec::new();
     let mut sources = Vec::new();
-    for dir in ["crates", "xtask", "tests", "examples"] {
-        collect(&root.join(dir), "rs", &mut sources);
+    // Every folder of the workspace (not a fixed list, which goes stale when one is added or
+    // never created), except build output and hidden ones (.git, .cargo).
+    for entry in fs::read_dir(&root)
+        .map_err(|e| format!("cannot list {}: {e}", root.display()))?
+        .flatten()
+    {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if entry.path().is_dir() && name != "target" && !name.starts_with('.') {
+            collect(&entry.path(), "rs", &mut sources);
+        }
     }
     for file in &sources {
         let rel = file
@@ -57,6 +77,7 @@ pub(crate) fn run() -> Result<(), String> {
         let text = fs::read_to_string(manifest).unwrap_or_default();
         check_runtime_deps(&rel, &text, &mut problems);
     }
+    check_cases_listed(&root, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -98,7 +119,9 @@ fn check_module_doc(rel: &str, text: &str, problems: &mut Vec<String>) {
 }
 
 fn check_unsafe(rel: &str, text: &str, problems: &mut Vec<String>) {
-    let allowed = UNSAFE_ALLOWED.iter().any(|dir| rel.starts_with(dir));
+    let allowed = UNSAFE_ALLOWED
+        .iter()
+        .any(|place| rel == *place || (place.ends_with('/') && rel.starts_with(place)));
     let lines: Vec<&str> = text.lines().collect();
     for (i, line) in lines.iter().enumerate() {
         let code = without_strings(line.split("//").next().unwrap_or(""));
@@ -130,6 +153,60 @@ fn check_unsafe(rel: &str, text: &str, problems: &mut Vec<String>) {
             ));
         }
     }
+}
+
+/// Reports each case function of `cases/<module>.rs` that `conformance_tests!` does not list
+/// as `<module>::<case>`.
+fn check_cases_listed(root: &Path, problems: &mut Vec<String>) {
+    let list = match fs::read_to_string(root.join(CASES_LIST)) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.push(format!("{CASES_LIST}: unreadable ({e})"));
+            return;
+        }
+    };
+    let mut files = Vec::new();
+    collect(&root.join(CASES_DIR), "rs", &mut files);
+    if files.is_empty() {
+        problems.push(format!("{CASES_DIR}: no case files found"));
+    }
+    for file in files {
+        let Some(module) = file.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        for case in case_names(&text) {
+            if !lists_case(&list, &module, &case) {
+                problems.push(format!(
+                    "{CASES_DIR}/{module}.rs: case `{case}` is not listed in `conformance_tests!` ({CASES_LIST}), so it never runs"
+                ));
+            }
+        }
+    }
+}
+
+/// The names of the conformance cases in a case file: `pub fn <name><B: Backend>(`.
+fn case_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("pub fn ")?;
+            let (name, generics) = rest.split_once('<')?;
+            generics
+                .contains("Backend")
+                .then(|| name.trim().to_string())
+        })
+        .collect()
+}
+
+/// Whether `list` names `module::case` as a whole path (not as a prefix of a longer name).
+fn lists_case(list: &str, module: &str, case: &str) -> bool {
+    let path = format!("{module}::{case}");
+    list.match_indices(&path).any(|(at, _)| {
+        let before = list[..at].chars().next_back();
+        let after = list[at + path.len()..].chars().next();
+        let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
 }
 
 /// `line` with the contents of its string literals removed (good enough for one-line strings).
@@ -205,6 +282,30 @@ mod tests {
             &mut problems,
         );
         assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn unsafe_elsewhere_in_the_tokio_backend_is_reported() {
+        let mut problems = Vec::new();
+        let code = "fn f() {\n    // SAFETY: g has no preconditions.\n    unsafe { g() }\n}";
+        super::check_unsafe("crates/fdframe-tokio/src/stream.rs", code, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        problems.clear();
+        super::check_unsafe("crates/fdframe-tokio/src/source.rs", code, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn a_case_missing_from_the_macro_is_found() {
+        let cases = "pub fn one<B: Backend>() -> Outcome {}\n\
+                     pub fn two_more<B: Backend>() -> Outcome {}\n\
+                     pub(crate) fn helper(x: u8) {}\n";
+        assert_eq!(super::case_names(cases), ["one", "two_more"]);
+        let list = "conformance_tests!(@each $b; pipes::one, pipes::two_more_x,);";
+        assert!(super::lists_case(list, "pipes", "one"));
+        // A longer name that starts with the case's does not count as listing it.
+        assert!(!super::lists_case(list, "pipes", "two_more"));
+        assert!(!super::lists_case(list, "streams", "one"));
     }
 
     #[test]

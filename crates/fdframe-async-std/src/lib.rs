@@ -20,20 +20,23 @@
 //! Following the kernel log (`dmesg -w`), on smol or async-std alike:
 //!
 //! ```no_run
-//! use fdframe::kmsg::KmsgStart;
-//! use fdframe_async_std::FdStream;
-//! use futures_lite::StreamExt;
+//! use fdframe_async_std::prelude::*; // FdStream, KmsgStart, StreamExt, ...
 //!
-//! # smol::block_on(async {
-//! let mut records = FdStream::kmsg(KmsgStart::Oldest)?;
-//! while let Some(record) = records.next().await {
-//!     match record {
-//!         Ok(record) => println!("{}", record.message_lossy()),
-//!         Err(e) => eprintln!("{e}"), // lost records, a malformed one: the stream goes on
+//! # fn main() -> std::io::Result<()> {
+//! smol::block_on(async {
+//!     let mut records = FdStream::kmsg(KmsgStart::Oldest)?;
+//!     while let Some(record) = records.next().await {
+//!         match record {
+//!             Ok(record) => println!("{}", record.message_lossy()),
+//!             // Lost records, a malformed one: report them, the stream goes on.
+//!             Err(e) if !e.is_fatal() => eprintln!("{e}"),
+//!             // A failed read ends the stream.
+//!             Err(e) => return Err(e.into()),
+//!         }
 //!     }
-//! }
-//! # std::io::Result::Ok(())
-//! # }).unwrap();
+//!     Ok(())
+//! })
+//! # }
 //! ```
 //!
 //! # Caveats
@@ -58,6 +61,16 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Linux only: say so once instead of a wall of unresolved Linux system calls.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "fdframe-async-std supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, epoll)"
+);
+
+/// The core crate, re-exported so that `fdframe_async_std::fdframe::kmsg::KmsgStart` (and every
+/// decoder) is reachable with `fdframe-async-std` as the only fdframe dependency.
+pub use fdframe;
+
 #[cfg(feature = "asynchronous-codec")]
 mod asynchronous_codec_decoder;
 mod batches;
@@ -72,3 +85,24 @@ pub use asynchronous_codec_decoder::AsynchronousCodecDecoder;
 pub use batches::BatchStream;
 pub use read::FdRead;
 pub use stream::FdStream;
+
+/// What a first program needs, in one `use fdframe_async_std::prelude::*;`.
+///
+/// The readers, the `/dev/kmsg` types and the common line decoders, and
+/// [`StreamExt`](futures_lite::StreamExt) for `stream.next().await`. That trait is
+/// futures-lite's, which smol re-exports as `smol::stream::StreamExt` (the same trait, so no
+/// clash) and which async-io, under this crate, already depends on. A program that imports
+/// `async_std::stream::StreamExt` or `futures::StreamExt` should import the types by name
+/// instead of this prelude, or two traits' `next` are in scope and the call is ambiguous.
+pub mod prelude {
+    pub use crate::{BatchStream, FdRead, FdStream};
+    pub use fdframe::codec::{LinesDecoder, Utf8LinesDecoder};
+    pub use fdframe::kmsg::{KmsgDecoder, KmsgRecord, KmsgStart};
+    pub use futures_lite::StreamExt;
+}
+
+// The README's example, compiled as a doctest (it is the crates.io page, not the crate docs,
+// which say more).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

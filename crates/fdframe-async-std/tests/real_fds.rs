@@ -1,8 +1,12 @@
-//! fdframe-async-std over real descriptors: pipes, a socketpair, a pty, a regular file, and
-//! `/dev/kmsg` as root.
+//! What only the async-io backend has, over real descriptors: wake-ups, cancellation keeping a
+//! partial frame, ownership and `O_NONBLOCK` handling, descriptors epoll refuses, [`FdRead`]
+//! (`futures_io::AsyncRead`). (Its `EINVAL` on `/dev/kmsg` needs the unpublished kmsg fixtures:
+//! it is in the workspace's `tests/kmsg_glue.rs`.)
 //!
-//! Privileged tests print `SKIPPED: <reason>` when they cannot run, and fail instead when
-//! `FDFRAME_REQUIRE_PRIVILEGED=1`.
+//! The behaviour every backend shares (pipes, FIFOs, sockets, ptys, files, devices, kmsg
+//! records, cancellation, bounds) is the conformance suite's, run for async-std and smol by the
+//! workspace's `tests/` package; it is not repeated here. These tests need nothing outside this
+//! package.
 //!
 //! Every test body is one `async fn`, run twice by `on_both_runtimes!`: under async-std's
 //! `block_on` (module `async_std_rt`) and smol's (module `smol_rt`). Every await that could hang
@@ -16,7 +20,6 @@ use std::time::Duration;
 use async_io::Timer;
 use bytes::Bytes;
 use fdframe::codec::{LinesDecoder, LinesError};
-use fdframe::kmsg::{KmsgDecoder, KmsgRecord, KmsgStart};
 use fdframe::{Error, ReadFd};
 use fdframe_async_std::{FdRead, FdStream};
 use futures_lite::{AsyncReadExt, StreamExt, future};
@@ -37,28 +40,17 @@ macro_rules! on_both_runtimes {
 }
 
 on_both_runtimes!(
-    pipe_frames_split_across_writes_are_joined,
-    pipe_burst_larger_than_one_read_arrives_without_further_writes,
-    pipe_eof_ends_the_stream_once_then_stays_ended,
     pipe_many_wakeups_in_a_row_are_all_seen,
-    socketpair_delivers_lines,
-    pty_lines_then_slave_close_is_a_clean_end,
-    regular_file_is_read_to_eof,
     fd_that_epoll_refuses_is_read_directly,
-    dropping_a_pending_next_loses_nothing,
     dropping_a_pending_next_keeps_a_partial_frame,
     dropping_the_stream_closes_the_fd,
     from_fd_makes_a_blocking_pipe_nonblocking_and_restores_it_on_drop,
     into_inner_deregisters_and_keeps_buffered_bytes,
-    last_line_without_newline_is_delivered_at_eof,
     overlong_line_is_an_error_and_the_stream_goes_on,
     raw_read_returns_every_byte_then_eof,
     raw_read_sees_every_wakeup_of_a_trickling_writer,
     raw_read_of_a_pty_ends_cleanly_when_the_slave_closes,
     raw_read_of_a_regular_file,
-    kmsg_oldest_finds_the_records_written,
-    kmsg_new_sees_only_records_written_after_opening,
-    kmsg_raw_read_into_a_small_buffer_is_einval,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -167,62 +159,6 @@ impl Drop for TempFile {
 // ---------------------------------------------------------------------------------------------
 // Pipes.
 
-async fn pipe_frames_split_across_writes_are_joined() {
-    let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
-
-    writer.write_all(b"hel").unwrap();
-    assert_eq!(
-        at_most(Duration::from_millis(50), lines.next())
-            .await
-            .map(|_| ()),
-        None
-    );
-    writer.write_all(b"lo\nwor").unwrap();
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("hello"));
-    writer.write_all(b"ld\n").unwrap();
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("world"));
-}
-
-async fn pipe_burst_larger_than_one_read_arrives_without_further_writes() {
-    let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
-    // Make sure the stream is waiting (registered) before the burst comes.
-    assert!(
-        at_most(Duration::from_millis(20), lines.next())
-            .await
-            .is_none()
-    );
-
-    // 2 000 lines, ~40 KB: several reads at the first read size (8 KiB), and within one pipe
-    // buffer, so the writer never blocks and nothing is written afterwards.
-    let expected: Vec<String> = (0..2000)
-        .map(|n| format!("line {n:06} {}", "x".repeat(8)))
-        .collect();
-    let burst: String = expected.iter().map(|l| format!("{l}\n")).collect();
-    writer.write_all(burst.as_bytes()).unwrap();
-
-    for want in &expected {
-        assert_eq!(next_line(&mut lines).await.as_ref(), Some(want));
-    }
-    drop(writer);
-    assert_eq!(next_line(&mut lines).await, None);
-}
-
-async fn pipe_eof_ends_the_stream_once_then_stays_ended() {
-    let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
-    writer.write_all(b"only\n").unwrap();
-    drop(writer);
-
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("only"));
-    assert!(!futures_core::stream::FusedStream::is_terminated(&lines));
-    assert_eq!(next_line(&mut lines).await, None);
-    assert!(futures_core::stream::FusedStream::is_terminated(&lines));
-    assert_eq!(next_line(&mut lines).await, None);
-    assert_eq!(next_line(&mut lines).await, None);
-}
-
 async fn pipe_many_wakeups_in_a_row_are_all_seen() {
     // Each line wakes the task separately, from a writer thread, so readiness events land in
     // every order against the reads; a missed or swallowed wake-up hangs (and fails) here.
@@ -246,52 +182,6 @@ async fn pipe_many_wakeups_in_a_row_are_all_seen() {
 // ---------------------------------------------------------------------------------------------
 // Other kinds of descriptor.
 
-async fn socketpair_delivers_lines() {
-    use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
-    let (ours, theirs) = socketpair(
-        AddressFamily::UNIX,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap();
-    let mut theirs = std::fs::File::from(theirs);
-    let mut lines = FdStream::from_fd(ours, lines_decoder()).unwrap();
-    assert_eq!(lines.get_ref().kind(), fdframe::FdKind::Socket);
-
-    theirs.write_all(b"one\ntw").unwrap();
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("one"));
-    theirs.write_all(b"o\n").unwrap();
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("two"));
-    drop(theirs);
-    assert_eq!(next_line(&mut lines).await, None);
-}
-
-async fn pty_lines_then_slave_close_is_a_clean_end() {
-    let (master, mut slave) = pty();
-    let mut lines = FdStream::from_fd(master, lines_decoder()).unwrap();
-    assert_eq!(lines.get_ref().kind(), fdframe::FdKind::Terminal);
-
-    slave.write_all(b"first\n").unwrap();
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("first"));
-    slave.write_all(b"second\nthird\n").unwrap();
-    drop(slave);
-    // `EIO` from the master after the slave closed is the end, not an error.
-    assert_eq!(collect_lines(lines).await, ["second", "third"]);
-}
-
-async fn regular_file_is_read_to_eof() {
-    let body: String = (0..5000).map(|n| format!("record {n}\n")).collect();
-    let file = TempFile::with_contents("regular", body.as_bytes());
-    let lines = FdStream::open(&file.0, lines_decoder()).unwrap();
-    assert!(!lines.get_ref().kind().is_pollable());
-
-    let got = collect_lines(lines).await;
-    assert_eq!(got.len(), 5000);
-    assert_eq!(got.first().map(String::as_str), Some("record 0"));
-    assert_eq!(got.last().map(String::as_str), Some("record 4999"));
-}
-
 async fn fd_that_epoll_refuses_is_read_directly() {
     // `/dev/null` is a character device without a poll operation: epoll says EPERM.
     let lines = FdStream::open("/dev/null", lines_decoder()).unwrap();
@@ -300,24 +190,6 @@ async fn fd_that_epoll_refuses_is_read_directly() {
 
 // ---------------------------------------------------------------------------------------------
 // Cancel safety.
-
-async fn dropping_a_pending_next_loses_nothing() {
-    let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
-
-    for _ in 0..3 {
-        assert!(
-            at_most(Duration::from_millis(20), lines.next())
-                .await
-                .is_none()
-        );
-    }
-    writer.write_all(b"a\nb\n").unwrap();
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("a"));
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("b"));
-    drop(writer);
-    assert_eq!(next_line(&mut lines).await, None);
-}
 
 async fn dropping_a_pending_next_keeps_a_partial_frame() {
     let (reader, mut writer) = pipe();
@@ -380,17 +252,6 @@ async fn into_inner_deregisters_and_keeps_buffered_bytes() {
     let mut lines = FdStream::with_framer(fd, framer).unwrap();
     writer.write_all(b"o\n").unwrap();
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("two"));
-}
-
-async fn last_line_without_newline_is_delivered_at_eof() {
-    let (reader, mut writer) = pipe();
-    let mut lines = FdStream::from_fd(reader, lines_decoder()).unwrap();
-    writer.write_all(b"whole\nhalf").unwrap();
-    drop(writer);
-
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("whole"));
-    assert_eq!(next_line(&mut lines).await.as_deref(), Some("half"));
-    assert_eq!(next_line(&mut lines).await, None);
 }
 
 async fn overlong_line_is_an_error_and_the_stream_goes_on() {
@@ -479,100 +340,4 @@ async fn raw_read_of_a_regular_file() {
     assert_eq!(got, "file bytes");
     let fd: ReadFd = raw.into_inner();
     assert_eq!(fd.kind(), fdframe::FdKind::RegularFile);
-}
-
-// ---------------------------------------------------------------------------------------------
-// /dev/kmsg, as root.
-
-fn kmsg_available() -> bool {
-    fdframe_conformance::fixtures::kmsg_or_skip("fdframe-async-std kmsg")
-}
-
-fn unique_marker(test: &str) -> String {
-    fdframe_conformance::fixtures::unique_marker(test)
-}
-
-const TAG: &str = "fdframe-async-std-test";
-
-/// Writes `count` records of about 1000 bytes carrying `marker` and their number.
-fn write_records(marker: &str, count: usize) {
-    for n in 0..count {
-        fdframe_conformance::fixtures::write_numbered_kmsg_record(TAG, marker, n);
-    }
-}
-
-/// The record numbers, in reading order, of the records that carry `marker`.
-fn numbers_with(marker: &str, records: &[KmsgRecord]) -> Vec<usize> {
-    fdframe_conformance::fixtures::numbers_of(TAG, marker, records)
-        .into_iter()
-        .collect()
-}
-
-/// Reads until no record has come for 200 ms. Loss notices are tolerated (the ring may wrap
-/// while we read); any other error fails the test.
-async fn read_until_quiet(stream: &mut FdStream<KmsgDecoder>) -> Vec<KmsgRecord> {
-    let mut records = Vec::new();
-    loop {
-        match at_most(Duration::from_millis(200), stream.next()).await {
-            None => return records,
-            Some(None) => panic!("/dev/kmsg never ends"),
-            Some(Some(Ok(record))) => records.push(record),
-            Some(Some(Err(Error::Lost(loss)))) => eprintln!("note: {loss}"),
-            Some(Some(Err(e))) => panic!("unexpected error from /dev/kmsg: {e:?}"),
-        }
-    }
-}
-
-async fn kmsg_oldest_finds_the_records_written() {
-    if !kmsg_available() {
-        return;
-    }
-    let marker = unique_marker("oldest");
-    write_records(&marker, 3);
-    let mut kmsg = FdStream::kmsg(KmsgStart::Oldest).unwrap();
-    assert!(kmsg.is_registered());
-    let records = within(read_until_quiet(&mut kmsg)).await;
-    assert_eq!(numbers_with(&marker, &records), [0, 1, 2]);
-}
-
-async fn kmsg_new_sees_only_records_written_after_opening() {
-    if !kmsg_available() {
-        return;
-    }
-    let before = unique_marker("before");
-    write_records(&before, 1);
-    let mut kmsg = FdStream::kmsg(KmsgStart::New).unwrap();
-    // Get the stream waiting (registered) before the records come. Other tests log too, so
-    // whatever arrives meanwhile is theirs and is dropped here.
-    let _ = at_most(Duration::from_millis(20), kmsg.next()).await;
-    let after = unique_marker("after");
-    write_records(&after, 3);
-    let records = within(read_until_quiet(&mut kmsg)).await;
-    assert_eq!(numbers_with(&after, &records), [0, 1, 2]);
-    assert!(
-        numbers_with(&before, &records).is_empty(),
-        "an old record was read"
-    );
-}
-
-async fn kmsg_raw_read_into_a_small_buffer_is_einval() {
-    if !kmsg_available() {
-        return;
-    }
-    // What `FdRead`'s docs warn about, and what the kmsg decoder's read sizing prevents.
-    write_records(&unique_marker("einval"), 1);
-    let mut raw = FdRead::open("/dev/kmsg").unwrap();
-    // EPIPE first is fine: records were overwritten since the open (other tests log too) and
-    // the device has moved on to the oldest one left.
-    let einval = rustix::io::Errno::INVAL.raw_os_error();
-    let epipe = rustix::io::Errno::PIPE.raw_os_error();
-    for _ in 0..100 {
-        let err = within(raw.read(&mut [0; 64])).await.unwrap_err();
-        match err.raw_os_error() {
-            Some(code) if code == einval => return,
-            Some(code) if code == epipe => continue,
-            _ => panic!("expected EINVAL, got {err}"),
-        }
-    }
-    panic!("EPIPE on every read");
 }

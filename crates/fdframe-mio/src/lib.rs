@@ -67,7 +67,7 @@
 //!             // Until `WouldBlock` (or the end): a drain that paused is not done.
 //!             loop {
 //!                 for line in lines.drain() {
-//!                     let line = line?; // a decode error, a loss notice, or a read error
+//!                     let line = line?; // a pipe brings no loss notices: a read error or an over-long line
 //!                     assert!(line.starts_with(b"burst "));
 //!                     received += 1;
 //!                 }
@@ -87,10 +87,9 @@
 //! Following the kernel log (root, or `CAP_SYSLOG` where `kernel.dmesg_restrict=1`):
 //!
 //! ```no_run
-//! use fdframe::kmsg::KmsgStart;
-//! use fdframe_mio::FdReader;
-//! use mio::{Events, Interest, Poll, Token};
+//! use fdframe_mio::prelude::*; // FdReader, KmsgStart, and mio's Poll, Events, Interest, Token
 //!
+//! # fn main() -> std::io::Result<()> {
 //! let mut kmsg = FdReader::kmsg(KmsgStart::Oldest)?;
 //! let mut poll = Poll::new()?;
 //! poll.registry().register(&mut kmsg, Token(0), Interest::READABLE)?;
@@ -100,7 +99,10 @@
 //!     for record in kmsg.drain() {
 //!         match record {
 //!             Ok(record) => println!("{}", record.message_lossy()),
-//!             Err(e) => eprintln!("{e}"), // e.g. "12 kernel log records lost (...)"
+//!             // e.g. "12 kernel log records lost (...)": the reader goes on.
+//!             Err(e) if !e.is_fatal() => eprintln!("{e}"),
+//!             // A failed read ends the stream.
+//!             Err(e) => return Err(e.into()),
 //!         }
 //!     }
 //!     // Wait only once the drain reached `WouldBlock`; after a pause, drain again at once.
@@ -108,7 +110,7 @@
 //!         poll.poll(&mut events, None)?;
 //!     }
 //! }
-//! # Ok::<(), std::io::Error>(())
+//! # }
 //! ```
 //!
 //! # Caveats
@@ -132,8 +134,38 @@
 
 #![forbid(unsafe_code)]
 
+// Linux only: say so once instead of a wall of unresolved Linux system calls.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "fdframe-mio supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, epoll)"
+);
+
+/// The core crate, re-exported so that `fdframe_mio::fdframe::kmsg::KmsgStart` (and every
+/// decoder) is reachable with `fdframe-mio` as the only fdframe dependency.
+pub use fdframe;
+
 mod drain;
 mod reader;
 
 pub use drain::{Drain, DrainBatches};
 pub use reader::FdReader;
+
+/// What a first program needs, in one `use fdframe_mio::prelude::*;`.
+///
+/// The reader, the `/dev/kmsg` types and the common line decoders, and the four mio types every
+/// event loop names ([`Poll`](mio::Poll), [`Events`](mio::Events), [`Interest`](mio::Interest),
+/// [`Token`](mio::Token)). They are this crate's own mio 1.x, so a program that also names
+/// them through its own `mio` dependency gets the same types. There is no stream trait here:
+/// [`FdReader::drain`] is an `Iterator`.
+pub mod prelude {
+    pub use crate::FdReader;
+    pub use fdframe::codec::{LinesDecoder, Utf8LinesDecoder};
+    pub use fdframe::kmsg::{KmsgDecoder, KmsgRecord, KmsgStart};
+    pub use mio::{Events, Interest, Poll, Token};
+}
+
+// The README's example, compiled as a doctest (it is the crates.io page, not the crate docs,
+// which say more).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

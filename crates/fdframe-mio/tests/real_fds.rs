@@ -1,16 +1,18 @@
-//! `fdframe_mio::FdReader` over real descriptors in a real `mio::Poll` loop: pipes, a
-//! socketpair, a pty, regular files, `/dev/kmsg` (as root; skipped loudly otherwise, failing
-//! instead when `FDFRAME_REQUIRE_PRIVILEGED=1`). Every poll has a timeout, so a lost
-//! wake-up fails the test instead of hanging it.
+//! What only the mio backend has, in a real `mio::Poll` loop: one edge, one drain to
+//! `WouldBlock`; stopping a drain early; registration, reregistration and deregistration
+//! (also on drop); `O_NONBLOCK` handling; descriptors epoll refuses. Every poll has a timeout,
+//! so a lost wake-up fails the test instead of hanging it.
+//!
+//! The behaviour every backend shares (pipes, FIFOs, sockets, ptys, files, devices, kmsg
+//! records, bounds) is the conformance suite's, run for mio by the workspace's `tests/`
+//! package; it is not repeated here. These tests need nothing outside this package.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::task::Poll as StepPoll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use fdframe::codec::LinesDecoder;
-use fdframe::kmsg::{KmsgDecoder, KmsgStart};
 use fdframe::{Decoder, Framer, ReadFd};
 use fdframe_mio::FdReader;
 use mio::event::Source;
@@ -101,27 +103,6 @@ where
         .collect()
 }
 
-/// Drains on every event until the stream ends; panics if it takes longer than
-/// [`EVENT_TIMEOUT`].
-fn read_to_end(event_loop: &mut EventLoop, reader: &mut FdReader<LinesDecoder>) -> Vec<Bytes> {
-    let deadline = Instant::now() + EVENT_TIMEOUT;
-    let mut got = drain_ok(reader);
-    while !reader.is_done() {
-        assert!(
-            reader.is_drained(),
-            "waiting is only safe after a full drain"
-        );
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "the stream did not end within {EVENT_TIMEOUT:?}"
-        );
-        event_loop.poll_tokens(left);
-        got.extend(drain_ok(reader));
-    }
-    got
-}
-
 fn numbered_lines(count: usize) -> (Vec<u8>, Vec<Bytes>) {
     let expected: Vec<Bytes> = (0..count)
         .map(|n| Bytes::from(format!("line {n:05} {}", "x".repeat(n % 50))))
@@ -159,55 +140,6 @@ fn burst_larger_than_one_read_is_drained_after_one_event() {
         assert!(!reader.is_done());
         event_loop.expect_no_event(T);
     }
-}
-
-#[test]
-fn frames_split_across_writes_are_joined() {
-    let (rx, tx) = pipe();
-    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
-    let mut event_loop = EventLoop::new();
-    event_loop.register(&mut reader, T);
-
-    let steps: [(&[u8], &[&str]); 4] = [
-        (b"hel", &[]),
-        (b"lo\nwor", &["hello"]),
-        (b"ld\n\nlast", &["world", ""]),
-        (b"\n", &["last"]),
-    ];
-    for (write, expected) in steps {
-        write_all(&tx, write);
-        event_loop.expect_event(T);
-        assert_eq!(drain_ok(&mut reader), expected, "after writing {write:?}");
-        assert!(reader.is_drained());
-    }
-}
-
-#[test]
-fn end_of_stream_comes_once_then_the_reader_is_fused() {
-    let (rx, tx) = pipe();
-    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
-    let mut event_loop = EventLoop::new();
-    event_loop.register(&mut reader, T);
-
-    write_all(&tx, b"a\nb\n");
-    drop(tx);
-    event_loop.expect_event(T);
-    assert_eq!(drain_ok(&mut reader), ["a", "b"]);
-    assert!(reader.is_done());
-    assert!(reader.is_drained());
-    assert!(reader.drain().next().is_none());
-    assert!(matches!(reader.poll_next_now(), StepPoll::Ready(None)));
-    assert!(matches!(reader.poll_next_now(), StepPoll::Ready(None)));
-}
-
-#[test]
-fn last_line_without_newline_is_delivered_at_end_of_stream() {
-    let (rx, tx) = pipe();
-    let mut reader = FdReader::from_fd(rx, lines()).unwrap();
-    write_all(&tx, b"whole\npart");
-    drop(tx);
-    assert_eq!(drain_ok(&mut reader), ["whole", "part"]);
-    assert!(reader.is_done());
 }
 
 #[test]
@@ -379,64 +311,6 @@ fn into_inner_deregisters_and_returns_descriptor_and_buffered_bytes() {
 // ---- other descriptor kinds ----------------------------------------------------------------
 
 #[test]
-fn socketpair_delivers_frames_and_ends_at_shutdown() {
-    use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
-
-    let (ours, theirs) = socketpair(
-        AddressFamily::UNIX,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap();
-    let mut reader = FdReader::from_fd(ours, lines()).unwrap();
-    let mut event_loop = EventLoop::new();
-    event_loop.register(&mut reader, T);
-
-    let (bytes, expected) = numbered_lines(2000); // more than a socket buffer's worth
-    let writer = std::thread::spawn(move || {
-        write_all(&theirs, &bytes);
-        drop(theirs);
-    });
-    assert_eq!(read_to_end(&mut event_loop, &mut reader), expected);
-    writer.join().unwrap();
-}
-
-#[test]
-fn pty_master_ends_cleanly_when_the_slave_closes() {
-    use rustix::fs::{Mode, OFlags};
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
-    grantpt(&master).unwrap();
-    unlockpt(&master).unwrap();
-    let name = ptsname(&master, Vec::new()).unwrap();
-    let slave = rustix::fs::open(
-        name.as_c_str(),
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .unwrap();
-    // Raw mode: no `\n` -> `\r\n` translation, no echo.
-    let mut termios = rustix::termios::tcgetattr(&slave).unwrap();
-    termios.make_raw();
-    rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios).unwrap();
-
-    let mut reader = FdReader::from_fd(master, lines()).unwrap();
-    assert!(reader.needs_registration());
-    let mut event_loop = EventLoop::new();
-    event_loop.register(&mut reader, T);
-
-    write_all(&slave, b"one\ntwo\n");
-    event_loop.expect_event(T);
-    assert_eq!(drain_ok(&mut reader), ["one", "two"]);
-
-    write_all(&slave, b"three\n");
-    drop(slave); // the master now reads EIO: end of stream, not an error
-    assert_eq!(read_to_end(&mut event_loop, &mut reader), ["three"]);
-}
-
-#[test]
 fn regular_file_is_drained_to_its_end_without_registration() {
     let path = std::env::temp_dir().join(format!(
         "fdframe-mio-test-{}-{:?}",
@@ -473,131 +347,4 @@ fn device_epoll_refuses_is_detected_and_read_directly() {
     assert!(!reader.needs_registration());
     assert_eq!(drain_ok(&mut reader), Vec::<Bytes>::new());
     assert!(reader.is_done());
-}
-
-// ---- /dev/kmsg (root) ----------------------------------------------------------------------
-
-fn skip_privileged(reason: &str) {
-    fdframe_conformance::skip_loudly("fdframe-mio kmsg", reason);
-}
-
-fn unique_marker() -> String {
-    fdframe_conformance::fixtures::unique_marker("mio")
-}
-
-/// Writes one record of about 1000 bytes (call only after [`kmsg_available`]).
-fn write_kmsg_record(marker: &str, n: usize) {
-    fdframe_conformance::fixtures::write_numbered_kmsg_record("fdframe-mio-test", marker, n);
-}
-
-fn kmsg_available() -> bool {
-    fdframe_conformance::fixtures::kmsg_or_skip("fdframe-mio kmsg")
-}
-
-/// Opens `/dev/kmsg` at `start`; `None` (after a skip) when this process may not read it.
-fn kmsg_reader_or_skip(start: KmsgStart) -> Option<FdReader<KmsgDecoder>> {
-    match FdReader::kmsg(start) {
-        Ok(reader) => Some(reader),
-        Err(e) => {
-            skip_privileged(&format!("cannot open /dev/kmsg for reading: {e}"));
-            None
-        }
-    }
-}
-
-/// Drains `reader` on every event until `want` records carrying `marker` have arrived; returns
-/// every marked message seen (as text). Loss notices and malformed records are tolerated (other
-/// programs log too); a read error fails the test.
-fn collect_marked(
-    event_loop: &mut EventLoop,
-    reader: &mut FdReader<KmsgDecoder>,
-    marker: &str,
-    want: usize,
-) -> Vec<String> {
-    let deadline = Instant::now() + EVENT_TIMEOUT;
-    let mut marked = Vec::new();
-    loop {
-        for record in reader.drain() {
-            match record {
-                Ok(record) => {
-                    let message = record.message_lossy().into_owned();
-                    if message.contains(marker) {
-                        marked.push(message);
-                    }
-                }
-                Err(fdframe::Error::Lost(_) | fdframe::Error::Decode(_)) => {}
-                Err(e) => panic!("reading /dev/kmsg failed: {e}"),
-            }
-        }
-        if marked.len() >= want {
-            return marked;
-        }
-        assert!(reader.is_drained());
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "saw {} of {want} records marked {marker}",
-            marked.len()
-        );
-        event_loop.poll_tokens(left);
-    }
-}
-
-/// The number written after the marker, for a message `fdframe-mio-test <marker> <n> <padding>`.
-fn record_number(message: &str, marker: &str) -> Option<usize> {
-    let rest = message.split_once(marker)?.1;
-    rest.split_whitespace().next()?.parse().ok()
-}
-
-#[test]
-fn kmsg_oldest_reads_the_whole_buffer_including_our_records() {
-    if !kmsg_available() {
-        return;
-    }
-    let marker = unique_marker();
-    (0..3).for_each(|n| write_kmsg_record(&marker, n));
-    let Some(mut reader) = kmsg_reader_or_skip(KmsgStart::Oldest) else {
-        return;
-    };
-    assert!(reader.needs_registration());
-    let mut event_loop = EventLoop::new();
-    event_loop.register(&mut reader, T);
-
-    let marked = collect_marked(&mut event_loop, &mut reader, &marker, 3);
-    let numbers: Vec<_> = marked.iter().map(|m| record_number(m, &marker)).collect();
-    assert_eq!(numbers, [Some(0), Some(1), Some(2)]);
-    assert!(marked.iter().all(|m| m.len() > 900), "records arrive whole");
-}
-
-#[test]
-fn kmsg_new_sees_only_records_written_after_opening() {
-    if !kmsg_available() {
-        return;
-    }
-    let marker = unique_marker();
-    write_kmsg_record(&marker, 99);
-    let Some(mut reader) = kmsg_reader_or_skip(KmsgStart::New) else {
-        return;
-    };
-    let mut event_loop = EventLoop::new();
-    event_loop.register(&mut reader, T);
-    // Whatever the kernel logs meanwhile may come; record 99 must not.
-    let early = reader
-        .drain()
-        .filter_map(Result::ok)
-        .filter(|record| record.message_lossy().contains(&marker))
-        .count();
-    assert_eq!(early, 0, "a record written before the open was read");
-
-    for n in 0..3 {
-        write_kmsg_record(&marker, n);
-    }
-    event_loop.expect_event(T);
-    let marked = collect_marked(&mut event_loop, &mut reader, &marker, 3);
-    let numbers: Vec<_> = marked.iter().map(|m| record_number(m, &marker)).collect();
-    assert_eq!(
-        numbers,
-        [Some(0), Some(1), Some(2)],
-        "record 99 came before the open"
-    );
 }

@@ -16,9 +16,7 @@
 //!   `tokio_util::codec::Decoder` be an [`fdframe::Decoder`].
 //!
 //! ```no_run
-//! use fdframe::kmsg::KmsgStart;
-//! use fdframe_tokio::FdStream;
-//! use tokio_stream::StreamExt; // or futures::StreamExt
+//! use fdframe_tokio::prelude::*; // FdStream, KmsgStart, StreamExt, ...
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -27,8 +25,10 @@
 //! while let Some(record) = kmsg.next().await {
 //!     match record {
 //!         Ok(record) => println!("{}", record.message_lossy()),
-//!         // Loss notices and malformed records: the stream goes on.
-//!         Err(e) => eprintln!("{e}"),
+//!         // Loss notices and malformed records: report them, the stream goes on.
+//!         Err(e) if !e.is_fatal() => eprintln!("{e}"),
+//!         // A failed read ends the stream.
+//!         Err(e) => return Err(e.into()),
 //!     }
 //! }
 //! # Ok(())
@@ -64,6 +64,16 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Linux only: say so once instead of a wall of unresolved Linux system calls.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "fdframe-tokio supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, epoll)"
+);
+
+/// The core crate, re-exported so that `fdframe_tokio::fdframe::kmsg::KmsgStart` (and every
+/// decoder) is reachable with `fdframe-tokio` as the only fdframe dependency.
+pub use fdframe;
+
 mod batches;
 mod kmsg;
 mod read;
@@ -78,3 +88,24 @@ pub use stream::FdStream;
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub use tokio_util_decoder::TokioUtilDecoder;
+
+/// What a first program needs, in one `use fdframe_tokio::prelude::*;`.
+///
+/// The readers, the `/dev/kmsg` types and the common line decoders, and
+/// [`StreamExt`](tokio_stream::StreamExt) for `stream.next().await`. That trait is
+/// `tokio_stream::StreamExt`, the one tokio's own documentation teaches: a program that
+/// already imports it from `tokio_stream` sees the same trait, with no clash. A program that
+/// uses `futures::StreamExt` instead should import the types by name rather than this prelude,
+/// or both traits' `next` are in scope and the call is ambiguous.
+pub mod prelude {
+    pub use crate::{BatchStream, FdRead, FdStream};
+    pub use fdframe::codec::{LinesDecoder, Utf8LinesDecoder};
+    pub use fdframe::kmsg::{KmsgDecoder, KmsgRecord, KmsgStart};
+    pub use tokio_stream::StreamExt;
+}
+
+// The README's example, compiled as a doctest (it is the crates.io page, not the crate docs,
+// which say more).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

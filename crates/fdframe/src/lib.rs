@@ -50,6 +50,20 @@
 
 #![deny(unsafe_code)]
 
+// Linux only: say so first (expansion errors come before resolution errors), instead of leaving
+// it to unresolved Linux system calls. The backends never get this far on another target: they
+// fail on this crate.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "fdframe supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, timerfd, TUN) through Linux system calls; the errors after this one follow from it"
+);
+
+// The README's example, compiled as a doctest (it is the crates.io page; the crate docs above
+// say more).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod blocking;
 pub mod codec;
 mod decoder;

@@ -9,8 +9,10 @@
 //!
 //! Everything else fdframe asks of the kernel goes through rustix's safe API.
 //!
-//! **Invariant: this is the only module of the workspace with `unsafe` code**, and each block
-//! carries a `// SAFETY:` comment.
+//! **Invariant: this is the only module of the core crate with `unsafe` code**, and each block
+//! carries a `// SAFETY:` comment. The one other `unsafe` in the workspace is a single call in
+//! `crates/fdframe-tokio/src/source.rs`: tokio's `AsyncFd::register_with_interest` is an
+//! `unsafe fn`. `cargo xtask tidy` allows `unsafe` in these two places and nowhere else.
 
 #![allow(unsafe_code)]
 
