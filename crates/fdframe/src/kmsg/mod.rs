@@ -60,6 +60,9 @@ mod open;
 mod parse;
 mod proc_kmsg;
 mod record;
+#[cfg(feature = "serde")]
+pub(crate) mod serde_impls;
+mod wall_clock;
 
 #[cfg(test)]
 mod tests;
@@ -74,3 +77,4 @@ pub use level::{Level, ParseLevelError};
 pub use open::{KmsgStart, open, open_at};
 pub use proc_kmsg::{ProcKmsgDecoder, ProcKmsgLine};
 pub use record::KmsgRecord;
+pub use wall_clock::{Clocks, Sleep, SleepPlan, SleepScan, WallClock};
