@@ -185,3 +185,46 @@ fn an_empty_dmesg_json_document_is_still_json() {
     let value: serde_json::Value = serde_json::from_str(&got).unwrap();
     assert_eq!(value["dmesg"].as_array().unwrap().len(), 0);
 }
+
+/// The examples in `docs/json-schema.md`, one JSON object per line of each `json` block.
+fn documented_examples() -> Vec<serde_json::Value> {
+    let doc = include_str!("../../../docs/json-schema.md");
+    doc.split("```json\n")
+        .skip(1)
+        .flat_map(|block| block.split_once("\n```").expect("a closed block").0.lines())
+        .map(|line| serde_json::from_str(line).expect("a documented example is JSON"))
+        .collect()
+}
+
+fn keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_documented_examples_have_exactly_the_fields_printed() {
+    let json = exact_lines(Some("web-1"));
+    let printed = [
+        text(|out| {
+            json.record(
+                out,
+                &record(b"6,1,2,-,caller=T42;usb 1-1: new\n SUBSYSTEM=usb\n DEVICE=c189:1\n"),
+            )
+        }),
+        text(|out| exact_lines(None).record(out, &record(b"14,2,3,-;bad \\xff!\n KEY=v\\xfe\n"))),
+        text(|out| exact_lines(None).loss(out, &Loss::sequence_gap(LossCause::KmsgOverrun, 1, 3))),
+        text(|out| exact_lines(None).error(out, "bad", Some(3))),
+    ];
+    let documented = documented_examples();
+    assert_eq!(
+        documented.len(),
+        printed.len(),
+        "one example per printed object"
+    );
+    for (doc, line) in documented.iter().zip(&printed) {
+        let got: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(keys(doc), keys(&got), "documented {doc}\nprinted {got}");
+        assert_eq!(doc["schema"], SCHEMA);
+    }
+}

@@ -33,8 +33,9 @@ Output:
      \"caller\":null,\"message\":\"...\",\"dictionary\":{\"SUBSYSTEM\":\"acpi\"}}
     {\"type\":\"loss\",\"count\":12,\"first_seq\":100,\"last_seq\":111,\"cause\":\"kmsg-overrun\",...}
     {\"type\":\"error\",\"message\":\"malformed /dev/kmsg record: ...\",\"seq\":1140}
-  Records also get \"wall_time\" (RFC 3339) with --time-format ctime|iso|reltime, and
-  \"message_hex\" when the message is not UTF-8 (\"message\" then has U+FFFD in its place).
+  Every object also has \"schema\" (fdframe-kmsg/1) and \"boot_id\" (\"hostname\" with
+  --hostname); records have \"wall_time\" (RFC 3339, UTC) and \"wall_time_uncertain\", and
+  \"message_hex\" when the message is not UTF-8. The schema: docs/json-schema.md.
   A malformed record is also reported on stderr; reading goes on.
 
 Times:

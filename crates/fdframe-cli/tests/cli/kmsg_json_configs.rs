@@ -11,7 +11,9 @@ use crate::kmsg_json_harness::JSON_LINES;
 use crate::support::BIN;
 
 fn deploy(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -49,7 +51,10 @@ fn command_in_comment(text: &str) -> Vec<String> {
         if !continued {
             return words;
         }
-        line = lines.next().expect("a continued line").trim_start_matches(['#', ' ']);
+        line = lines
+            .next()
+            .expect("a continued line")
+            .trim_start_matches(['#', ' ']);
     }
 }
 
@@ -67,7 +72,10 @@ fn the_vector_config_parses_and_runs_fdframe_with_options_it_has() {
     assert_eq!(source["type"].as_str(), Some("exec"));
     assert_eq!(source["mode"].as_str(), Some("streaming"));
     assert_eq!(source["decoding"]["codec"].as_str(), Some("json"));
-    assert_eq!(source["framing"]["method"].as_str(), Some("newline_delimited"));
+    assert_eq!(
+        source["framing"]["method"].as_str(),
+        Some("newline_delimited")
+    );
     assert_eq!(source["include_stderr"].as_bool(), Some(false));
     let command: Vec<&str> = source["command"]
         .as_array()
@@ -78,7 +86,10 @@ fn the_vector_config_parses_and_runs_fdframe_with_options_it_has() {
     assert!(command[0].ends_with("/fdframe"), "{command:?}");
     assert_fdframe_accepts(&command[1..]);
     let remap = &config["transforms"]["kmsg_time"];
-    assert_eq!(remap["inputs"].as_array().unwrap()[0].as_str(), Some("kmsg"));
+    assert_eq!(
+        remap["inputs"].as_array().unwrap()[0].as_str(),
+        Some("kmsg")
+    );
     assert!(remap["source"].as_str().unwrap().contains(".wall_time"));
     assert_explains_delivery("vector.toml", &text);
 }
@@ -95,7 +106,11 @@ fn classic_sections(text: &str) -> Vec<(String, Vec<(String, String)>)> {
             sections.push((name.to_owned(), Vec::new()));
             continue;
         }
-        assert!(line.starts_with(' '), "line {}: not indented: {line}", n + 1);
+        assert!(
+            line.starts_with(' '),
+            "line {}: not indented: {line}",
+            n + 1
+        );
         let (key, value) = trimmed
             .split_once(char::is_whitespace)
             .unwrap_or_else(|| panic!("line {}: a key without a value: {line}", n + 1));
@@ -159,7 +174,9 @@ fn the_otelcol_config_parses_and_tails_the_file_fdframe_writes() {
         !config["extensions"][storage].is_badvalue(),
         "no extension {storage}"
     );
-    let extensions = config["service"]["extensions"].as_vec().expect("extensions");
+    let extensions = config["service"]["extensions"]
+        .as_vec()
+        .expect("extensions");
     assert!(extensions.contains(&Yaml::String(storage.into())));
     let operators = receiver["operators"].as_vec().expect("operators");
     assert_eq!(
