@@ -1,66 +1,4 @@
-//! Kernel timestamps as wall-clock time, correct across suspend as far as the log allows.
-//!
-//! A `/dev/kmsg` timestamp ([`KmsgRecord::timestamp_us`]) is the kernel's monotonic clock in
-//! microseconds, and that clock stops while the system sleeps (suspend, hibernation). So the
-//! wall-clock time of a record is `ts + (CLOCK_REALTIME − CLOCK_MONOTONIC)`, with the offset
-//! read now — exact for every record logged since the last resume, and too late, by the time
-//! slept since, for older ones. How long the system slept in total is known
-//! (`CLOCK_BOOTTIME − CLOCK_MONOTONIC`); *when* it slept is known only from the log itself: the
-//! kernel logs `PM: suspend exit` (and `hibernation exit`) after each resume, and, with
-//! `/sys/power/pm_debug_messages` on, `Timekeeping suspended for N.NNN seconds` at each.
-//!
-//! So: feed a [`SleepScan`] the records of the ring buffer, let [`SleepScan::plan`] decide
-//! whether older records can be corrected exactly (its [`SleepPlan::note`] says when they
-//! cannot), and build a [`WallClock`] from the plan and the [`Clocks`]. While following the
-//! log, [`WallClock::refresh`] takes a new reading now and then; a sleep between two readings
-//! is noticed and accounted for, so that a follower that lives through a suspend keeps
-//! giving right times (only records stamped between the two readings become uncertain).
-//! [`WallClock::is_exact`] says, per record, whether its time may be off.
-//!
-//! ```no_run
-//! use fdframe::blocking::FdReader;
-//! use fdframe::kmsg::{self, Clocks, KmsgDecoder, KmsgStart, SleepScan, WallClock};
-//!
-//! // Scan what the ring buffer holds for sleeps.
-//! let fd = kmsg::open(KmsgStart::Oldest)?;
-//! let mut reader = FdReader::from_fd(fd, KmsgDecoder::new())?;
-//! let mut scan = SleepScan::default();
-//! let records: Vec<_> = reader.ready().flatten().collect();
-//! for record in &records {
-//!     scan.observe_record(record);
-//! }
-//! let clocks = Clocks::now();
-//! let plan = scan.plan(clocks.slept_us());
-//! if let Some(note) = plan.note() {
-//!     eprintln!("{note}");
-//! }
-//! let wall = WallClock::new(clocks, plan);
-//! for record in &records {
-//!     let when = wall.system_time(record.timestamp_us());
-//!     let exact = wall.is_exact(record.timestamp_us());
-//!     println!("{when:?} (exact: {exact}) {}", record.message_lossy());
-//! }
-//! # Ok::<(), std::io::Error>(())
-//! ```
-//!
-//! The arithmetic needs no kernel; [`Clocks::from_ns`] and [`SleepPlan::from_sleeps`] build
-//! the inputs by hand:
-//!
-//! ```
-//! use fdframe::kmsg::{Clocks, Sleep, SleepPlan, WallClock};
-//!
-//! // Now: monotonic 200 s, an hour slept (boottime 3800 s), wall clock at 1_800_000_000 s.
-//! let s = 1_000_000_000i64;
-//! let clocks = Clocks::from_ns(1_800_000_000 * s, 200 * s, 3_800 * s);
-//! // The log said the system resumed at monotonic 100 s, after an hour.
-//! let sleep = Sleep { resumed_at_us: 100_000_000, duration_us: 3_600_000_000 };
-//! let wall = WallClock::new(clocks, SleepPlan::from_sleeps(vec![sleep]));
-//! // A record from after the resume: the plain offset.
-//! assert_eq!(wall.unix_us(150_000_000), 1_800_000_000_000_000 - 50_000_000);
-//! // One from before it: an hour earlier than the plain offset says.
-//! assert_eq!(wall.unix_us(50_000_000), 1_800_000_000_000_000 - 150_000_000 - 3_600_000_000);
-//! assert!(wall.is_exact(50_000_000));
-//! ```
+//! Kernel timestamps as wall-clock time: [`WallClock`] and what it is built from.
 
 use std::time::{Duration, SystemTime};
 
@@ -266,7 +204,70 @@ fn human_duration(us: u64) -> String {
     }
 }
 
-/// Converts kernel timestamps to wall-clock time (see the [module docs](self)).
+/// Converts kernel timestamps to wall-clock time, correct across suspend as far as the log
+/// allows.
+///
+/// A `/dev/kmsg` timestamp ([`KmsgRecord::timestamp_us`]) is the kernel's monotonic clock in
+/// microseconds, and that clock stops while the system sleeps (suspend, hibernation). So the
+/// wall-clock time of a record is `ts + (CLOCK_REALTIME − CLOCK_MONOTONIC)`, with the offset
+/// read now — exact for every record logged since the last resume, and too late, by the time
+/// slept since, for older ones. How long the system slept in total is known
+/// (`CLOCK_BOOTTIME − CLOCK_MONOTONIC`); *when* it slept is known only from the log itself: the
+/// kernel logs `PM: suspend exit` (and `hibernation exit`) after each resume, and, with
+/// `/sys/power/pm_debug_messages` on, `Timekeeping suspended for N.NNN seconds` at each.
+///
+/// So: feed a [`SleepScan`] the records of the ring buffer, let [`SleepScan::plan`] decide
+/// whether older records can be corrected exactly (its [`SleepPlan::note`] says when they
+/// cannot), and build a [`WallClock`] from the plan and the [`Clocks`]. While following the
+/// log, [`refresh`](WallClock::refresh) takes a new reading now and then; a sleep between two readings
+/// is noticed and accounted for, so that a follower that lives through a suspend keeps
+/// giving right times (only records stamped between the two readings become uncertain).
+/// [`is_exact`](WallClock::is_exact) says, per record, whether its time may be off.
+///
+/// ```no_run
+/// use fdframe::blocking::FdReader;
+/// use fdframe::kmsg::{self, Clocks, KmsgDecoder, KmsgStart, SleepScan, WallClock};
+///
+/// // Scan what the ring buffer holds for sleeps.
+/// let fd = kmsg::open(KmsgStart::Oldest)?;
+/// let mut reader = FdReader::from_fd(fd, KmsgDecoder::new())?;
+/// let mut scan = SleepScan::default();
+/// let records: Vec<_> = reader.ready().flatten().collect();
+/// for record in &records {
+///     scan.observe_record(record);
+/// }
+/// let clocks = Clocks::now();
+/// let plan = scan.plan(clocks.slept_us());
+/// if let Some(note) = plan.note() {
+///     eprintln!("{note}");
+/// }
+/// let wall = WallClock::new(clocks, plan);
+/// for record in &records {
+///     let when = wall.system_time(record.timestamp_us());
+///     let exact = wall.is_exact(record.timestamp_us());
+///     println!("{when:?} (exact: {exact}) {}", record.message_lossy());
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// The arithmetic needs no kernel; [`Clocks::from_ns`] and [`SleepPlan::from_sleeps`] build
+/// the inputs by hand:
+///
+/// ```
+/// use fdframe::kmsg::{Clocks, Sleep, SleepPlan, WallClock};
+///
+/// // Now: monotonic 200 s, an hour slept (boottime 3800 s), wall clock at 1_800_000_000 s.
+/// let s = 1_000_000_000i64;
+/// let clocks = Clocks::from_ns(1_800_000_000 * s, 200 * s, 3_800 * s);
+/// // The log said the system resumed at monotonic 100 s, after an hour.
+/// let sleep = Sleep { resumed_at_us: 100_000_000, duration_us: 3_600_000_000 };
+/// let wall = WallClock::new(clocks, SleepPlan::from_sleeps(vec![sleep]));
+/// // A record from after the resume: the plain offset.
+/// assert_eq!(wall.unix_us(150_000_000), 1_800_000_000_000_000 - 50_000_000);
+/// // One from before it: an hour earlier than the plain offset says.
+/// assert_eq!(wall.unix_us(50_000_000), 1_800_000_000_000_000 - 150_000_000 - 3_600_000_000);
+/// assert!(wall.is_exact(50_000_000));
+/// ```
 #[derive(Clone, Debug)]
 pub struct WallClock {
     /// `CLOCK_REALTIME − CLOCK_MONOTONIC` in nanoseconds: right for records since the last
