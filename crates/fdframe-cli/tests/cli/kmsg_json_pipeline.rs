@@ -5,7 +5,7 @@
 
 use rustix::process::Signal;
 
-use crate::kmsg_json_harness::{Pipeline, Seen, check_stream, objects};
+use crate::kmsg_json_harness::{JSON_LINES, Pipeline, Seen, check_stream, objects};
 use crate::support::{TempDir, marker, privileged, write_record};
 
 /// Three runs of the pipeline over one cursor: the consumer of the first killed with `sig`
@@ -124,4 +124,33 @@ fn records_left_in_the_pipe_by_a_dead_consumer_are_printed_again() {
         let message = format!("{tag} d{i}");
         assert_eq!(seen.count(&message), 1, "{message}: {seen:?}");
     }
+}
+
+#[test]
+fn the_hostname_flag_puts_this_hosts_name_or_the_one_given_on_every_object() {
+    let test = "json_hostname";
+    if !privileged(test) {
+        return;
+    }
+    let tag = marker(test);
+    write_record(15, tag.as_bytes());
+    let system = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    for (flag, expected) in [
+        ("--hostname", system.trim_end()),
+        ("--hostname=web-1.example", "web-1.example"),
+    ] {
+        let output = crate::support::fdframe(&["kmsg", JSON_LINES, flag]);
+        assert!(output.status.success(), "{flag}");
+        let lines = crate::support::stdout(&output);
+        let objects: Vec<_> = lines.lines().map(crate::support::json).collect();
+        assert!(
+            objects.iter().any(|o| o["message"] == tag.as_str()),
+            "{flag}"
+        );
+        for object in &objects {
+            assert_eq!(object["hostname"], expected, "{flag}: {object}");
+        }
+    }
+    let output = crate::support::fdframe(&["kmsg", JSON_LINES]);
+    assert!(!crate::support::stdout(&output).contains("\"hostname\""));
 }
