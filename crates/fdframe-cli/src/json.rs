@@ -1,24 +1,215 @@
 //! JSON output: one object per line (`--json`), and a `dmesg --json` document (`--dmesg-json`).
 //!
-//! `--json` objects (every line is one object; `type` says which):
+//! The JSON lines are a versioned schema a log shipper can ingest as they are; it is written
+//! down, with an example of every object, in `docs/json-schema.md`. Every line is one object;
+//! `type` says which (`record`, `loss`, `error`), `schema` which version of the schema
+//! ([`SCHEMA`]):
 //!
 //! ```text
-//! {"type":"record","seq":1137,"timestamp_us":1598236208,"facility":"user","facility_num":1,
-//!  "level":"info","level_num":6,"priority":14,"flag":"-","caller":null,"message":"...",
+//! {"type":"record","schema":"fdframe-kmsg/1","boot_id":"…","wall_time":"2026-11-22T02:15:58.512097Z",
+//!  "wall_time_uncertain":false,"seq":1137,"timestamp_us":1598236208,"priority":14,"facility":"user",
+//!  "facility_num":1,"level":"info","level_num":6,"flag":"-","caller":null,"message":"...",
 //!  "dictionary":{"SUBSYSTEM":"acpi"}}
-//! {"type":"loss","count":12,"first_seq":100,"last_seq":111,"cause":"kmsg-overrun","message":"..."}
-//! {"type":"error","message":"malformed /dev/kmsg record: ...","seq":1140}
+//! {"type":"loss","schema":"fdframe-kmsg/1","boot_id":"…","cause":"kmsg-overrun","count":12,
+//!  "first_seq":100,"last_seq":111,"message":"..."}
+//! {"type":"error","schema":"fdframe-kmsg/1","boot_id":"…","message":"malformed /dev/kmsg record: ...","seq":1140}
 //! ```
 //!
-//! Records gain `"wall_time"` (RFC 3339, local offset) with `--time-format ctime|iso|reltime`,
-//! and `"message_hex"` (the exact bytes) when the message is not valid UTF-8, in which case
-//! `"message"` has U+FFFD in place of the invalid bytes. A loss of unknown size has
-//! `"count":null` and no sequence numbers.
+//! The record's own fields (from `seq` on) are the library's `serde` form of `KmsgRecord`, the
+//! loss's the `serde` form of `Loss`: one schema for library users and shippers.
 
-use std::io::{self, Write};
+use std::io::{self, Read as _, Write};
 
-use fdframe::kmsg::{Caller, KmsgRecord};
-use fdframe::{Loss, LossCause};
+use clap::Args;
+use fdframe::Loss;
+use fdframe::kmsg::KmsgRecord;
+use serde::Serialize;
+
+use crate::failure::Failure;
+use crate::time::{Clocks, SleepScan, TimePrinter, WallClock};
+
+/// The version of the JSON-lines schema, in every object. A new field is not a new version;
+/// a field renamed, removed or changed in meaning is.
+pub(crate) const SCHEMA: &str = "fdframe-kmsg/1";
+
+/// The JSON-lines options of `fdframe kmsg`.
+#[derive(Debug, Default, Args)]
+pub(crate) struct JsonOptions {
+    /// With --json: put `"hostname"` on every object: this system's host name, or NAME with
+    /// --hostname=NAME (ignored without --json).
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    hostname: Option<String>,
+}
+
+impl JsonOptions {
+    /// The host name to put on each object, if asked for.
+    fn hostname(&self) -> Result<Option<String>, Failure> {
+        match self.hostname.as_deref() {
+            None => Ok(None),
+            Some("") => system_hostname()
+                .map(Some)
+                .map_err(|e| Failure::new(format_args!("cannot read the host name: {e}"))),
+            Some(name) => Ok(Some(name.to_owned())),
+        }
+    }
+}
+
+/// This system's host name (of the UTS namespace), as `hostname` prints it.
+fn system_hostname() -> io::Result<String> {
+    let mut text = String::new();
+    // The kernel's limit is 64 bytes; the read is bounded all the same.
+    std::fs::File::open("/proc/sys/kernel/hostname")?
+        .take(256)
+        .read_to_string(&mut text)?;
+    Ok(text.trim_end_matches('\n').to_owned())
+}
+
+/// The JSON-lines output of `fdframe kmsg`: what every object carries, and the wall clock.
+#[derive(Debug)]
+pub(crate) struct JsonLines {
+    boot_id: String,
+    hostname: Option<String>,
+    wall: WallClock,
+}
+
+impl JsonLines {
+    /// JSON lines with `time`'s wall clock (one is made when it has none: JSON records always
+    /// have a wall-clock time), and a host name on each object when `options` ask for one.
+    pub(crate) fn new(time: TimePrinter, options: &JsonOptions) -> Result<JsonLines, Failure> {
+        let wall = time.into_wall().unwrap_or_else(|| {
+            let clocks = Clocks::now();
+            WallClock::new(clocks, SleepScan::default().plan(clocks.slept_us()))
+        });
+        let boot_id = crate::cursor::current_boot_id()
+            .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?;
+        Ok(JsonLines::with(boot_id, options.hostname()?, wall))
+    }
+
+    pub(crate) fn with(boot_id: String, hostname: Option<String>, wall: WallClock) -> JsonLines {
+        JsonLines {
+            boot_id,
+            hostname,
+            wall,
+        }
+    }
+
+    /// The wall clock, to refresh once per batch.
+    pub(crate) fn wall_mut(&mut self) -> &mut WallClock {
+        &mut self.wall
+    }
+
+    fn envelope<T: Serialize>(&self, kind: &'static str, body: T) -> Envelope<'_, T> {
+        Envelope {
+            kind,
+            schema: Some(SCHEMA),
+            boot_id: Some(&self.boot_id),
+            hostname: self.hostname.as_deref(),
+            body,
+        }
+    }
+
+    /// Writes a record as a line.
+    pub(crate) fn record(
+        &self,
+        out: &mut (impl Write + ?Sized),
+        record: &KmsgRecord,
+    ) -> io::Result<()> {
+        let ts = record.timestamp_us();
+        let body = RecordBody {
+            wall_time: Some(self.wall.rfc3339_utc(ts)),
+            wall_time_uncertain: Some(!self.wall.is_exact(ts)),
+            record,
+        };
+        write_line(out, &self.envelope("record", body))
+    }
+
+    /// Writes a loss notice as a line.
+    pub(crate) fn loss(&self, out: &mut (impl Write + ?Sized), loss: &Loss) -> io::Result<()> {
+        write_line(out, &self.envelope("loss", loss_body(loss)))
+    }
+
+    /// Writes an error object (a malformed record; the stream went on) as a line.
+    pub(crate) fn error(
+        &self,
+        out: &mut (impl Write + ?Sized),
+        message: &str,
+        seq: Option<u64>,
+    ) -> io::Result<()> {
+        write_line(out, &self.envelope("error", ErrorBody { message, seq }))
+    }
+}
+
+/// What every object has, around its own fields.
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    boot_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<&'a str>,
+    #[serde(flatten)]
+    body: T,
+}
+
+#[derive(Serialize)]
+struct RecordBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wall_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wall_time_uncertain: Option<bool>,
+    #[serde(flatten)]
+    record: &'a KmsgRecord,
+}
+
+#[derive(Serialize)]
+struct LossBody<'a> {
+    #[serde(flatten)]
+    loss: &'a Loss,
+    /// The loss said in words, as the human output says it.
+    message: String,
+}
+
+fn loss_body(loss: &Loss) -> LossBody<'_> {
+    LossBody {
+        loss,
+        message: loss.to_string(),
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+}
+
+/// An object without the schema envelope (`fdframe read --output json`, which has other
+/// object types besides).
+fn bare<T>(kind: &'static str, body: T) -> Envelope<'static, T> {
+    Envelope {
+        kind,
+        schema: None,
+        boot_id: None,
+        hostname: None,
+        body,
+    }
+}
+
+/// Writes `value` as JSON and a newline.
+fn write_line(out: &mut (impl Write + ?Sized), value: &impl Serialize) -> io::Result<()> {
+    let mut line = serde_json::to_vec(value)?;
+    line.push(b'\n');
+    out.write_all(&line)
+}
 
 /// Writes `text` as a JSON string, quotes included.
 pub(crate) fn write_str(out: &mut (impl Write + ?Sized), text: &str) -> io::Result<()> {
@@ -62,102 +253,34 @@ pub(crate) fn write_hex(out: &mut (impl Write + ?Sized), bytes: &[u8]) -> io::Re
     out.write_all(b"\"")
 }
 
-/// The `cause` of a loss object.
-pub(crate) fn cause_name(cause: LossCause) -> &'static str {
-    match cause {
-        LossCause::KmsgOverrun => "kmsg-overrun",
-        LossCause::KmsgResumeGap => "kmsg-resume-gap",
-        LossCause::InotifyOverflow => "inotify-overflow",
-        LossCause::EvdevDropped => "evdev-dropped",
-        _ => "other",
-    }
-}
-
-/// Writes a loss notice as a line.
+/// Writes a loss notice as a line (`fdframe read --output json`).
 pub(crate) fn write_loss(out: &mut (impl Write + ?Sized), loss: &Loss) -> io::Result<()> {
-    out.write_all(b"{\"type\":\"loss\",\"count\":")?;
-    match loss.count {
-        Some(n) => write!(out, "{n}")?,
-        None => out.write_all(b"null")?,
-    }
-    if let Some(seqs) = &loss.seqs {
-        write!(
-            out,
-            ",\"first_seq\":{},\"last_seq\":{}",
-            seqs.start(),
-            seqs.end()
-        )?;
-    }
-    write!(
-        out,
-        ",\"cause\":\"{}\",\"message\":",
-        cause_name(loss.cause)
-    )?;
-    write_str(out, &loss.to_string())?;
-    out.write_all(b"}\n")
+    write_line(out, &bare("loss", loss_body(loss)))
 }
 
-/// Writes an error object (a malformed record; the stream went on) as a line.
+/// Writes an error object (a malformed record; the stream went on) as a line
+/// (`fdframe read --output json`).
 pub(crate) fn write_error(
     out: &mut (impl Write + ?Sized),
     message: &str,
     seq: Option<u64>,
 ) -> io::Result<()> {
-    out.write_all(b"{\"type\":\"error\",\"message\":")?;
-    write_str(out, message)?;
-    if let Some(seq) = seq {
-        write!(out, ",\"seq\":{seq}")?;
-    }
-    out.write_all(b"}\n")
+    write_line(out, &bare("error", ErrorBody { message, seq }))
 }
 
-/// Writes a `/dev/kmsg` record as a line; `wall_time` is added when given.
+/// Writes a `/dev/kmsg` record as a line, without boot id or schema (`fdframe read --codec
+/// kmsg`: the records of a file, of no known boot); `wall_time` is added when given.
 pub(crate) fn write_record(
     out: &mut (impl Write + ?Sized),
     record: &KmsgRecord,
     wall_time: Option<&str>,
 ) -> io::Result<()> {
-    let (facility, level) = (record.facility(), record.level());
-    write!(
-        out,
-        "{{\"type\":\"record\",\"seq\":{},\"timestamp_us\":{},\"facility\":\"{facility}\",\
-         \"facility_num\":{},\"level\":\"{level}\",\"level_num\":{},\"priority\":{},\"flag\":",
-        record.seq(),
-        record.timestamp_us(),
-        facility.number(),
-        level.number(),
-        record.priority(),
-    )?;
-    write_lossy(out, record.flag().as_bytes())?;
-    out.write_all(b",\"caller\":")?;
-    write_caller(out, record.caller())?;
-    if let Some(wall_time) = wall_time {
-        out.write_all(b",\"wall_time\":")?;
-        write_str(out, wall_time)?;
-    }
-    out.write_all(b",\"message\":")?;
-    write_lossy(out, record.message())?;
-    if record.message_str().is_none() {
-        out.write_all(b",\"message_hex\":")?;
-        write_hex(out, record.message())?;
-    }
-    out.write_all(b",\"dictionary\":{")?;
-    for (i, (key, value)) in record.dictionary().iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        write_lossy(out, key)?;
-        out.write_all(b":")?;
-        write_lossy(out, value)?;
-    }
-    out.write_all(b"}}\n")
-}
-
-fn write_caller(out: &mut (impl Write + ?Sized), caller: Option<Caller>) -> io::Result<()> {
-    match caller {
-        Some(caller) => write_str(out, &caller.to_string()),
-        None => out.write_all(b"null"),
-    }
+    let body = RecordBody {
+        wall_time: wall_time.map(str::to_owned),
+        wall_time_uncertain: None,
+        record,
+    };
+    write_line(out, &bare("record", body))
 }
 
 /// Writes one document shaped exactly like `dmesg --json` (util-linux), entry by entry, except

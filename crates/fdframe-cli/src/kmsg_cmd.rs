@@ -12,7 +12,7 @@ use crate::cursor::{Cursor, CursorFile};
 use crate::failure::{Failure, Finished};
 use crate::filter::{FacilityFilter, LevelFilter};
 use crate::human::{ColorWhen, Painter};
-use crate::json::DmesgJson;
+use crate::json::{DmesgJson, JsonLines, JsonOptions};
 use crate::render::{HumanStyle, KmsgOutput, warn};
 use crate::source::{self, Backend, Event, Step};
 use crate::stop::Stop;
@@ -33,8 +33,9 @@ Output:
      \"caller\":null,\"message\":\"...\",\"dictionary\":{\"SUBSYSTEM\":\"acpi\"}}
     {\"type\":\"loss\",\"count\":12,\"first_seq\":100,\"last_seq\":111,\"cause\":\"kmsg-overrun\",...}
     {\"type\":\"error\",\"message\":\"malformed /dev/kmsg record: ...\",\"seq\":1140}
-  Records also get \"wall_time\" (RFC 3339) with --time-format ctime|iso|reltime, and
-  \"message_hex\" when the message is not UTF-8 (\"message\" then has U+FFFD in its place).
+  Every object also has \"schema\" (fdframe-kmsg/1) and \"boot_id\" (\"hostname\" with
+  --hostname); records have \"wall_time\" (RFC 3339, UTC) and \"wall_time_uncertain\", and
+  \"message_hex\" when the message is not UTF-8. The schema: docs/json-schema.md.
   A malformed record is also reported on stderr; reading goes on.
 
 Times:
@@ -105,6 +106,8 @@ pub(crate) struct KmsgArgs {
     /// One JSON object per line: records, loss notices and errors (see "Output" below).
     #[arg(long, conflicts_with = "dmesg_json")]
     json: bool,
+    #[command(flatten)]
+    json_options: JsonOptions,
     /// One JSON document shaped like `dmesg --json`'s, with a correct `pri` (util-linux 2.38
     /// gets it wrong for facilities other than kern). Not with --follow.
     #[arg(long)]
@@ -168,7 +171,7 @@ pub(crate) fn run(args: &KmsgArgs) -> Result<Finished, Failure> {
 
 /// Builds the output form; a wall-clock time format reads the clocks (and the log's sleeps).
 fn output(args: &KmsgArgs, sleeps: SleepScan) -> Result<KmsgOutput, Failure> {
-    let time = if args.time_format.is_wall_clock() {
+    let time = if args.time_format.is_wall_clock() || args.json {
         let clocks = Clocks::now();
         let plan = sleeps.plan(clocks.slept_us());
         if let Some(note) = plan.note() {
@@ -181,7 +184,7 @@ fn output(args: &KmsgArgs, sleeps: SleepScan) -> Result<KmsgOutput, Failure> {
     Ok(if args.dmesg_json {
         KmsgOutput::DmesgJson(DmesgJson::begin(&mut io::stdout().lock())?)
     } else if args.json {
-        KmsgOutput::Json(args.time_format.is_wall_clock().then_some(time))
+        KmsgOutput::Json(JsonLines::new(time, &args.json_options)?)
     } else {
         KmsgOutput::Human(HumanStyle {
             painter: Painter {

@@ -7,8 +7,8 @@ use fdframe::Loss;
 use fdframe::kmsg::KmsgRecord;
 
 use crate::human::{self, Line, Painter};
-use crate::json::{self, DmesgJson};
-use crate::time::{Clocks, RFC3339_US, TimePrinter};
+use crate::json::{DmesgJson, JsonLines};
+use crate::time::{Clocks, TimePrinter};
 
 /// How human lines look.
 #[derive(Debug)]
@@ -25,8 +25,8 @@ pub(crate) struct HumanStyle {
 #[derive(Debug)]
 pub(crate) enum KmsgOutput {
     Human(HumanStyle),
-    /// JSON lines; the time printer is there for `wall_time` when a wall-clock format was asked.
-    Json(Option<TimePrinter>),
+    /// JSON lines (`docs/json-schema.md`).
+    Json(JsonLines),
     /// One `dmesg --json` document, closed by [`KmsgOutput::finish`].
     DmesgJson(DmesgJson),
 }
@@ -57,13 +57,7 @@ impl KmsgOutput {
                 }
                 Ok(())
             }
-            KmsgOutput::Json(time) => {
-                let wall = time
-                    .as_mut()
-                    .and_then(|t| t.wall_mut())
-                    .map(|wall| wall.format(record.timestamp_us(), RFC3339_US));
-                json::write_record(out, record, wall.as_deref())
-            }
+            KmsgOutput::Json(json) => json.record(out, record),
             KmsgOutput::DmesgJson(doc) => doc.entry(out, record),
         }
     }
@@ -80,7 +74,7 @@ impl KmsgOutput {
     pub(crate) fn loss(&mut self, out: &mut (impl Write + ?Sized), loss: &Loss) -> io::Result<()> {
         match self {
             KmsgOutput::Human(style) => human::write_loss(out, style.painter, loss),
-            KmsgOutput::Json(_) => json::write_loss(out, loss),
+            KmsgOutput::Json(json) => json.loss(out, loss),
             KmsgOutput::DmesgJson(_) => warn(format_args!("{loss}")),
         }
     }
@@ -95,19 +89,19 @@ impl KmsgOutput {
     ) -> io::Result<()> {
         warn(format_args!("warning: {message}"))?;
         match self {
-            KmsgOutput::Json(_) => json::write_error(out, message, seq),
+            KmsgOutput::Json(json) => json.error(out, message, seq),
             _ => Ok(()),
         }
     }
 
     /// Takes a fresh reading of the clocks for wall-clock times (once per batch).
     pub(crate) fn refresh_clock(&mut self) {
-        let time = match self {
-            KmsgOutput::Human(style) => Some(&mut style.time),
-            KmsgOutput::Json(time) => time.as_mut(),
+        let wall = match self {
+            KmsgOutput::Human(style) => style.time.wall_mut(),
+            KmsgOutput::Json(json) => Some(json.wall_mut()),
             KmsgOutput::DmesgJson(_) => None,
         };
-        if let Some(wall) = time.and_then(|t| t.wall_mut()) {
+        if let Some(wall) = wall {
             wall.refresh(Clocks::now());
         }
     }

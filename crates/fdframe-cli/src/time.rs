@@ -1,22 +1,14 @@
-//! `--time-format`: kernel timestamps as `dmesg` shows them, and their conversion to wall-clock
-//! time.
+//! `--time-format`: kernel timestamps as `dmesg` shows them, in local wall-clock time.
 //!
-//! A `/dev/kmsg` timestamp is the kernel's monotonic clock in microseconds, and that clock stops
-//! while the system sleeps (suspend, hibernation). So the wall-clock time of a record is
-//! `ts + (CLOCK_REALTIME − CLOCK_MONOTONIC)`, with the offset read now — exact for every record
-//! logged since the last resume, and too late, by the time slept since, for older ones. How
-//! long the system slept in total is known (`CLOCK_BOOTTIME − CLOCK_MONOTONIC`); when it slept is
-//! known only from the log itself: the kernel logs `PM: suspend exit` (and `hibernation exit`)
-//! after each resume, and, with `/sys/power/pm_debug_messages` on, `Timekeeping suspended for
-//! N.NNN seconds` at each. [`SleepScan`] reads those and [`SleepScan::plan`] decides whether the
-//! older records can be corrected exactly; if not, the user is told once.
+//! The conversion itself (monotonic microseconds to wall-clock time, corrected for the sleeps
+//! the log tells of; see `fdframe::kmsg::WallClock`) is the library's: [`WallClock`] here adds
+//! the local time zone and `strftime` formats, [`TimePrinter`] dmesg's prefixes.
 
 use std::fmt::Write as _;
 
 use clap::ValueEnum;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use rustix::time::{ClockId, clock_gettime};
 
 /// How record times are shown (`--time-format`), named as `dmesg --time-format` names them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -47,209 +39,39 @@ impl TimeFormat {
     }
 }
 
-/// The three clocks, read together, in nanoseconds.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Clocks {
-    realtime_ns: i64,
-    monotonic_ns: i64,
-    boottime_ns: i64,
-}
+/// The clocks, the sleeps the log tells of, and their plan: the library's (the conversion is
+/// `fdframe::kmsg::WallClock`'s; this module adds the local time zone and the formats).
+pub(crate) use fdframe::kmsg::{Clocks, SleepPlan, SleepScan};
 
-impl Clocks {
-    /// Reads the clocks now.
-    pub(crate) fn now() -> Clocks {
-        let ns = |id| {
-            let t = clock_gettime(id);
-            t.tv_sec.saturating_mul(1_000_000_000) + t.tv_nsec
-        };
-        Clocks {
-            monotonic_ns: ns(ClockId::Monotonic),
-            realtime_ns: ns(ClockId::Realtime),
-            boottime_ns: ns(ClockId::Boottime),
-        }
-    }
-
-    /// How long the system has slept since boot, in microseconds.
-    pub(crate) fn slept_us(self) -> i64 {
-        (self.boottime_ns - self.monotonic_ns) / 1_000
-    }
-
-    /// Whether the system has slept at all since boot (beyond the time between two reads).
-    pub(crate) fn has_slept(self) -> bool {
-        self.slept_us() >= SLEEP_NOISE_US
-    }
-
-    /// `CLOCK_REALTIME − CLOCK_MONOTONIC`, in nanoseconds.
-    fn offset_ns(self) -> i64 {
-        self.realtime_ns - self.monotonic_ns
-    }
-}
-
-/// A time the system slept: the monotonic timestamp at which it resumed, and for how long.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Sleep {
-    pub(crate) resumed_at_us: u64,
-    pub(crate) duration_us: u64,
-}
-
-/// Below this, `CLOCK_BOOTTIME − CLOCK_MONOTONIC` is the time between two clock reads, not sleep.
-const SLEEP_NOISE_US: i64 = 10_000;
-
-/// What the kernel log says about sleeps; fed every record of a scan of the ring buffer.
-#[derive(Debug, Default)]
-pub(crate) struct SleepScan {
-    first_seq: Option<u64>,
-    /// From `Timekeeping suspended for N.NNN seconds` (logged at resume).
-    logged: Vec<Sleep>,
-    /// Timestamps of `suspend exit` / `hibernation exit` records.
-    exits: Vec<u64>,
-}
-
-impl SleepScan {
-    /// Notes one record.
-    pub(crate) fn observe(&mut self, seq: u64, ts_us: u64, message: &[u8]) {
-        self.first_seq.get_or_insert(seq);
-        let Ok(text) = std::str::from_utf8(message) else {
-            return;
-        };
-        if text.ends_with("suspend exit") || text.ends_with("hibernation exit") {
-            self.exits.push(ts_us);
-        }
-        let rest = text
-            .split_once("Timekeeping suspended for ")
-            .or_else(|| text.split_once("Suspended for "))
-            .map(|(_, rest)| rest);
-        if let Some(duration_us) = rest.and_then(parse_seconds) {
-            self.logged.push(Sleep {
-                resumed_at_us: ts_us,
-                duration_us,
-            });
-        }
-    }
-
-    /// Decides how to convert timestamps, given how long the system slept in total.
-    pub(crate) fn plan(self, slept_us: i64) -> SleepPlan {
-        let slept = u64::try_from(slept_us).unwrap_or(0);
-        let last_resume = self
-            .exits
-            .iter()
-            .chain(self.logged.iter().map(|s| &s.resumed_at_us))
-            .max()
-            .copied();
-        if slept_us < SLEEP_NOISE_US {
-            return SleepPlan::exact(Vec::new());
-        }
-        let logged: u64 = self.logged.iter().map(|s| s.duration_us).sum();
-        // Each logged duration is rounded to the millisecond.
-        let tolerance = 1_000 * self.logged.len() as u64 + SLEEP_NOISE_US as u64;
-        if !self.logged.is_empty() && logged.abs_diff(slept) <= tolerance {
-            return SleepPlan::exact(self.logged);
-        }
-        // The log goes back to boot and shows one resume: that one took all the sleep.
-        if self.logged.is_empty() && self.first_seq == Some(0) && self.exits.len() == 1 {
-            let sleep = Sleep {
-                resumed_at_us: self.exits[0],
-                duration_us: slept,
-            };
-            return SleepPlan::exact(vec![sleep]);
-        }
-        SleepPlan {
-            sleeps: self.logged,
-            inexact: Some((slept, last_resume)),
-        }
-    }
-}
-
-/// `12.178 seconds` -> 12_178_000.
-fn parse_seconds(text: &str) -> Option<u64> {
-    let number = text.split_once(" seconds")?.0;
-    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
-    let whole: u64 = whole.parse().ok()?;
-    let frac_digits = frac.get(..frac.len().min(6))?;
-    let frac: u64 = if frac_digits.is_empty() {
-        0
-    } else {
-        frac_digits.parse::<u64>().ok()? * 10u64.pow(6 - frac_digits.len() as u32)
-    };
-    whole.checked_mul(1_000_000)?.checked_add(frac)
-}
-
-/// How timestamps are corrected for sleep, from [`SleepScan::plan`].
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct SleepPlan {
-    sleeps: Vec<Sleep>,
-    /// When the correction is not exact: the total slept and the last resume seen.
-    inexact: Option<(u64, Option<u64>)>,
-}
-
-impl SleepPlan {
-    fn exact(sleeps: Vec<Sleep>) -> SleepPlan {
-        SleepPlan {
-            sleeps,
-            inexact: None,
-        }
-    }
-
-    /// The one-line note for stderr when older records' times may be off.
-    pub(crate) fn note(&self) -> Option<String> {
-        let (slept, last_resume) = self.inexact?;
-        let when = last_resume.map_or(String::new(), |ts| format!(" (at {})", raw(ts)));
-        Some(format!(
-            "note: this system has slept {} since boot and kernel timestamps stop during sleep; \
-             the wall-clock times of records logged before the last resume{when} may be up to \
-             that much too late (records after it are exact)",
-            human_duration(slept)
-        ))
-    }
-}
-
-fn human_duration(us: u64) -> String {
-    let s = us / 1_000_000;
-    match s {
-        0..60 => format!("{}.{:03} s", s, us % 1_000_000 / 1_000),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-    }
-}
-
-/// Converts kernel timestamps to wall-clock time.
+/// Converts kernel timestamps to local wall-clock time.
 #[derive(Debug)]
 pub(crate) struct WallClock {
-    /// `CLOCK_REALTIME − CLOCK_MONOTONIC` in nanoseconds: right for records since the last
-    /// resume. Kept in nanoseconds so that only the final time is rounded (down, as dmesg does).
-    offset_ns: i64,
-    sleeps: Vec<Sleep>,
+    clock: fdframe::kmsg::WallClock,
     tz: TimeZone,
 }
 
 impl WallClock {
     pub(crate) fn new(clocks: Clocks, plan: SleepPlan) -> WallClock {
         WallClock {
-            offset_ns: clocks.offset_ns(),
-            sleeps: plan.sleeps,
+            clock: fdframe::kmsg::WallClock::new(clocks, plan),
             tz: TimeZone::try_system().unwrap_or(TimeZone::UTC),
         }
     }
 
     /// Takes a new offset (after a clock step or a sleep while following).
     pub(crate) fn refresh(&mut self, clocks: Clocks) {
-        self.offset_ns = clocks.offset_ns();
+        self.clock.refresh(clocks);
     }
 
     /// The wall-clock time of a record stamped `ts_us`, as a Unix time in microseconds.
     pub(crate) fn unix_us(&self, ts_us: u64) -> i64 {
-        let slept_after: u64 = self
-            .sleeps
-            .iter()
-            .filter(|s| s.resumed_at_us > ts_us)
-            .map(|s| s.duration_us)
-            .sum();
-        let ts = i64::try_from(ts_us).unwrap_or(i64::MAX);
-        let slept_after = i64::try_from(slept_after).unwrap_or(i64::MAX);
-        self.offset_ns
-            .div_euclid(1_000)
-            .saturating_add(ts)
-            .saturating_sub(slept_after)
+        self.clock.unix_us(ts_us)
+    }
+
+    /// Whether the wall-clock time of a record stamped `ts_us` is exact (see
+    /// `fdframe::kmsg::WallClock::is_exact`).
+    pub(crate) fn is_exact(&self, ts_us: u64) -> bool {
+        self.clock.is_exact(ts_us)
     }
 
     /// [`unix_us`](WallClock::unix_us) as a local time, formatted with `strftime`-like `format`.
@@ -258,6 +80,15 @@ impl WallClock {
         let mut text = String::new();
         // `to_string` would panic on a formatting error; an empty time is the better failure.
         let _ = write!(text, "{}", time.to_zoned(self.tz.clone()).strftime(format));
+        text
+    }
+
+    /// [`unix_us`](WallClock::unix_us) in RFC 3339, UTC, with microseconds:
+    /// `2026-11-22T02:15:58.512097Z` (JSON lines; independent of the local time zone).
+    pub(crate) fn rfc3339_utc(&self, ts_us: u64) -> String {
+        let time = Timestamp::from_microsecond(self.unix_us(ts_us)).unwrap_or(Timestamp::MAX);
+        let mut text = String::new();
+        let _ = write!(text, "{}", time.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"));
         text
     }
 
@@ -273,9 +104,6 @@ impl WallClock {
         )
     }
 }
-
-/// RFC 3339 with microseconds, for JSON.
-pub(crate) const RFC3339_US: &str = "%Y-%m-%dT%H:%M:%S%.6f%:z";
 
 /// `[ 1234.567890]`.
 pub(crate) fn raw(ts_us: u64) -> String {
@@ -312,6 +140,11 @@ impl TimePrinter {
 
     pub(crate) fn wall_mut(&mut self) -> Option<&mut WallClock> {
         self.wall.as_mut()
+    }
+
+    /// The wall clock, for an output that needs no prefixes (JSON lines).
+    pub(crate) fn into_wall(self) -> Option<WallClock> {
+        self.wall
     }
 
     /// Notes a record that is not printed (filtered out by level or facility): as in dmesg

@@ -1,16 +1,27 @@
-//! Tests of `time.rs`: formats against dmesg's exact output, and the sleep correction.
+//! Tests of `time.rs`: formats against dmesg's exact output. (The sleep correction is the
+//! library's, tested in `fdframe/src/kmsg/wall_clock_tests.rs`.)
+
+use fdframe::kmsg::Sleep;
 
 use super::*;
 
 /// 2026-11-22T02:15:58.512097Z is this many microseconds after the Unix epoch.
 const WALL_US: i64 = 1_795_313_758_512_097;
 
-fn utc_clock(ts_us: u64, sleeps: Vec<Sleep>) -> WallClock {
+/// A clock in UTC that puts `ts_us` at `wall_us`.
+fn utc_clock_at(ts_us: u64, wall_us: i64, sleeps: Vec<Sleep>) -> WallClock {
+    let mono_ns = ts_us as i64 * 1_000;
     WallClock {
-        offset_ns: (WALL_US - ts_us as i64) * 1_000,
-        sleeps,
+        clock: fdframe::kmsg::WallClock::new(
+            Clocks::from_ns(wall_us * 1_000, mono_ns, mono_ns),
+            SleepPlan::from_sleeps(sleeps),
+        ),
         tz: TimeZone::UTC,
     }
+}
+
+fn utc_clock(ts_us: u64, sleeps: Vec<Sleep>) -> WallClock {
+    utc_clock_at(ts_us, WALL_US, sleeps)
 }
 
 #[test]
@@ -27,21 +38,13 @@ fn ctime_and_iso_match_dmesg() {
     assert_eq!(ctime.prefix(ts).0, "[Sun Nov 22 02:15:58 2026]");
     let mut iso = TimePrinter::new(TimeFormat::Iso, Some(utc_clock(ts, vec![])));
     assert_eq!(iso.prefix(ts).0, "2026-11-22T02:15:58,512097+00:00");
-    assert_eq!(
-        utc_clock(ts, vec![]).format(ts + 3, RFC3339_US),
-        "2026-11-22T02:15:58.512100+00:00"
-    );
 }
 
 #[test]
 fn ctime_pads_the_day_with_a_space_and_truncates_seconds() {
     let ts = 1_000_999_999;
     // 2026-11-02T02:15:58.999999Z
-    let clock = WallClock {
-        offset_ns: (WALL_US - 20 * 86_400_000_000 + 487_902 - ts as i64) * 1_000,
-        sleeps: vec![],
-        tz: TimeZone::UTC,
-    };
+    let clock = utc_clock_at(ts, WALL_US - 20 * 86_400_000_000 + 487_902, vec![]);
     let mut ctime = TimePrinter::new(TimeFormat::Ctime, Some(clock));
     assert_eq!(ctime.prefix(ts).0, "[Mon Nov  2 02:15:58 2026]");
 }
@@ -71,11 +74,7 @@ fn reltime_shows_the_minute_then_signed_deltas() {
 fn reltime_pads_the_day_with_a_space_as_dmesg_does() {
     // 2026-11-02T02:15:58.999999Z, as in the ctime test.
     let ts = 1_000_999_999;
-    let clock = WallClock {
-        offset_ns: (WALL_US - 20 * 86_400_000_000 + 487_902 - ts as i64) * 1_000,
-        sleeps: vec![],
-        tz: TimeZone::UTC,
-    };
+    let clock = utc_clock_at(ts, WALL_US - 20 * 86_400_000_000 + 487_902, vec![]);
     let mut rel = TimePrinter::new(TimeFormat::Reltime, Some(clock));
     assert_eq!(rel.prefix(ts), ("[Nov 2 02:15]".into(), Emphasis::Break));
 }
@@ -124,98 +123,29 @@ fn notime_prints_nothing_and_wall_formats_fall_back_to_raw_without_a_clock() {
 }
 
 #[test]
-fn records_before_a_known_sleep_are_moved_back_by_it() {
+fn json_times_are_rfc3339_in_utc_with_microseconds() {
+    let clock = utc_clock(1_661_512_097, vec![]);
+    assert_eq!(
+        clock.rfc3339_utc(1_661_512_097),
+        "2026-11-22T02:15:58.512097Z"
+    );
+    assert_eq!(
+        clock.rfc3339_utc(1_661_512_100),
+        "2026-11-22T02:15:58.512100Z"
+    );
+}
+
+#[test]
+fn the_clock_goes_through_the_librarys_sleep_correction() {
     let sleep = Sleep {
         resumed_at_us: 100_000_000,
         duration_us: 3_600_000_000,
     };
     let clock = utc_clock(200_000_000, vec![sleep]);
-    // After the resume: REALTIME − MONOTONIC as is.
     assert_eq!(clock.unix_us(200_000_000), WALL_US);
-    // Before it: an hour earlier than the plain offset says.
     assert_eq!(
         clock.unix_us(50_000_000),
         WALL_US - 150_000_000 - 3_600_000_000
     );
-}
-
-fn scan(records: &[(u64, u64, &str)]) -> SleepScan {
-    let mut scan = SleepScan::default();
-    for (seq, ts, msg) in records {
-        scan.observe(*seq, *ts, msg.as_bytes());
-    }
-    scan
-}
-
-#[test]
-fn no_sleep_means_exact_times_and_no_note() {
-    let plan = scan(&[(0, 1, "Linux version")]).plan(50);
-    assert_eq!(plan, SleepPlan::exact(vec![]));
-    assert_eq!(plan.note(), None);
-}
-
-#[test]
-fn logged_sleep_durations_that_add_up_make_the_correction_exact() {
-    let records = [
-        (5, 10_000_000, "PM: suspend entry (deep)"),
-        (
-            6,
-            10_500_000,
-            "PM: Timekeeping suspended for 61.250 seconds",
-        ),
-        (7, 11_000_000, "PM: suspend exit"),
-        (8, 20_000_000, "Timekeeping suspended for 2.5 seconds"),
-    ];
-    let plan = scan(&records).plan(63_750_400);
-    assert_eq!(plan.note(), None);
-    assert_eq!(
-        plan.sleeps,
-        [
-            Sleep {
-                resumed_at_us: 10_500_000,
-                duration_us: 61_250_000
-            },
-            Sleep {
-                resumed_at_us: 20_000_000,
-                duration_us: 2_500_000
-            }
-        ]
-    );
-}
-
-#[test]
-fn one_resume_in_a_log_that_goes_back_to_boot_took_all_the_sleep() {
-    let records = [(0, 0, "Linux version"), (9, 30_000_000, "PM: suspend exit")];
-    let plan = scan(&records).plan(7_000_000_000);
-    assert_eq!(plan.note(), None);
-    assert_eq!(
-        plan.sleeps,
-        [Sleep {
-            resumed_at_us: 30_000_000,
-            duration_us: 7_000_000_000
-        }]
-    );
-}
-
-#[test]
-fn unknown_sleeps_are_left_uncorrected_and_noted_once() {
-    // The log does not go back to boot: earlier resumes may have been overwritten.
-    let records = [
-        (500, 10_000_000, "PM: suspend exit"),
-        (501, 20_000_000, "PM: hibernation: hibernation exit"),
-    ];
-    let plan = scan(&records).plan(3_700_000_000);
-    assert!(plan.sleeps.is_empty());
-    let note = plan.note().unwrap();
-    assert!(note.contains("slept 1h01m"), "{note}");
-    assert!(note.contains("(at [   20.000000])"), "{note}");
-}
-
-#[test]
-fn sleep_durations_parse_like_the_kernel_prints_them() {
-    assert_eq!(parse_seconds("12.178 seconds"), Some(12_178_000));
-    assert_eq!(parse_seconds("7198.836 seconds\n"), Some(7_198_836_000));
-    assert_eq!(parse_seconds("3 seconds"), Some(3_000_000));
-    assert_eq!(parse_seconds("x.1 seconds"), None);
-    assert_eq!(parse_seconds("12.178"), None);
+    assert!(clock.is_exact(50_000_000));
 }

@@ -262,6 +262,7 @@ where
 /// assert_eq!(loss.to_string(), "12 kernel log records lost (seq 100..=111): the ring buffer overwrote them before they were read");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Loss {
     /// Why the messages were lost.
@@ -269,6 +270,10 @@ pub struct Loss {
     /// How many messages were lost, when the source makes that knowable.
     pub count: Option<u64>,
     /// The sequence numbers of the lost messages, when the source numbers its messages.
+    #[cfg_attr(
+        feature = "serde",
+        serde(flatten, with = "crate::kmsg::serde_impls::seq_range")
+    )]
     pub seqs: Option<RangeInclusive<u64>>,
 }
 
@@ -313,6 +318,8 @@ impl fmt::Display for Loss {
 
 /// Why messages were lost; part of a [`Loss`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum LossCause {
     /// `/dev/kmsg` returned `EPIPE`, or sequence numbers jumped: the kernel's ring buffer

@@ -58,7 +58,7 @@ impl Start {
 
 /// Decides where to start, from the options and the cursor file.
 pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
-    let wants_sleeps = args.time_format.is_wall_clock() && Clocks::now().has_slept();
+    let wants_sleeps = (args.time_format.is_wall_clock() || args.json) && Clocks::now().has_slept();
     // The path is checked and the lock taken first: a refused path costs no scan.
     let file = args.cursor.as_deref().map(open_cursor).transpose()?;
     let (newest, sleeps) = if wants_sleeps || file.is_some() || args.since_now {

@@ -24,6 +24,11 @@ mod kmsg_dmesg_human;
 mod kmsg_errors;
 /// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
 mod kmsg_follow;
+/// The shipper's pipeline `fdframe kmsg -w --json --cursor F | consumer`, its harness, and the
+/// shippers' configs in `deploy/`.
+mod kmsg_json_configs;
+mod kmsg_json_harness;
+mod kmsg_json_pipeline;
 /// `fdframe read`: every codec and output form, on pipes, files, FIFOs, sockets, inotify.
 mod read;
 /// Standard output closed at start, full, or `/dev/null`.

@@ -47,6 +47,42 @@
 //! assert_eq!(record.message(), "udevd[80]: starting version 181");
 //! assert!(read.is_empty());
 //! ```
+//!
+//! # Wall-clock time
+//!
+//! A record's timestamp counts microseconds of the monotonic clock, which stops during
+//! suspend. [`WallClock`] turns it into wall-clock time, corrected for the sleeps the log tells
+//! of ([`SleepScan`], [`SleepPlan`]), and says which times may be off.
+//!
+//! # Serde
+//!
+//! With the crate feature `serde`, kernel log types serialize as `fdframe kmsg --json` prints
+//! them (`docs/json-schema.md`), so that a program using the library and a shipper reading the
+//! CLI see the same objects:
+//!
+//! | type | serialized as | deserialized from |
+//! |---|---|---|
+//! | [`Level`] | its name, `"info"` | a name `Level::from_str` accepts, or a number 0..=7 |
+//! | [`Facility`] | its name, `"user"` (a number above 23 as its digits, `"200"`) | a name or digits, or a number |
+//! | [`Caller`] | `"T42"` / `"C2"` | the same text |
+//! | [`LossCause`](crate::LossCause) | `"kmsg-overrun"`, `"kmsg-resume-gap"`, `"inotify-overflow"`, `"evdev-dropped"` | the same |
+//! | [`Loss`](crate::Loss) | `{"cause":…,"count":12,"first_seq":100,"last_seq":111}`; `count` `null` and no seqs when unknown | the same |
+//! | [`Dictionary`] | `{"KEY":"value",…}`, invalid UTF-8 as U+FFFD | — |
+//! | [`KmsgRecord`] | the object below | — (parse the raw bytes with [`KmsgRecord::parse`]) |
+//!
+//! A record:
+//!
+//! ```text
+//! {"seq":1137,"timestamp_us":1598236208,"priority":14,"facility":"user","facility_num":1,
+//!  "level":"info","level_num":6,"flag":"-","caller":"T42","message":"text",
+//!  "dictionary":{"SUBSYSTEM":"acpi"}}
+//! ```
+//!
+//! plus `"message_hex"` (the exact bytes, lowercase hex) when the message is not valid UTF-8
+//! (`"message"` then has U+FFFD in place of the invalid bytes), and `"dictionary_hex"` (each
+//! entry's value in hex) when a dictionary key or value is not. A record is not
+//! deserialized: it *is* its raw bytes, which these fields do not all keep (unknown prefix
+//! fields, for one); keep [`KmsgRecord::raw`] to store records losslessly.
 
 mod caller;
 mod decoder;
@@ -60,6 +96,9 @@ mod open;
 mod parse;
 mod proc_kmsg;
 mod record;
+#[cfg(feature = "serde")]
+pub(crate) mod serde_impls;
+mod wall_clock;
 
 #[cfg(test)]
 mod tests;
@@ -74,3 +113,4 @@ pub use level::{Level, ParseLevelError};
 pub use open::{KmsgStart, open, open_at};
 pub use proc_kmsg::{ProcKmsgDecoder, ProcKmsgLine};
 pub use record::KmsgRecord;
+pub use wall_clock::{Clocks, Sleep, SleepPlan, SleepScan, WallClock};
