@@ -1,7 +1,7 @@
 //! Watches a directory with inotify in a mio event loop and prints what happens in it
 //! (files created, written, moved, deleted).
 //!
-//! Run with: cargo run -p fdframe-mio --example inotify_dir [-- /path/to/dir]
+//! Run with: cargo run --example inotify_mio [-- /path/to/dir]
 //! Then, from another terminal: touch /tmp/hello; mv /tmp/hello /tmp/bye; rm /tmp/bye
 //!
 //! Linux-only (like all of fdframe).

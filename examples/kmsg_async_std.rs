@@ -2,11 +2,11 @@
 //! then each new one as the kernel logs it. With `--new`, only records logged from now on
 //! (`dmesg -W`). Records the kernel overwrote before we read them are reported with their count.
 //!
-//! Run with: sudo cargo run -p fdframe-async-std --example kmsg_follow [-- --new]
+//! Run with: sudo cargo run --example kmsg_async_std [-- --new]
 //! (reading /dev/kmsg needs root or CAP_SYSLOG where kernel.dmesg_restrict=1)
 //!
 //! Linux-only (like all of fdframe). async-std is deprecated in favour of smol; the same
-//! program on smol is `kmsg_follow_smol`.
+//! program on smol is `kmsg_smol`.
 
 use std::io::{ErrorKind, Write};
 

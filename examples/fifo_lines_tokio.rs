@@ -1,7 +1,7 @@
 //! Reads newline-delimited messages from a FIFO and prints each one. Writers may come and go;
 //! the reader keeps listening. Without a path, it creates a FIFO in a new temporary directory.
 //!
-//! Run with: cargo run -p fdframe-tokio --example fifo_lines [-- /path/to/fifo]
+//! Run with: cargo run --example fifo_lines_tokio [-- /path/to/fifo]
 //! Then, from another terminal: echo hello > <the path it prints>
 //!
 //! Linux-only (like all of fdframe).

@@ -2,7 +2,7 @@
 //! a while: prints the ring buffer, then new records as they are logged, until none has come
 //! for `--idle SECONDS` (default 10). Lost records are reported with their count.
 //!
-//! Run with: sudo cargo run -p fdframe-async-std --example kmsg_follow_smol [-- --idle 30]
+//! Run with: sudo cargo run --example kmsg_smol [-- --idle 30]
 //! (reading /dev/kmsg needs root or CAP_SYSLOG where kernel.dmesg_restrict=1)
 //!
 //! Linux-only (like all of fdframe).

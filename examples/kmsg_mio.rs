@@ -1,7 +1,7 @@
 //! Follows the kernel log (`/dev/kmsg`) in a mio event loop, like `dmesg --follow`: prints the
 //! records already in the ring buffer, then each new one as the kernel logs it.
 //!
-//! Run with: cargo run -p fdframe-mio --example kmsg_follow [-- --new]
+//! Run with: cargo run --example kmsg_mio [-- --new]
 //! (`--new`: only records logged from now on). Reading needs root or CAP_SYSLOG where
 //! `kernel.dmesg_restrict=1`. Try `echo hello | sudo tee /dev/kmsg` in another terminal.
 //!

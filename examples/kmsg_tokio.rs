@@ -2,7 +2,7 @@
 //! one as the kernel logs it. With `--new`, only records logged from now on (`dmesg -W`).
 //! Records the kernel overwrote before we read them are reported with their exact count.
 //!
-//! Run with: sudo cargo run -p fdframe-tokio --example kmsg_follow [-- --new]
+//! Run with: sudo cargo run --example kmsg_tokio [-- --new]
 //! (reading /dev/kmsg needs root or CAP_SYSLOG where kernel.dmesg_restrict=1)
 //!
 //! Linux-only (like all of fdframe).

@@ -1,6 +1,6 @@
 //! Reads newline-delimited messages from a FIFO (named pipe) on smol, printing each one.
 //!
-//! Run with: cargo run -p fdframe-async-std --example fifo_lines [-- /path/to/fifo]
+//! Run with: cargo run --example fifo_lines_smol [-- /path/to/fifo]
 //!
 //! It creates the FIFO if needed (default: `fdframe-example.fifo` in the temp directory). Then,
 //! from another shell, send messages: `echo hello > /tmp/fdframe-example.fifo`.

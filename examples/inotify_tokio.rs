@@ -1,7 +1,7 @@
 //! Prints what happens in a directory (files created, written, moved, deleted) from inotify
 //! events. Without a path, it watches the current directory.
 //!
-//! Run with: cargo run -p fdframe-tokio --example inotify_dir [-- /some/dir]
+//! Run with: cargo run --example inotify_tokio [-- /some/dir]
 //! Then, from another terminal: touch /some/dir/x && rm /some/dir/x
 //!
 //! Linux-only (like all of fdframe).
