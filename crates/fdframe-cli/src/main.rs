@@ -31,7 +31,7 @@ use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use rustix::fs::{FileType, OFlags};
 
 use crate::failure::{Failure, Finished};
@@ -40,7 +40,7 @@ const AFTER_HELP: &str = "\
 Examples:
   sudo fdframe kmsg                     the kernel log, as dmesg prints it
   sudo fdframe kmsg -w -l warn+         follow, warnings and worse only
-  sudo fdframe kmsg --json | jq .       JSON lines, one object per record or loss notice
+  sudo fdframe kmsg --json-lines | jq . JSON lines, one object per record or loss notice
   sudo fdframe kmsg -w --cursor /var/lib/fdframe/kmsg.cursor
                                         follow, resuming after the last record printed
   printf 'a\\nb\\n' | fdframe read -      decode standard input as lines
@@ -70,12 +70,16 @@ fn main() -> ExitCode {
     if let Err(failure) = check_stdout() {
         return report(failure);
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // The matches are kept: dmesg's time options are resolved by their order (the last wins).
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => return clap_exit(&e),
     };
     let result = match cli.command {
-        Command::Kmsg(args) => kmsg_cmd::run(&args),
+        Command::Kmsg(args) => kmsg_cmd::run(&args, matches.subcommand_matches("kmsg")),
         Command::Read(args) => read_cmd::run(&args),
     };
     match result {
