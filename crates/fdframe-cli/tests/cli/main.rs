@@ -16,11 +16,13 @@ mod endless_input;
 mod help;
 /// `--cursor`: resume without duplicates, loss across a gap, other boots, damaged files.
 mod kmsg_cursor;
-/// `fdframe kmsg --json` and `--dmesg-json` against `dmesg --json --decode`, record for record.
+/// `fdframe kmsg --json-lines` and `-J` against `dmesg --json --decode`, record for record.
 mod kmsg_dmesg;
+/// Every read-side option of dmesg's, side by side with `dmesg` itself, `-F` and `-K` files.
+mod kmsg_dmesg_parity;
 /// `fdframe kmsg` human lines against `dmesg`'s: `-l` level lists, `--time-format reltime`.
 mod kmsg_dmesg_human;
-/// Refusals: an unprivileged user under `dmesg_restrict=1`, `--dmesg-json --follow`.
+/// Refusals: an unprivileged user under `dmesg_restrict=1`, dmesg's write-side options, `-b -1`.
 mod kmsg_errors;
 /// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
 mod kmsg_follow;
