@@ -259,11 +259,12 @@ fn human_output_escapes_control_bytes_and_colours_like_dmesg() {
         .lines()
         .find(|l| l.contains(&marker))
         .expect("our record");
-    // dmesg -x prefix, green time, brown subsystem, bold warning text, ESC shown as \x1b.
+    // dmesg -x prefix, green time, brown subsystem, bold warning text, ESC shown as \x1b
+    // (the blanks after the time and the subsystem coloured with them, as dmesg does).
     assert!(line.starts_with("user  :warn  : \u{1b}[32m["), "{line:?}");
     assert!(
         line.ends_with(&format!(
-            "\u{1b}[33m{marker}:\u{1b}[0m\u{1b}[1m esc\\x1b[2J warned\u{1b}[0m"
+            "] \u{1b}[0m\u{1b}[33m{marker}: \u{1b}[0m\u{1b}[1mesc\\x1b[2J warned\u{1b}[0m"
         )),
         "{line:?}"
     );

@@ -22,6 +22,9 @@ mod kmsg_dmesg;
 mod kmsg_dmesg_parity;
 /// `fdframe kmsg` human lines against `dmesg`'s: `-l` level lists, `--time-format reltime`.
 mod kmsg_dmesg_human;
+/// journalctl's habits: `-n`, `-n -w`, `-g`, `--reverse`, `-b`, `--show-cursor`/`--after-cursor`;
+/// `-W` and `-J -w`.
+mod kmsg_journalctl;
 /// Refusals: an unprivileged user under `dmesg_restrict=1`, dmesg's write-side options, `-b -1`.
 mod kmsg_errors;
 /// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
