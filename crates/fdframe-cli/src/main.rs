@@ -10,13 +10,14 @@
 //! items on the chosen backend (the printing loops are written once, over its `Source` trait);
 //! `human`, `json` and `time` render; `filter` parses `--level`/`--facility`; `cursor` keeps the
 //! `--cursor` file; `stop` turns Ctrl-C, SIGTERM and a closed stdout into a clean stop;
-//! `failure` is the error a command ends with.
+//! `failure` is the error a command ends with; `generate` makes the man pages and completions.
 
 #![forbid(unsafe_code)]
 
 mod cursor;
 mod failure;
 mod filter;
+mod generate;
 mod human;
 mod json;
 mod kmsg_cmd;
@@ -64,6 +65,12 @@ enum Command {
     Kmsg(kmsg_cmd::KmsgArgs),
     /// Decode any file, pipe, FIFO, device or standard input with a chosen codec.
     Read(read_cmd::ReadArgs),
+    /// A man page or shell completions, on standard output (for `cargo xtask dist`).
+    #[command(hide = true)]
+    Generate {
+        /// One of: man, man-kmsg, man-read, bash, zsh, fish, elvish, powershell.
+        what: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +88,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Kmsg(args) => kmsg_cmd::run(&args, matches.subcommand_matches("kmsg")),
         Command::Read(args) => read_cmd::run(&args),
+        Command::Generate { what } => generate::run(&what),
     };
     match result {
         Ok(Finished::Input) => ExitCode::SUCCESS,
