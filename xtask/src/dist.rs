@@ -16,21 +16,41 @@ use std::process::Command;
 /// (what `fdframe generate` takes, the file under target/dist, where `--prefix` installs it).
 const OUTPUTS: [(&str, &str, &str); 8] = [
     ("man", "man/fdframe.1", "share/man/man1/fdframe.1"),
-    ("man-kmsg", "man/fdframe-kmsg.1", "share/man/man1/fdframe-kmsg.1"),
-    ("man-read", "man/fdframe-read.1", "share/man/man1/fdframe-read.1"),
+    (
+        "man-kmsg",
+        "man/fdframe-kmsg.1",
+        "share/man/man1/fdframe-kmsg.1",
+    ),
+    (
+        "man-read",
+        "man/fdframe-read.1",
+        "share/man/man1/fdframe-read.1",
+    ),
     (
         "bash",
         "completions/fdframe.bash",
         "share/bash-completion/completions/fdframe",
     ),
-    ("zsh", "completions/_fdframe", "share/zsh/site-functions/_fdframe"),
+    (
+        "zsh",
+        "completions/_fdframe",
+        "share/zsh/site-functions/_fdframe",
+    ),
     (
         "fish",
         "completions/fdframe.fish",
         "share/fish/vendor_completions.d/fdframe.fish",
     ),
-    ("elvish", "completions/fdframe.elv", "share/elvish/lib/fdframe.elv"),
-    ("powershell", "completions/_fdframe.ps1", "share/powershell/_fdframe.ps1"),
+    (
+        "elvish",
+        "completions/fdframe.elv",
+        "share/elvish/lib/fdframe.elv",
+    ),
+    (
+        "powershell",
+        "completions/_fdframe.ps1",
+        "share/powershell/_fdframe.ps1",
+    ),
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -49,7 +69,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if !status.success() {
         return Err("dist: building fdframe failed".into());
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let binary = target.join("debug").join("fdframe");
     let dist = target.join("dist");
     for (what, file, installed) in OUTPUTS {
@@ -68,7 +89,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             write(&prefix.join(installed), &output.stdout)?;
         }
     }
-    println!("xtask dist: man pages and completions in {}", dist.display());
+    println!(
+        "xtask dist: man pages and completions in {}",
+        dist.display()
+    );
     if let Some(prefix) = prefix {
         println!("xtask dist: installed under {}", prefix.display());
     }

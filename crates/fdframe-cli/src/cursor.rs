@@ -154,7 +154,10 @@ impl Cursor {
     /// Parses [`to_printable`](Cursor::to_printable)'s form, as strictly as the file: the tag,
     /// a lowercase boot id, a canonical sequence number, nothing else (no blanks, no newline).
     pub(crate) fn parse_printable(text: &str) -> Result<Cursor, CursorError> {
-        let Some(rest) = text.strip_prefix(PRINTABLE_TAG).and_then(|r| r.strip_prefix(':')) else {
+        let Some(rest) = text
+            .strip_prefix(PRINTABLE_TAG)
+            .and_then(|r| r.strip_prefix(':'))
+        else {
             return Err(CursorError::Corrupt(format!(
                 "a printable cursor starts with `{PRINTABLE_TAG}:` (as --show-cursor prints it)"
             )));

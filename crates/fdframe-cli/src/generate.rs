@@ -96,18 +96,27 @@ mod tests {
             let mut checked = 0;
             for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
                 if let Some(long) = arg.get_long() {
-                    assert!(text.contains(&format!("--{long}")), "{name}: --{long} missing");
+                    assert!(
+                        text.contains(&format!("--{long}")),
+                        "{name}: --{long} missing"
+                    );
                     checked += 1;
                 }
                 if let Some(short) = arg.get_short() {
-                    assert!(text.contains(&format!("-{short}")), "{name}: -{short} missing");
+                    assert!(
+                        text.contains(&format!("-{short}")),
+                        "{name}: -{short} missing"
+                    );
                 }
             }
             assert!(checked >= 3, "{name}: only {checked} options");
         }
         let top = page(&public_command());
         for name in ["kmsg", "read"] {
-            assert!(top.contains(&format!("fdframe-{name}(1)")), "fdframe(1) names fdframe-{name}(1)");
+            assert!(
+                top.contains(&format!("fdframe-{name}(1)")),
+                "fdframe(1) names fdframe-{name}(1)"
+            );
         }
     }
 
@@ -120,7 +129,10 @@ mod tests {
             for needle in ["kmsg", "read", "since", "follow-new", "json-lines"] {
                 assert!(text.contains(needle), "{shell}: {needle} missing");
             }
-            assert!(!text.contains("generate"), "{shell}: the hidden subcommand shows");
+            assert!(
+                !text.contains("generate"),
+                "{shell}: the hidden subcommand shows"
+            );
         }
     }
 }

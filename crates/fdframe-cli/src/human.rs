@@ -216,7 +216,10 @@ pub(crate) fn write_record_line(
     match &options.multiline {
         Multiline::ForcePrefix(later) => {
             // dmesg splits with strtok: empty lines are dropped.
-            let mut parts = line.message.split(|&b| b == b'\n').filter(|p| !p.is_empty());
+            let mut parts = line
+                .message
+                .split(|&b| b == b'\n')
+                .filter(|p| !p.is_empty());
             let Some(first) = parts.next() else {
                 prefix(out, line.time)?;
                 return out.write_all(b"\n");
@@ -233,12 +236,26 @@ pub(crate) fn write_record_line(
         }
         Multiline::Indent => {
             let width = prefix(out, line.time)?;
-            write_message(out, painter, line.level, line.message, Some(width), options.noescape)?;
+            write_message(
+                out,
+                painter,
+                line.level,
+                line.message,
+                Some(width),
+                options.noescape,
+            )?;
             out.write_all(b"\n")
         }
         Multiline::Escape => {
             prefix(out, line.time)?;
-            write_message(out, painter, line.level, line.message, None, options.noescape)?;
+            write_message(
+                out,
+                painter,
+                line.level,
+                line.message,
+                None,
+                options.noescape,
+            )?;
             out.write_all(b"\n")
         }
     }

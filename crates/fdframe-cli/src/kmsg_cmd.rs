@@ -299,7 +299,9 @@ fn run_file(options: &Options<'_>) -> Result<Finished, Failure> {
         dump::Item::Lost(loss) => session.loss(&mut out, loss),
         dump::Item::Malformed(why, seq) => Ok(session.output.malformed(&mut out, &why, seq)?),
     });
-    let finished = read.and_then(|()| session.end(&mut out)).map(|()| Finished::Input);
+    let finished = read
+        .and_then(|()| session.end(&mut out))
+        .map(|()| Finished::Input);
     drop(out);
     if let Some(pager) = pager {
         pager.finish();
@@ -426,7 +428,8 @@ impl Session {
         } else {
             None
         };
-        let tail = (args.lines.is_some() || args.reverse).then(|| Tail::new(args.lines, args.reverse));
+        let tail =
+            (args.lines.is_some() || args.reverse).then(|| Tail::new(args.lines, args.reverse));
         let show_cursor = if args.show_cursor {
             Some(
                 crate::cursor::current_boot_id()

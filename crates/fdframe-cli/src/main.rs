@@ -62,7 +62,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print the kernel log from /dev/kmsg, like `dmesg` (and `dmesg -w` with --follow).
-    Kmsg(kmsg_cmd::KmsgArgs),
+    Kmsg(Box<kmsg_cmd::KmsgArgs>),
     /// Decode any file, pipe, FIFO, device or standard input with a chosen codec.
     Read(read_cmd::ReadArgs),
     /// A man page or shell completions, on standard output (for `cargo xtask dist`).

@@ -51,7 +51,8 @@ pub(super) enum Item {
 /// Opens `path`, which must be a regular file.
 pub(super) fn open(path: &Path) -> Result<File, Failure> {
     let shown = path.display();
-    let file = File::open(path).map_err(|e| Failure::new(format_args!("cannot open {shown}: {e}")))?;
+    let file =
+        File::open(path).map_err(|e| Failure::new(format_args!("cannot open {shown}: {e}")))?;
     let meta = file
         .metadata()
         .map_err(|e| Failure::new(format_args!("cannot read {shown}: {e}")))?;
@@ -188,7 +189,10 @@ fn syslog_record(bytes: &[u8], seq: u64) -> Result<KmsgRecord, String> {
         .ok_or_else(|| "a dump line with a priority out of range".to_owned())?;
     let mut rest = &rest[close + 1..];
     let mut ts_us = 0;
-    if rest.first() == Some(&b'[') && rest.get(1).is_some_and(|&b| b == b' ' || b.is_ascii_digit())
+    if rest.first() == Some(&b'[')
+        && rest
+            .get(1)
+            .is_some_and(|&b| b == b' ' || b.is_ascii_digit())
     {
         if let Some((ts, after)) = timestamp(&rest[1..]) {
             ts_us = ts;
@@ -196,7 +200,10 @@ fn syslog_record(bytes: &[u8], seq: u64) -> Result<KmsgRecord, String> {
         }
     }
     let mut caller = None;
-    if rest.first() == Some(&b'[') && rest.get(1).is_some_and(|&b| matches!(b, b' ' | b'T' | b'C'))
+    if rest.first() == Some(&b'[')
+        && rest
+            .get(1)
+            .is_some_and(|&b| matches!(b, b' ' | b'T' | b'C'))
     {
         if let Some(end) = rest.iter().position(|&b| b == b']') {
             let id = rest[1..end].trim_ascii_start();
@@ -229,14 +236,17 @@ fn timestamp(text: &[u8]) -> Option<(u64, &[u8])> {
     } else {
         frac.parse::<u64>().ok()? * 10u64.pow(6 - frac.len() as u32)
     };
-    Some((secs.checked_mul(1_000_000)?.checked_add(micros)?, &text[end + 1..]))
+    Some((
+        secs.checked_mul(1_000_000)?.checked_add(micros)?,
+        &text[end + 1..],
+    ))
 }
 
 /// Escapes a message as the kernel does in `/dev/kmsg` (`\xNN` for control bytes, bytes
 /// above 126 and the backslash), so that parsing it gives back exactly these bytes.
 fn escape_into(out: &mut Vec<u8>, message: &[u8]) {
     for &b in message {
-        if b < b' ' || b >= 127 || b == b'\\' {
+        if !(b' '..127).contains(&b) || b == b'\\' {
             out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
         } else {
             out.push(b);

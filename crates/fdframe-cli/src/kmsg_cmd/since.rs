@@ -29,8 +29,13 @@ pub(crate) fn parse(text: &str, now: &Zoned) -> Result<i64, String> {
     let trimmed = text.trim();
     let micros = |z: &Zoned| z.timestamp().as_microsecond();
     let midnight = |days: i64| -> Result<i64, String> {
-        let date = now.date().checked_add(Span::new().days(days)).map_err(|_| invalid())?;
-        let zoned = date.to_zoned(now.time_zone().clone()).map_err(|_| invalid())?;
+        let date = now
+            .date()
+            .checked_add(Span::new().days(days))
+            .map_err(|_| invalid())?;
+        let zoned = date
+            .to_zoned(now.time_zone().clone())
+            .map_err(|_| invalid())?;
         Ok(micros(&zoned))
     };
     match trimmed {
@@ -71,7 +76,9 @@ fn unix_seconds(text: &str) -> Option<i64> {
         frac.parse::<i64>().ok()? * 10i64.pow(6 - frac.len() as u32)
     };
     let us = whole.checked_mul(1_000_000)?.checked_add(frac)?;
-    Timestamp::from_microsecond(us).ok().map(|t| t.as_microsecond())
+    Timestamp::from_microsecond(us)
+        .ok()
+        .map(|t| t.as_microsecond())
 }
 
 /// `now` moved by a span such as `5min`, `1h 30min`, `2 days`, `1.5s` (`sign` -1 or 1).
@@ -111,7 +118,9 @@ fn zone_named(zone: &str) -> Option<TimeZone> {
         }
         let (h, m): (i32, i32) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
         let seconds = (h * 3600 + m * 60) * if sign == '-' { -1 } else { 1 };
-        return jiff::tz::Offset::from_seconds(seconds).ok().map(TimeZone::fixed);
+        return jiff::tz::Offset::from_seconds(seconds)
+            .ok()
+            .map(TimeZone::fixed);
     }
     if zone.contains('/') {
         return TimeZone::get(zone).ok();
@@ -169,13 +178,7 @@ fn parse_time(text: &str) -> Option<Time> {
     } else {
         frac.parse::<i32>().ok()? * 10i32.pow(9 - frac.len() as u32)
     };
-    Time::new(
-        number(h)? as i8,
-        number(m)? as i8,
-        number(s)? as i8,
-        nanos,
-    )
-    .ok()
+    Time::new(number(h)? as i8, number(m)? as i8, number(s)? as i8, nanos).ok()
 }
 
 /// A small decimal field: digits only (no sign), at most four of them.
@@ -189,9 +192,7 @@ mod tests {
     use super::*;
 
     fn now() -> Zoned {
-        "2026-12-01T11:29:21.5+01:00[Europe/Paris]"
-            .parse()
-            .unwrap()
+        "2026-12-01T11:29:21.5+01:00[Europe/Paris]".parse().unwrap()
     }
 
     fn at(text: &str) -> i64 {
@@ -203,11 +204,23 @@ mod tests {
     fn absolute_times_are_local_unless_a_zone_is_given() {
         let now = now();
         let paris = |s: &str| at(&format!("{s}+01:00[Europe/Paris]"));
-        assert_eq!(parse("2026-11-30 08:00:05", &now), Ok(paris("2026-11-30T08:00:05")));
-        assert_eq!(parse("2026-11-30T08:00:05", &now), Ok(paris("2026-11-30T08:00:05")));
-        assert_eq!(parse("2026-11-30 08:00", &now), Ok(paris("2026-11-30T08:00:00")));
+        assert_eq!(
+            parse("2026-11-30 08:00:05", &now),
+            Ok(paris("2026-11-30T08:00:05"))
+        );
+        assert_eq!(
+            parse("2026-11-30T08:00:05", &now),
+            Ok(paris("2026-11-30T08:00:05"))
+        );
+        assert_eq!(
+            parse("2026-11-30 08:00", &now),
+            Ok(paris("2026-11-30T08:00:00"))
+        );
         assert_eq!(parse("2026-11-30", &now), Ok(paris("2026-11-30T00:00:00")));
-        assert_eq!(parse("20261130080005", &now), Ok(paris("2026-11-30T08:00:05")));
+        assert_eq!(
+            parse("20261130080005", &now),
+            Ok(paris("2026-11-30T08:00:05"))
+        );
         assert_eq!(parse("08:00", &now), Ok(paris("2026-12-01T08:00:00")));
         assert_eq!(
             parse("2026-11-30 08:00:05.167737", &now),
@@ -245,8 +258,20 @@ mod tests {
     fn nonsense_is_an_error_that_names_the_input() {
         let now = now();
         for bad in [
-            "", "soon", "-", "5min later", "2026-13-01", "2026-12-01 25:00", "12:60", "@",
-            "@-5", "@1.1234567", "2026-12-01 11:29:21.x", "1:2:3:4", "+", "26-12-01",
+            "",
+            "soon",
+            "-",
+            "5min later",
+            "2026-13-01",
+            "2026-12-01 25:00",
+            "12:60",
+            "@",
+            "@-5",
+            "@1.1234567",
+            "2026-12-01 11:29:21.x",
+            "1:2:3:4",
+            "+",
+            "26-12-01",
         ] {
             let err = parse(bad, &now).unwrap_err();
             assert!(err.contains(&format!("{bad:?}")), "{bad:?}: {err}");

@@ -71,7 +71,8 @@ impl Start {
 /// Decides where to start, from the options and the cursor file.
 pub(super) fn plan(options: &Options<'_>) -> Result<Start, Failure> {
     let args = options.args;
-    let wall_clock = options.time.is_wall_clock() || options.since.is_some() || options.until.is_some();
+    let wall_clock =
+        options.time.is_wall_clock() || options.since.is_some() || options.until.is_some();
     let wants_sleeps = wall_clock && Clocks::now().has_slept();
     // The path is checked and the lock taken first: a refused path costs no scan.
     let file = args.cursor.as_deref().map(open_cursor).transpose()?;
@@ -94,9 +95,17 @@ pub(super) fn plan(options: &Options<'_>) -> Result<Start, Failure> {
             .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?;
         let loaded = judge(Loaded::Found(cursor.clone()), &boot_id, newest);
         if let Loaded::Unusable(why) = &loaded {
-            return Err(Failure::new(format_args!("cannot use --after-cursor: {why}")));
+            return Err(Failure::new(format_args!(
+                "cannot use --after-cursor: {why}"
+            )));
         }
-        apply_cursor(&mut start, loaded, &boot_id, false, Path::new("--after-cursor"))?;
+        apply_cursor(
+            &mut start,
+            loaded,
+            &boot_id,
+            false,
+            Path::new("--after-cursor"),
+        )?;
         return Ok(start);
     }
     let Some(file) = file else {

@@ -284,7 +284,14 @@ fn a_cursor_in_use_by_a_running_follower_is_refused() {
     let cursor = dir.path("kmsg.cursor");
     let mut follower = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_fdframe"))
-            .args(["kmsg", "-w", "--json-lines", "--since-now", "--cursor", &cursor])
+            .args([
+                "kmsg",
+                "-w",
+                "--json-lines",
+                "--since-now",
+                "--cursor",
+                &cursor,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

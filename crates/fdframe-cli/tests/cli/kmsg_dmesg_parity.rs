@@ -28,7 +28,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::kmsg_dmesg_human::{NAMED_BY_OLD_DMESG, as_old_dmesg_shows_them, dmesg_knows_plus, dmesg_or_skip, dmesg_version, lines_of, minute_boundary_shift};
+use crate::kmsg_dmesg_human::{
+    NAMED_BY_OLD_DMESG, as_old_dmesg_shows_them, dmesg_knows_plus, dmesg_or_skip, dmesg_version,
+    lines_of, minute_boundary_shift,
+};
 use crate::support::{BIN, TempDir, marker, write_record};
 
 /// What the two outputs are aligned on: the message, past the prefix (`[...] `, `fac:lev: [...] `,
@@ -60,10 +63,17 @@ fn compare_window(
     marker: Option<&str>,
     allowed: &dyn Fn(&str, &str) -> bool,
 ) -> Result<(), String> {
-    if let Some(odd) = ours.iter().find(|l| l.contains("fdframe: ") && !is_loss_notice(l)) {
+    if let Some(odd) = ours
+        .iter()
+        .find(|l| l.contains("fdframe: ") && !is_loss_notice(l))
+    {
         return Err(format!("{what}: an unexpected notice: {odd}"));
     }
-    let ours: Vec<String> = ours.iter().filter(|l| !is_loss_notice(l)).cloned().collect();
+    let ours: Vec<String> = ours
+        .iter()
+        .filter(|l| !is_loss_notice(l))
+        .cloned()
+        .collect();
     let ours = &ours[..];
     let start = (0..=ours.len())
         .find(|&start| {
@@ -89,7 +99,9 @@ fn compare_window(
     }
     for (o, t) in stretch.iter().zip(theirs) {
         if o != t && !allowed(o, t) {
-            return Err(format!("{what}: lines differ\n ours:  {o:?}\n dmesg: {t:?}"));
+            return Err(format!(
+                "{what}: lines differ\n ours:  {o:?}\n dmesg: {t:?}"
+            ));
         }
     }
     Ok(())
@@ -106,7 +118,14 @@ fn ctime_of(line: &str) -> Option<i64> {
     let end = inner.find([']', '<'])?;
     let text = inner[..end].trim_end();
     let tm = jiff::fmt::strtime::parse("%a %b %e %H:%M:%S %Y", text).ok()?;
-    Some(tm.to_datetime().ok()?.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_second())
+    Some(
+        tm.to_datetime()
+            .ok()?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp()
+            .as_second(),
+    )
 }
 
 /// Old dmesg's ctime is ours or one second earlier; the rest of the line is the same.
@@ -114,7 +133,9 @@ fn ctime_second_early(ours: &str, theirs: &str) -> bool {
     let rest = |line: &str| line.split_once(['>', ']']).map(|(_, r)| r.to_owned());
     let delta = |line: &str| line.split_once('<').map(|(_, d)| d.to_owned());
     match (ctime_of(ours), ctime_of(theirs)) {
-        (Some(o), Some(t)) => o - t == 1 && rest(ours) == rest(theirs) && delta(ours) == delta(theirs),
+        (Some(o), Some(t)) => {
+            o - t == 1 && rest(ours) == rest(theirs) && delta(ours) == delta(theirs)
+        }
         _ => false,
     }
 }
@@ -247,7 +268,11 @@ fn cases() -> Vec<Case> {
         case(&["-p", "-x"], &["-p", "-x"], true),
         case(&["--noescape"], &["--noescape"], true),
         case(&["-L=always"], &["--color=always"], true),
-        case(&["-L=always", "-x", "-d"], &["--color=always", "-x", "-d"], true),
+        case(
+            &["-L=always", "-x", "-d"],
+            &["--color=always", "-x", "-d"],
+            true,
+        ),
         case(&["-x", "-l", "warn"], &["-x", "-l", "warn"], false),
         case(&["-x", "-l", "info"], &["-x", "-l", "info"], true),
         case(&["-x", "-l", "debug"], &["-x", "-l", "debug"], true),
@@ -263,20 +288,36 @@ fn cases() -> Vec<Case> {
     cases.push(if plus {
         case(&["-x", "-l", "warn+"], &["-x", "-l", "warn+"], false)
     } else {
-        case(&["-x", "-l", "warn+"], &["-x", "-l", "emerg,alert,crit,err,warn"], false)
+        case(
+            &["-x", "-l", "warn+"],
+            &["-x", "-l", "emerg,alert,crit,err,warn"],
+            false,
+        )
     });
     cases.push(if plus {
         case(&["-x", "-l", "info+"], &["-x", "-l", "info+"], true)
     } else {
-        case(&["-x", "-l", "info+"], &["-x", "-l", "emerg,alert,crit,err,warn,notice,info"], true)
+        case(
+            &["-x", "-l", "info+"],
+            &["-x", "-l", "emerg,alert,crit,err,warn,notice,info"],
+            true,
+        )
     });
-    for (ours, theirs) in [(&["-e"][..], &["-e"][..]), (&["-H"], &["-H"]), (&["-T", "-e"], &["-T", "-e"])] {
+    for (ours, theirs) in [
+        (&["-e"][..], &["-e"][..]),
+        (&["-H"], &["-H"]),
+        (&["-T", "-e"], &["-T", "-e"]),
+    ] {
         cases.push(Case {
             allowed: Box::new(move |o, t| old && minute_boundary_shift(o, t)),
             ..case(ours, theirs, true)
         });
     }
-    for (ours, theirs) in [(&["-T"][..], &["-T"][..]), (&["-d", "-T"], &["-d", "-T"]), (&["-e", "-T"], &["-e", "-T"])] {
+    for (ours, theirs) in [
+        (&["-T"][..], &["-T"][..]),
+        (&["-d", "-T"], &["-d", "-T"]),
+        (&["-e", "-T"], &["-e", "-T"]),
+    ] {
         cases.push(Case {
             allowed: Box::new(move |o, t| old && ctime_second_early(o, t)),
             ..case(ours, theirs, true)
@@ -286,7 +327,9 @@ fn cases() -> Vec<Case> {
     let shift = Cell::new(None::<i64>);
     cases.push(Case {
         allowed: Box::new(move |o, t| {
-            let (Some(a), Some(b)) = (iso_of(o), iso_of(t)) else { return false };
+            let (Some(a), Some(b)) = (iso_of(o), iso_of(t)) else {
+                return false;
+            };
             let d = a - b;
             let first = shift.get().unwrap_or(d);
             shift.set(Some(first));
@@ -332,7 +375,11 @@ fn every_read_side_option_prints_what_dmesg_prints() {
         }
         failures.extend(last);
     }
-    assert!(failures.is_empty(), "fdframe and dmesg disagree:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fdframe and dmesg disagree:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Runs `program ARGS` with stdout into `path`.
@@ -389,7 +436,11 @@ fn a_dump_written_by_dmesg_reads_back_as_dmesg_reads_it() {
             failures.push(format!("-F {options:?}: the marker is missing"));
         }
         if ours.len() != theirs.len() {
-            failures.push(format!("-F {options:?}: {} lines, dmesg {}", ours.len(), theirs.len()));
+            failures.push(format!(
+                "-F {options:?}: {} lines, dmesg {}",
+                ours.len(),
+                theirs.len()
+            ));
             continue;
         }
         for (o, t) in ours.iter().zip(&theirs) {
@@ -435,7 +486,13 @@ fn a_kmsg_capture_reads_as_the_ring_buffer_it_was_taken_from() {
     }
     let dir = TempDir::new("kmsg-capture");
     let names_all = names_every_facility(&marker("capture-probe"));
-    let old = |lines: Vec<String>| if names_all { lines } else { unnamed_without_prefix(lines) };
+    let old = |lines: Vec<String>| {
+        if names_all {
+            lines
+        } else {
+            unnamed_without_prefix(lines)
+        }
+    };
     let mut failures = Vec::new();
     for attempt in 0..3 {
         failures.clear();
@@ -447,20 +504,33 @@ fn a_kmsg_capture_reads_as_the_ring_buffer_it_was_taken_from() {
         // The capture was taken first, so dmesg's live view continues it.
         let theirs = lines_of("dmesg", &["-x"], "UTC");
         for options in [&["-x"][..], &["-x", "-d"]] {
-            let ours = old(lines_of(BIN, &[&["kmsg", "-K", &path][..], options].concat(), "UTC"));
+            let ours = old(lines_of(
+                BIN,
+                &[&["kmsg", "-K", &path][..], options].concat(),
+                "UTC",
+            ));
             let theirs = if options.len() > 1 {
                 lines_of("dmesg", options, "UTC")
             } else {
                 theirs.clone()
             };
-            if let Err(why) = compare_window(&format!("-K {options:?}"), &ours, &theirs, Some(&marker), &|_, _| false) {
+            if let Err(why) = compare_window(
+                &format!("-K {options:?}"),
+                &ours,
+                &theirs,
+                Some(&marker),
+                &|_, _| false,
+            ) {
                 failures.push(why);
             }
         }
         if dmesg_version().is_some_and(|v| v >= (2, 40)) {
             // util-linux's own -K format: records separated by NUL bytes.
-            let nul: Vec<u8> = capture.split(|&b| b == b'\n').filter(|l| !l.is_empty() && l[0] != b' ')
-                .flat_map(|l| [l, b"\n\0"].concat()).collect();
+            let nul: Vec<u8> = capture
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty() && l[0] != b' ')
+                .flat_map(|l| [l, b"\n\0"].concat())
+                .collect();
             let nul_path = dir.path("capture-nul");
             File::create(&nul_path).unwrap().write_all(&nul).unwrap();
             let ours = lines_of(BIN, &["kmsg", "-K", &nul_path, "-x"], "UTC");
@@ -498,7 +568,8 @@ fn since_and_until_select_what_dmesg_selects() {
         // The marker's time, and dmesg's constant shift (util-linux before 2.40), from iso.
         let ours_all = iso_lines(BIN, &["kmsg"]);
         let theirs_all = iso_lines("dmesg", &[]);
-        let Some((t_marker, _)) = ours_all.iter().find(|(_, l)| l.contains(&marker)).cloned() else {
+        let Some((t_marker, _)) = ours_all.iter().find(|(_, l)| l.contains(&marker)).cloned()
+        else {
             failures.push("the marker is missing".into());
             continue;
         };
@@ -515,7 +586,10 @@ fn since_and_until_select_what_dmesg_selects() {
         let since_s = t_marker.div_euclid(1_000_000) - 1;
         let until_s = t_marker.div_euclid(1_000_000) + 2;
         let format = |s: i64| {
-            Timestamp::from_second(s).unwrap().strftime("%Y-%m-%d %H:%M:%S").to_string()
+            Timestamp::from_second(s)
+                .unwrap()
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
         };
         let (since, until) = (format(since_s), format(until_s));
         while Timestamp::now().as_second() <= until_s {

@@ -97,7 +97,11 @@ fn earlier_boots_are_refused_with_where_their_logs_are() {
 
 #[test]
 fn a_printable_cursor_is_parsed_strictly() {
-    for bad in ["kmsg1:nope:5", "5", "kmsg1:dd834108-d3a2-4ce0-b560-ececbe563eb9:5 "] {
+    for bad in [
+        "kmsg1:nope:5",
+        "5",
+        "kmsg1:dd834108-d3a2-4ce0-b560-ececbe563eb9:5 ",
+    ] {
         let output = fdframe(&["kmsg", "--after-cursor", bad]);
         let err = assert_one_line_error(&output, 2);
         assert!(err.contains("--after-cursor"), "{bad}: {err}");
@@ -106,7 +110,12 @@ fn a_printable_cursor_is_parsed_strictly() {
 
 #[test]
 fn options_dmesg_keeps_apart_are_usage_errors() {
-    for args in [&["-r", "-T"][..], &["-r", "-x"], &["-F", "x", "-K", "y"], &["-J", "--json-lines"]] {
+    for args in [
+        &["-r", "-T"][..],
+        &["-r", "-x"],
+        &["-F", "x", "-K", "y"],
+        &["-J", "--json-lines"],
+    ] {
         let output = fdframe(&[&["kmsg"][..], args].concat());
         assert_one_line_error(&output, 2);
     }

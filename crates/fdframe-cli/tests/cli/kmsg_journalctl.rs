@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use rustix::process::Signal;
 
-use crate::support::{BIN, KillOnDrop, Lines, fdframe, marker, privileged, signal, stdout, wait_exit, write_record};
+use crate::support::{
+    BIN, KillOnDrop, Lines, fdframe, marker, privileged, signal, stdout, wait_exit, write_record,
+};
 
 /// Writes `count` records `{marker} n0`, `{marker} n1`, ...
 fn write_numbered(marker: &str, count: usize) {
@@ -40,20 +42,44 @@ fn lines_grep_and_reverse_select_and_order_as_journalctl_does() {
     }
     let marker = marker("journal");
     write_numbered(&marker, 5);
-    assert_eq!(numbers(&kmsg(&["-g", &marker]), &marker), ["n0", "n1", "n2", "n3", "n4"]);
-    assert_eq!(numbers(&kmsg(&["-n", "2", "-g", &marker]), &marker), ["n3", "n4"]);
-    assert_eq!(numbers(&kmsg(&["-n", "0", "-g", &marker]), &marker), Vec::<String>::new());
+    assert_eq!(
+        numbers(&kmsg(&["-g", &marker]), &marker),
+        ["n0", "n1", "n2", "n3", "n4"]
+    );
+    assert_eq!(
+        numbers(&kmsg(&["-n", "2", "-g", &marker]), &marker),
+        ["n3", "n4"]
+    );
+    assert_eq!(
+        numbers(&kmsg(&["-n", "0", "-g", &marker]), &marker),
+        Vec::<String>::new()
+    );
     assert_eq!(
         numbers(&kmsg(&["--reverse", "-g", &marker]), &marker),
         ["n4", "n3", "n2", "n1", "n0"]
     );
-    assert_eq!(numbers(&kmsg(&["--reverse", "-n", "2", "-g", &marker]), &marker), ["n4", "n3"]);
+    assert_eq!(
+        numbers(&kmsg(&["--reverse", "-n", "2", "-g", &marker]), &marker),
+        ["n4", "n3"]
+    );
     // A regular expression; smart case: a capital letter makes it case-sensitive.
-    assert_eq!(numbers(&kmsg(&["-g", &format!("{marker} n[13]$")]), &marker), ["n1", "n3"]);
+    assert_eq!(
+        numbers(&kmsg(&["-g", &format!("{marker} n[13]$")]), &marker),
+        ["n1", "n3"]
+    );
     write_record(14, format!("{marker} MiXeD").as_bytes());
-    assert_eq!(numbers(&kmsg(&["-g", &format!("{marker} mixed")]), &marker), ["MiXeD"]);
-    assert_eq!(numbers(&kmsg(&["-g", &format!("{marker} Mixed")]), &marker), Vec::<String>::new());
-    assert_eq!(numbers(&kmsg(&["-g", &format!("{marker} MiXeD")]), &marker), ["MiXeD"]);
+    assert_eq!(
+        numbers(&kmsg(&["-g", &format!("{marker} mixed")]), &marker),
+        ["MiXeD"]
+    );
+    assert_eq!(
+        numbers(&kmsg(&["-g", &format!("{marker} Mixed")]), &marker),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        numbers(&kmsg(&["-g", &format!("{marker} MiXeD")]), &marker),
+        ["MiXeD"]
+    );
     // -b is this boot: the same as without it.
     let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     for boot in [&["-b"][..], &["-b", "0"], &["-b", boot_id.trim()]] {
@@ -71,7 +97,9 @@ fn a_shown_cursor_resumes_right_after_it() {
     write_numbered(&marker, 2);
     let first = kmsg(&["-g", &marker, "--show-cursor"]);
     let last = first.lines().last().unwrap_or_default();
-    let cursor = last.strip_prefix("-- cursor: ").unwrap_or_else(|| panic!("{first}"));
+    let cursor = last
+        .strip_prefix("-- cursor: ")
+        .unwrap_or_else(|| panic!("{first}"));
     assert!(cursor.starts_with("kmsg1:"), "{cursor}");
     assert_eq!(numbers(&first, &marker), ["n0", "n1"]);
     write_record(14, format!("{marker} n2").as_bytes());
@@ -118,18 +146,32 @@ fn last_lines_then_follow_and_follow_new() {
     write_numbered(&marker, 4);
     // -n 2 -w: the last two, then what comes.
     let (_child, lines) = follower(&["-n", "2", "-w", "-g", &marker]);
-    assert!(lines.find(&format!("{marker} n2"), Duration::from_secs(5)).is_some());
+    assert!(
+        lines
+            .find(&format!("{marker} n2"), Duration::from_secs(5))
+            .is_some()
+    );
     let next = lines.until_quiet(Duration::from_millis(300));
-    assert!(next.iter().any(|l| l.ends_with(&format!("{marker} n3"))), "{next:?}");
+    assert!(
+        next.iter().any(|l| l.ends_with(&format!("{marker} n3"))),
+        "{next:?}"
+    );
     assert!(!next.iter().any(|l| l.contains(" n1")), "{next:?}");
     write_record(14, format!("{marker} n4").as_bytes());
-    assert!(lines.find(&format!("{marker} n4"), Duration::from_secs(5)).is_some());
+    assert!(
+        lines
+            .find(&format!("{marker} n4"), Duration::from_secs(5))
+            .is_some()
+    );
     // -W: nothing from before the start.
     let (_child, lines) = follower(&["-W", "-g", &marker]);
     until_following(&lines, &marker);
     write_record(14, format!("{marker} n5").as_bytes());
     let seen = lines.find(&format!("{marker} n"), Duration::from_secs(5));
-    assert!(seen.as_deref().is_some_and(|l| l.ends_with(" n5")), "{seen:?}");
+    assert!(
+        seen.as_deref().is_some_and(|l| l.ends_with(" n5")),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -160,6 +202,9 @@ fn the_json_document_follows_and_is_closed_at_the_stop() {
     signal(&child.0, Signal::TERM);
     assert_eq!(wait_exit(&mut child.0, Duration::from_secs(5)), Some(143));
     let rest = lines.until_quiet(Duration::from_millis(300)).join("\n");
-    assert!(rest.trim_end().ends_with("]\n}") || rest.trim_end().ends_with('}'), "{rest}");
+    assert!(
+        rest.trim_end().ends_with("]\n}") || rest.trim_end().ends_with('}'),
+        "{rest}"
+    );
     assert!(rest.contains("   ]"), "the document is closed: {rest}");
 }
