@@ -389,6 +389,63 @@ mod tests {
         );
     }
 
+    fn laid_out(message: &[u8], multiline: Multiline, noescape: bool) -> String {
+        let mut out = Vec::new();
+        let line = Line {
+            time: "[    1.000000]",
+            emphasis: Emphasis::Normal,
+            decode: Some((Facility::USER, Level::Info)),
+            caller: None,
+            level: Level::Info,
+            message,
+        };
+        let options = LineOptions {
+            multiline,
+            noescape,
+        };
+        write_record_line(&mut out, Painter { color: false }, &line, &options).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_message_of_several_lines_is_laid_out_as_dmesg_lays_it_out() {
+        let prefix = "user  :info  : [    1.000000] ";
+        let indent = " ".repeat(prefix.len());
+        // Continuation lines indented to the message; a trailing newline ends the line bare.
+        assert_eq!(
+            laid_out(b"one\ntwo\x01\n", Multiline::Indent, false),
+            format!("{prefix}one\n{indent}two\\x01\n\n")
+        );
+        // -p: the prefix on every line, empty lines dropped (dmesg's strtok).
+        assert_eq!(
+            laid_out(b"one\n\ntwo", Multiline::ForcePrefix(None), false),
+            format!("{prefix}one\n{prefix}two\n")
+        );
+        let later = Some("[  +0.000000]".to_owned());
+        assert_eq!(
+            laid_out(b"one\ntwo", Multiline::ForcePrefix(later), false),
+            format!("{prefix}one\nuser  :info  : [  +0.000000] two\n")
+        );
+        // fdframe read keeps one record on one line.
+        assert_eq!(
+            laid_out(b"one\ntwo", Multiline::Escape, false),
+            format!("{prefix}one\\x0atwo\n")
+        );
+        // --noescape: the bytes as they are.
+        assert_eq!(
+            laid_out(b"esc\x1b[2J", Multiline::Indent, true),
+            format!("{prefix}esc\x1b[2J\n")
+        );
+    }
+
+    #[test]
+    fn segfaults_of_calm_levels_are_highlighted_as_dmesg_does() {
+        assert_eq!(
+            line(b"app[1]: segfault at 0 ip", Level::Info, true, false),
+            "\x1b[32m[    1.000000] \x1b[0m\x1b[33mapp[1]: \x1b[0m\x1b[2;31msegfault at 0 ip\x1b[0m\n"
+        );
+    }
+
     #[test]
     fn a_subsystem_needs_a_blank_after_its_colon() {
         assert_eq!(subsystem_end(b"usb 1-1: x"), Some(9));

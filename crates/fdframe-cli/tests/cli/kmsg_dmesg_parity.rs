@@ -32,7 +32,7 @@ use crate::kmsg_dmesg_human::{
     NAMED_BY_OLD_DMESG, as_old_dmesg_shows_them, dmesg_knows_plus, dmesg_or_skip, dmesg_version,
     lines_of, minute_boundary_shift,
 };
-use crate::support::{BIN, TempDir, marker, write_record};
+use crate::support::{BIN, TempDir, marker, privileged, skip, write_record};
 
 /// What the two outputs are aligned on: the message, past the prefix (`[...] `, `fac:lev: [...] `,
 /// `<N>[...] `, or an ISO time and its blank).
@@ -635,4 +635,60 @@ fn since_and_until_select_what_dmesg_selects() {
         }
     }
     panic!("{}", failures.join("\n"));
+}
+
+#[test]
+fn human_pages_on_a_terminal_unless_nopager() {
+    if !privileged("human_pages_on_a_terminal_unless_nopager") {
+        return;
+    }
+    if Command::new("script").arg("--version").output().is_err() {
+        skip(
+            "human_pages_on_a_terminal_unless_nopager",
+            "no script(1) for a terminal",
+        );
+        return;
+    }
+    let marker = marker("pager");
+    write_record(14, format!("{marker} paged").as_bytes());
+    // script(1) gives fdframe a terminal; the "pager" marks each line it passes on.
+    let run = |flags: &str| {
+        let command = format!("{BIN} kmsg {flags} -g {marker}");
+        let output = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("PAGER", "sed s/^/PAGED:/")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run script");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let paged = run("-H");
+    assert!(
+        paged
+            .lines()
+            .any(|l| l.starts_with("PAGED:") && l.contains(&marker)),
+        "{paged:?}"
+    );
+    let direct = run("-H -P");
+    assert!(
+        direct.contains(&marker) && !direct.contains("PAGED:"),
+        "{direct:?}"
+    );
+}
+
+#[test]
+fn the_old_dmesg_json_name_still_prints_the_document_and_says_it_is_deprecated() {
+    if !privileged("the_old_dmesg_json_name_still_prints_the_document_and_says_it_is_deprecated") {
+        return;
+    }
+    let old = crate::support::fdframe(&["kmsg", "--dmesg-json"]);
+    assert!(old.status.success(), "{old:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&old.stdout).expect("one JSON document");
+    assert!(doc["dmesg"].is_array(), "{doc}");
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert!(
+        err.contains("--dmesg-json is deprecated") && err.contains("-J/--json"),
+        "{err}"
+    );
 }
