@@ -167,7 +167,7 @@ pub(crate) struct KmsgArgs {
     #[arg(
         short = 'r',
         long,
-        conflicts_with_all = ["ctime", "notime", "reltime", "show_delta", "human", "decode", "time_format"]
+        conflicts_with_all = ["ctime", "notime", "reltime", "show_delta", "human", "decode", "time_format", "color"]
     )]
     raw: bool,
     /// The prefix on every line of a message of several lines, like `dmesg -p`.
