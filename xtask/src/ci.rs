@@ -84,6 +84,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     println!("xtask ci: cargo xtask bench --quick");
     crate::bench::run(&["--quick".to_string()])?;
     println!("xtask ci: bench --quick ok ({:.1?})", started.elapsed());
+    crate::dist::run(&[])?;
     let started = Instant::now();
     crate::tidy::run()?;
     println!("xtask ci: tidy ok ({:.1?})", started.elapsed());

@@ -9,6 +9,7 @@
 //! | `conformance` | the conformance suite as a case × backend matrix (`--backend NAME`) |
 //! | `bench`       | throughput, allocations, latency, scale vs raw loops and the tuned glue (`BENCHMARKS.md`) |
 //! | `stress`      | every backend under load, cancellation, signals, overruns, floods (`--quick`) |
+//! | `dist`        | man pages and shell completions of `fdframe` in `target/dist/` (`--prefix DIR` installs) |
 //! | `fuzz`        | every fuzz target for N seconds (`--seconds N --target T --jobs J`), as a table |
 //!
 //! xtask depends on none of the workspace's crates: it drives `cargo`.
@@ -18,6 +19,7 @@
 mod bench;
 mod ci;
 mod conformance;
+mod dist;
 mod fuzz;
 mod publish;
 mod readme;
@@ -43,6 +45,7 @@ commands:
           throughput, allocations, latency and scale against peers, as ratios (BENCHMARKS.md)
   stress  [--quick] [--seed S] [--only NAME]  every backend under load, cancellation,
           signals, kmsg overruns and floods, with exact loss accounting
+  dist    [--prefix DIR]  man pages and shell completions in target/dist/ (and under DIR)
   fuzz    [--seconds N] [--target T]... [--jobs J] [--seed S] [--libfuzzer]
           fuzz every decoder and the engine (--libfuzzer: coverage-guided, needs a C++ compiler)
 ";
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Some("publish-check") => publish::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("dist") => dist::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("stress") => stress::run(&args[1..]),
         Some("help" | "--help" | "-h") => {

@@ -38,6 +38,8 @@ use crate::safe_file::{Dir, FileError, Lock};
 
 const MAGIC: &str = "fdframe-kmsg-cursor";
 const VERSION: u32 = 1;
+/// The tag of the printable form; its digit is the format's version.
+const PRINTABLE_TAG: &str = "kmsg1";
 
 /// The most a cursor file may hold; a real one is about 80 bytes. Anything longer is not a
 /// cursor, and reading stops here whatever the file is.
@@ -140,6 +142,41 @@ impl Cursor {
             (None, _) => Err(CursorError::Corrupt("no boot_id line".into())),
             (_, None) => Err(CursorError::Corrupt("no seq line".into())),
         }
+    }
+
+    /// The one-line printable form of `--show-cursor` and `--after-cursor`:
+    /// `kmsg1:BOOT_ID:SEQ`, e.g. `kmsg1:0c6a3e5c-1b39-4b5c-9c1e-5f0e7a8e2a41:1234`. No blanks
+    /// and nothing a shell would expand, so it can be pasted as one word.
+    pub(crate) fn to_printable(&self) -> String {
+        format!("{PRINTABLE_TAG}:{}:{}", self.boot_id, self.seq)
+    }
+
+    /// Parses [`to_printable`](Cursor::to_printable)'s form, as strictly as the file: the tag,
+    /// a lowercase boot id, a canonical sequence number, nothing else (no blanks, no newline).
+    pub(crate) fn parse_printable(text: &str) -> Result<Cursor, CursorError> {
+        let Some(rest) = text
+            .strip_prefix(PRINTABLE_TAG)
+            .and_then(|r| r.strip_prefix(':'))
+        else {
+            return Err(CursorError::Corrupt(format!(
+                "a printable cursor starts with `{PRINTABLE_TAG}:` (as --show-cursor prints it)"
+            )));
+        };
+        let (boot_id, seq) = rest.split_once(':').unwrap_or((rest, ""));
+        if !is_boot_id(boot_id) {
+            return Err(CursorError::Corrupt(format!(
+                "{boot_id:?} is not a boot id (a lowercase UUID)"
+            )));
+        }
+        let seq = parse_seq(seq).ok_or_else(|| {
+            CursorError::Corrupt(format!(
+                "{seq:?} is not a sequence number (decimal digits, as printed)"
+            ))
+        })?;
+        Ok(Cursor {
+            boot_id: boot_id.to_owned(),
+            seq,
+        })
     }
 
     /// The file's text.
@@ -259,6 +296,37 @@ mod tests {
     use super::*;
 
     const BOOT: &str = "dd834108-d3a2-4ce0-b560-ececbe563eb9";
+
+    #[test]
+    fn a_printable_cursor_parses_back_and_nothing_else_does() {
+        let cursor = Cursor {
+            boot_id: BOOT.into(),
+            seq: 4805,
+        };
+        let text = cursor.to_printable();
+        assert_eq!(text, format!("kmsg1:{BOOT}:4805"));
+        assert_eq!(Cursor::parse_printable(&text), Ok(cursor));
+        for bad in [
+            String::new(),
+            format!("kmsg1:{BOOT}:"),
+            format!("kmsg1:{BOOT}:48 05"),
+            format!("kmsg1:{BOOT}:4805\n"),
+            format!(" kmsg1:{BOOT}:4805"),
+            format!("kmsg1:{BOOT}:04805"),
+            format!("kmsg1:{BOOT}:+4805"),
+            format!("kmsg1:{BOOT}:4805:1"),
+            format!("kmsg2:{BOOT}:4805"),
+            format!("kmsg1:{}:4805", BOOT.to_uppercase()),
+            format!("kmsg1:{}:4805", &BOOT[1..]),
+            "kmsg1:not-a-uuid:5".to_owned(),
+            format!("kmsg1:{BOOT}:99999999999999999999999"),
+        ] {
+            assert!(
+                matches!(Cursor::parse_printable(&bad), Err(CursorError::Corrupt(_))),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_saved_cursor_parses_back() {

@@ -68,12 +68,35 @@ impl FromStr for LevelFilter {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FacilityFilter {
     selected: Vec<Facility>,
+    /// `-u`: every facility but kern.
+    userspace: bool,
 }
 
 impl FacilityFilter {
     /// Whether `facility` is selected.
     pub(crate) fn allows(&self, facility: Facility) -> bool {
-        self.selected.contains(&facility)
+        self.selected.contains(&facility) || (self.userspace && facility != Facility::KERN)
+    }
+
+    /// `-f LIST`, `-k` (kern) and `-u` (all but kern) together, as dmesg adds them up; `None`
+    /// when none was given (every facility).
+    pub(crate) fn combine(
+        list: Option<FacilityFilter>,
+        kernel: bool,
+        userspace: bool,
+    ) -> Option<FacilityFilter> {
+        if list.is_none() && !kernel && !userspace {
+            return None;
+        }
+        let mut filter = list.unwrap_or(FacilityFilter {
+            selected: Vec::new(),
+            userspace: false,
+        });
+        if kernel {
+            filter.selected.push(Facility::KERN);
+        }
+        filter.userspace |= userspace;
+        Some(filter)
     }
 }
 
@@ -85,7 +108,10 @@ impl FromStr for FacilityFilter {
             .split(',')
             .map(|name| name.trim().parse::<Facility>().map_err(|e| e.to_string()))
             .collect::<Result<_, _>>()?;
-        Ok(FacilityFilter { selected })
+        Ok(FacilityFilter {
+            selected,
+            userspace: false,
+        })
     }
 }
 
@@ -142,6 +168,21 @@ mod tests {
             let err = bad.parse::<LevelFilter>().unwrap_err();
             assert!(err.contains("unknown log level"), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn kernel_and_userspace_add_up_with_a_list() {
+        assert_eq!(FacilityFilter::combine(None, false, false), None);
+        let kernel = FacilityFilter::combine(None, true, false).unwrap();
+        assert!(kernel.allows(Facility::KERN) && !kernel.allows(Facility::USER));
+        let user = FacilityFilter::combine(None, false, true).unwrap();
+        assert!(!user.allows(Facility::KERN));
+        for f in [Facility::USER, Facility::DAEMON, Facility::LOCAL7] {
+            assert!(user.allows(f), "{f}");
+        }
+        let both = FacilityFilter::combine(Some("mail".parse().unwrap()), true, false).unwrap();
+        assert!(both.allows(Facility::MAIL) && both.allows(Facility::KERN));
+        assert!(!both.allows(Facility::USER));
     }
 
     #[test]

@@ -35,10 +35,11 @@ pub(crate) const SCHEMA: &str = "fdframe-kmsg/1";
 /// The JSON-lines options of `fdframe kmsg`.
 #[derive(Debug, Default, Args)]
 pub(crate) struct JsonOptions {
-    /// With --json: put `"hostname"` on every object: this system's host name, or NAME with
-    /// --hostname=NAME (ignored without --json).
+    /// With --json-lines: put `"hostname"` on every object: this system's host name, or NAME
+    /// with --hostname=NAME.
     #[arg(
         long,
+        requires = "json_lines",
         value_name = "NAME",
         num_args = 0..=1,
         require_equals = true,

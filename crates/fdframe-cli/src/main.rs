@@ -10,13 +10,14 @@
 //! items on the chosen backend (the printing loops are written once, over its `Source` trait);
 //! `human`, `json` and `time` render; `filter` parses `--level`/`--facility`; `cursor` keeps the
 //! `--cursor` file; `stop` turns Ctrl-C, SIGTERM and a closed stdout into a clean stop;
-//! `failure` is the error a command ends with.
+//! `failure` is the error a command ends with; `generate` makes the man pages and completions.
 
 #![forbid(unsafe_code)]
 
 mod cursor;
 mod failure;
 mod filter;
+mod generate;
 mod human;
 mod json;
 mod kmsg_cmd;
@@ -31,7 +32,7 @@ use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use rustix::fs::{FileType, OFlags};
 
 use crate::failure::{Failure, Finished};
@@ -40,7 +41,7 @@ const AFTER_HELP: &str = "\
 Examples:
   sudo fdframe kmsg                     the kernel log, as dmesg prints it
   sudo fdframe kmsg -w -l warn+         follow, warnings and worse only
-  sudo fdframe kmsg --json | jq .       JSON lines, one object per record or loss notice
+  sudo fdframe kmsg --json-lines | jq . JSON lines, one object per record or loss notice
   sudo fdframe kmsg -w --cursor /var/lib/fdframe/kmsg.cursor
                                         follow, resuming after the last record printed
   printf 'a\\nb\\n' | fdframe read -      decode standard input as lines
@@ -61,22 +62,33 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print the kernel log from /dev/kmsg, like `dmesg` (and `dmesg -w` with --follow).
-    Kmsg(kmsg_cmd::KmsgArgs),
+    Kmsg(Box<kmsg_cmd::KmsgArgs>),
     /// Decode any file, pipe, FIFO, device or standard input with a chosen codec.
     Read(read_cmd::ReadArgs),
+    /// A man page or shell completions, on standard output (for `cargo xtask dist`).
+    #[command(hide = true)]
+    Generate {
+        /// One of: man, man-kmsg, man-read, bash, zsh, fish, elvish, powershell.
+        what: String,
+    },
 }
 
 fn main() -> ExitCode {
     if let Err(failure) = check_stdout() {
         return report(failure);
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // The matches are kept: dmesg's time options are resolved by their order (the last wins).
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => return clap_exit(&e),
     };
     let result = match cli.command {
-        Command::Kmsg(args) => kmsg_cmd::run(&args),
+        Command::Kmsg(args) => kmsg_cmd::run(&args, matches.subcommand_matches("kmsg")),
         Command::Read(args) => read_cmd::run(&args),
+        Command::Generate { what } => generate::run(&what),
     };
     match result {
         Ok(Finished::Input) => ExitCode::SUCCESS,

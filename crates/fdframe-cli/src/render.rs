@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use fdframe::Loss;
 use fdframe::kmsg::KmsgRecord;
 
-use crate::human::{self, Line, Painter};
+use crate::human::{self, Line, LineOptions, Multiline, Painter};
 use crate::json::{DmesgJson, JsonLines};
-use crate::time::{Clocks, TimePrinter};
+use crate::time::{Clocks, Emphasis, TimePrinter};
 
 /// How human lines look.
 #[derive(Debug)]
@@ -19,6 +19,67 @@ pub(crate) struct HumanStyle {
     pub(crate) decode: bool,
     /// Show dictionary entries under each record.
     pub(crate) dict: bool,
+    /// `-r`: `<PRI>[  SS.UUUUUU]` in front, as the syslog format has it (no other prefix).
+    pub(crate) raw: bool,
+    /// `-d` with the raw or ctime format: ` <delta>` inside the time's brackets.
+    pub(crate) with_delta: bool,
+    /// Newlines in messages, `--noescape`.
+    pub(crate) options: LineOptions,
+    /// The previous record's timestamp, for `with_delta`.
+    pub(crate) last_ts: Option<u64>,
+}
+
+impl HumanStyle {
+    /// A plain style: `time`, no decode, no dictionary, dmesg's layout of multi-line messages.
+    pub(crate) fn new(painter: Painter, time: TimePrinter) -> HumanStyle {
+        HumanStyle {
+            painter,
+            time,
+            decode: false,
+            dict: false,
+            raw: false,
+            with_delta: false,
+            options: LineOptions {
+                multiline: Multiline::Indent,
+                noescape: false,
+            },
+            last_ts: None,
+        }
+    }
+
+    /// The time prefix of a record: the time format's, `-d`'s delta added, or `-r`'s.
+    fn prefix(&mut self, record: &KmsgRecord) -> (String, Emphasis) {
+        let ts = record.timestamp_us();
+        // As dmesg: a delta from a zero (unset) time is 0.
+        let delta_us = self
+            .last_ts
+            .filter(|&last| last != 0)
+            .map_or(0, |last| i128::from(ts) - i128::from(last));
+        self.last_ts = Some(ts);
+        if self.raw {
+            self.time.skipped(ts);
+            return (
+                format!("<{}>{}", record.priority(), crate::time::raw(ts)),
+                Emphasis::Normal,
+            );
+        }
+        let (mut time, emphasis) = self.time.prefix(ts);
+        if self.with_delta && time.ends_with(']') {
+            time.pop();
+            time.push_str(&format!(" <{:12.6}>]", delta_us as f64 / 1e6));
+        }
+        (time, emphasis)
+    }
+
+    /// `--dict`: the record's dictionary entries, under it.
+    fn write_dict(&self, out: &mut (impl Write + ?Sized), record: &KmsgRecord) -> io::Result<()> {
+        if self.dict {
+            for (key, value) in record.dictionary() {
+                human::write_dict_entry(out, key, value)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The output form of kernel log records.
@@ -39,23 +100,25 @@ impl KmsgOutput {
         record: &KmsgRecord,
     ) -> io::Result<()> {
         match self {
+            KmsgOutput::Human(style) if record.message().is_empty() => {
+                // dmesg prints an empty line for an empty message, no prefix, and counts no
+                // delta from it.
+                out.write_all(b"\n")?;
+                style.write_dict(out, record)
+            }
             KmsgOutput::Human(style) => {
-                let (time, emphasis) = style.time.prefix(record.timestamp_us());
+                let (time, emphasis) = style.prefix(record);
                 let line = Line {
                     time: &time,
                     emphasis,
-                    decode: style.decode.then(|| (record.facility(), record.level())),
+                    decode: (style.decode && !style.raw)
+                        .then(|| (record.facility(), record.level())),
                     caller: record.caller(),
                     level: record.level(),
                     message: record.message(),
                 };
-                human::write_line(out, style.painter, &line)?;
-                if style.dict {
-                    for (key, value) in record.dictionary() {
-                        human::write_dict_entry(out, key, value)?;
-                    }
-                }
-                Ok(())
+                human::write_record_line(out, style.painter, &line, &style.options)?;
+                style.write_dict(out, record)
             }
             KmsgOutput::Json(json) => json.record(out, record),
             KmsgOutput::DmesgJson(doc) => doc.entry(out, record),
@@ -65,8 +128,14 @@ impl KmsgOutput {
     /// Notes a record the filters left out: the next human line's delta counts from it, as in
     /// dmesg.
     pub(crate) fn skipped(&mut self, record: &KmsgRecord) {
+        self.skipped_at(record.timestamp_us());
+    }
+
+    /// [`skipped`](KmsgOutput::skipped) by timestamp.
+    pub(crate) fn skipped_at(&mut self, ts_us: u64) {
         if let KmsgOutput::Human(style) = self {
-            style.time.skipped(record.timestamp_us());
+            style.time.skipped(ts_us);
+            style.last_ts = Some(ts_us);
         }
     }
 
@@ -135,10 +204,11 @@ mod tests {
         ))
         .unwrap();
         let mut output = KmsgOutput::Human(HumanStyle {
-            painter: Painter { color: false },
-            time: TimePrinter::new(TimeFormat::Raw, None),
-            decode: false,
             dict: true,
+            ..HumanStyle::new(
+                Painter { color: false },
+                TimePrinter::new(TimeFormat::Raw, None),
+            )
         });
         let mut out = Vec::new();
         output.record(&mut out, &record).unwrap();

@@ -70,7 +70,7 @@ fn since_now_counts_records_overwritten_before_the_first_read_exactly() {
         return;
     }
     let mut child = Command::new(BIN)
-        .args(["kmsg", "--follow", "--since-now", "--json"])
+        .args(["kmsg", "--follow", "--since-now", "--json-lines"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

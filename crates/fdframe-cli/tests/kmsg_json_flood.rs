@@ -1,4 +1,4 @@
-//! The shipper's pipeline (`fdframe kmsg -w --json --cursor F | consumer`) when the kernel
+//! The shipper's pipeline (`fdframe kmsg -w --json-lines --cursor F | consumer`) when the kernel
 //! overwrites records while no reader runs: its consumer killed, records logged, the ring
 //! buffer flooded past them, the pipeline restarted. The overwritten records are one loss
 //! with the exact count, the others come exactly once.

@@ -15,7 +15,8 @@ use std::path::Path;
 use fdframe::blocking::FdReader;
 use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
 
-use super::{CursorSave, KmsgArgs};
+use super::CursorSave;
+use super::options::Options;
 use crate::cursor::{self, Cursor, CursorError, CursorFile, Loaded, OpenError};
 use crate::failure::Failure;
 use crate::render::warn;
@@ -33,6 +34,10 @@ pub(super) struct Start {
     pub(super) cursor: Option<CursorSave>,
     /// What the ring buffer says about sleeps (empty unless a wall-clock format needs it).
     pub(super) sleeps: SleepScan,
+    /// The same again, for `--since`/`--until` (a scan is used up by the plan made of it).
+    pub(super) window_sleeps: SleepScan,
+    /// The newest record when the ring buffer was scanned (for `-n` with `--follow`).
+    pub(super) newest: Option<u64>,
 }
 
 impl Start {
@@ -52,21 +57,60 @@ impl Start {
             expect_first: None,
             cursor: None,
             sleeps,
+            window_sleeps: SleepScan::default(),
+            newest,
         }
+    }
+
+    /// The start of a `-F`/`-K` file: no ring buffer, no cursor.
+    pub(super) fn for_file() -> Start {
+        Start::fresh(false, None, SleepScan::default())
     }
 }
 
 /// Decides where to start, from the options and the cursor file.
-pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
-    let wants_sleeps = (args.time_format.is_wall_clock() || args.json) && Clocks::now().has_slept();
+pub(super) fn plan(options: &Options<'_>) -> Result<Start, Failure> {
+    let args = options.args;
+    // JSON lines always carry a wall-clock time, so they need the log's sleeps too.
+    let wall_clock = options.time.is_wall_clock()
+        || options.since.is_some()
+        || options.until.is_some()
+        || args.json_lines;
+    let wants_sleeps = wall_clock && Clocks::now().has_slept();
     // The path is checked and the lock taken first: a refused path costs no scan.
     let file = args.cursor.as_deref().map(open_cursor).transpose()?;
-    let (newest, sleeps) = if wants_sleeps || file.is_some() || args.since_now {
+    let tail_follow = options.follow && args.lines.is_some();
+    let needs_scan = wants_sleeps
+        || file.is_some()
+        || options.since_now
+        || options.after_cursor.is_some()
+        || tail_follow;
+    let (newest, sleeps) = if needs_scan {
         scan_ring_buffer(wants_sleeps)?
     } else {
-        (None, SleepScan::default())
+        (None, (SleepScan::default(), SleepScan::default()))
     };
-    let mut start = Start::fresh(args.since_now, newest, sleeps);
+    let (sleeps, window_sleeps) = sleeps;
+    let mut start = Start::fresh(options.since_now, newest, sleeps);
+    start.window_sleeps = window_sleeps;
+    if let Some(cursor) = &options.after_cursor {
+        let boot_id = cursor::current_boot_id()
+            .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?;
+        let loaded = judge(Loaded::Found(cursor.clone()), &boot_id, newest);
+        if let Loaded::Unusable(why) = &loaded {
+            return Err(Failure::new(format_args!(
+                "cannot use --after-cursor: {why}"
+            )));
+        }
+        apply_cursor(
+            &mut start,
+            loaded,
+            &boot_id,
+            false,
+            Path::new("--after-cursor"),
+        )?;
+        return Ok(start);
+    }
     let Some(file) = file else {
         return Ok(start);
     };
@@ -75,7 +119,7 @@ pub(super) fn plan(args: &KmsgArgs) -> Result<Start, Failure> {
     let loaded = read_cursor(&file, &boot_id, newest)?;
     let fresh = apply_cursor(&mut start, loaded, &boot_id, args.cursor_reset, file.path())?;
     let cursor = CursorSave { file, boot_id };
-    if let (true, true, Some(seq)) = (fresh, args.since_now, start.skip_upto) {
+    if let (true, true, Some(seq)) = (fresh, options.since_now, start.skip_upto) {
         // Saved now, so that a run that prints nothing still leaves its position for the
         // next run (which would otherwise start "now" again and never show what was logged
         // in between).
@@ -93,7 +137,12 @@ fn read_cursor(file: &CursorFile, boot_id: &str, newest: Option<u64>) -> Result<
             file.path().display()
         ))
     })?;
-    Ok(match loaded {
+    Ok(judge(loaded, boot_id, newest))
+}
+
+/// A cursor of this boot past the newest record is unusable.
+fn judge(loaded: Loaded, boot_id: &str, newest: Option<u64>) -> Loaded {
+    match loaded {
         Loaded::Found(c) if c.boot_id == boot_id && newest.is_some_and(|n| c.seq > n) => {
             Loaded::Unusable(CursorError::AheadOfLog {
                 seq: c.seq,
@@ -101,7 +150,7 @@ fn read_cursor(file: &CursorFile, boot_id: &str, newest: Option<u64>) -> Result<
             })
         }
         other => other,
-    })
+    }
 }
 
 /// Moves `start` to where the cursor says; `true` when it stays fresh (no cursor yet, or one
@@ -139,7 +188,11 @@ fn apply_cursor(
                 "the cursor file {shown} is from another boot ({old}); starting from this \
                  boot's first record"
             ))?;
+            let newest = start.newest;
+            let window_sleeps = std::mem::take(&mut start.window_sleeps);
             *start = Start::fresh(false, None, std::mem::take(&mut start.sleeps));
+            start.newest = newest;
+            start.window_sleeps = window_sleeps;
             start.at = KmsgStart::Oldest;
             start.expect_first = Some(0);
         }
@@ -172,11 +225,15 @@ fn open_cursor(path: &Path) -> Result<CursorFile, Failure> {
 }
 
 /// Reads the whole ring buffer once, quickly: its newest sequence number, and (when asked)
-/// the records that tell when the system slept.
-fn scan_ring_buffer(sleeps: bool) -> Result<(Option<u64>, SleepScan), Failure> {
+/// the records that tell when the system slept (twice: one scan for the times shown, one for
+/// `--since`/`--until`).
+type Scans = (SleepScan, SleepScan);
+
+fn scan_ring_buffer(sleeps: bool) -> Result<(Option<u64>, Scans), Failure> {
     let fd = kmsg::open(KmsgStart::Oldest).map_err(|e| open_failure(&e))?;
     let mut reader = FdReader::from_fd(fd, KmsgDecoder::new()).map_err(|e| open_failure(&e))?;
     let mut scan = SleepScan::default();
+    let mut window_scan = SleepScan::default();
     // Losses and malformed records do not matter here; the real read reports them. `ready()`
     // also ends at an engine pause (a storm of reads with no record), which is not the end of
     // what is there: go on until the descriptor itself would block.
@@ -184,13 +241,14 @@ fn scan_ring_buffer(sleeps: bool) -> Result<(Option<u64>, SleepScan), Failure> {
         for record in reader.ready().flatten() {
             if sleeps {
                 scan.observe(record.seq(), record.timestamp_us(), record.message());
+                window_scan.observe(record.seq(), record.timestamp_us(), record.message());
             }
         }
         if !reader.framer().is_yielding() {
             break;
         }
     }
-    Ok((reader.framer().decoder().last_seq(), scan))
+    Ok((reader.framer().decoder().last_seq(), (scan, window_scan)))
 }
 
 /// Explains why `/dev/kmsg` cannot be read, in one line that says what to do.

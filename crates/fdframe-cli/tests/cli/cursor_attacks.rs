@@ -66,7 +66,7 @@ fn symlinks_at_the_pid_named_temporary_names_are_never_written_through() {
         std::os::unix::fs::symlink(&victim, dir.path(&format!(".k.cursor.tmp{pid}"))).unwrap();
     }
     let cursor = dir.path("k.cursor");
-    let output = fdframe(&["kmsg", "--json", "--cursor", &cursor]);
+    let output = fdframe(&["kmsg", "--json-lines", "--cursor", &cursor]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert_eq!(kind(&cursor), Some(FileType::RegularFile), "not a symlink");

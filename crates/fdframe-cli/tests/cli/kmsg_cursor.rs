@@ -29,9 +29,9 @@ fn saved_seq(path: &str) -> u64 {
     seq.parse().expect("a number")
 }
 
-/// `fdframe kmsg --json --cursor PATH` (plus `extra`), its JSON lines.
+/// `fdframe kmsg --json-lines --cursor PATH` (plus `extra`), its JSON lines.
 fn run(path: &str, extra: &[&str]) -> (Vec<Value>, String) {
-    let mut args = vec!["kmsg", "--json", "--cursor", path];
+    let mut args = vec!["kmsg", "--json-lines", "--cursor", path];
     args.extend_from_slice(extra);
     let output = fdframe(&args);
     assert!(output.status.success(), "{output:?}");
@@ -284,7 +284,14 @@ fn a_cursor_in_use_by_a_running_follower_is_refused() {
     let cursor = dir.path("kmsg.cursor");
     let mut follower = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_fdframe"))
-            .args(["kmsg", "-w", "--json", "--since-now", "--cursor", &cursor])
+            .args([
+                "kmsg",
+                "-w",
+                "--json-lines",
+                "--since-now",
+                "--cursor",
+                &cursor,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -300,7 +307,7 @@ fn a_cursor_in_use_by_a_running_follower_is_refused() {
     });
     assert!(running, "the follower never printed a record");
 
-    let second = fdframe(&["kmsg", "--json", "--cursor", &cursor]);
+    let second = fdframe(&["kmsg", "--json-lines", "--cursor", &cursor]);
     let message = assert_one_line_error(&second, 1);
     assert!(message.contains("in use by another fdframe"), "{message}");
 }

@@ -66,7 +66,7 @@ fn dmesg_entries() -> Vec<Theirs> {
 
 /// Our records (type "record") from `fdframe kmsg --json`, as dmesg would show them.
 fn our_records() -> Vec<Value> {
-    let output = fdframe(&["kmsg", "--json"]);
+    let output = fdframe(&["kmsg", "--json-lines"]);
     assert!(output.status.success(), "{output:?}");
     stdout(&output)
         .lines()
@@ -178,7 +178,7 @@ fn dmesg_json_document_has_correct_pri_for_every_facility() {
     for (priority, message) in &written {
         write_record(*priority, message.as_bytes());
     }
-    let output = fdframe(&["kmsg", "--dmesg-json"]);
+    let output = fdframe(&["kmsg", "-J"]);
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
     assert!(
@@ -211,7 +211,7 @@ fn level_and_facility_filters_select_records() {
     write_record(15, format!("{marker} user debug").as_bytes());
     write_record(132, format!("{marker} local0 warning").as_bytes());
     let ours = |args: &[&str]| -> Vec<String> {
-        let mut all = vec!["kmsg", "--json"];
+        let mut all = vec!["kmsg", "--json-lines"];
         all.extend_from_slice(args);
         let output = fdframe(&all);
         assert!(output.status.success(), "{output:?}");
@@ -259,11 +259,12 @@ fn human_output_escapes_control_bytes_and_colours_like_dmesg() {
         .lines()
         .find(|l| l.contains(&marker))
         .expect("our record");
-    // dmesg -x prefix, green time, brown subsystem, bold warning text, ESC shown as \x1b.
+    // dmesg -x prefix, green time, brown subsystem, bold warning text, ESC shown as \x1b
+    // (the blanks after the time and the subsystem coloured with them, as dmesg does).
     assert!(line.starts_with("user  :warn  : \u{1b}[32m["), "{line:?}");
     assert!(
         line.ends_with(&format!(
-            "\u{1b}[33m{marker}:\u{1b}[0m\u{1b}[1m esc\\x1b[2J warned\u{1b}[0m"
+            "] \u{1b}[0m\u{1b}[33m{marker}: \u{1b}[0m\u{1b}[1mesc\\x1b[2J warned\u{1b}[0m"
         )),
         "{line:?}"
     );

@@ -13,7 +13,7 @@ use crate::support::{BIN, marker, privileged, skip, write_record};
 
 /// `program ARGS` under `tz` and the C.UTF-8 locale (dmesg's `%b` is the locale's month name,
 /// and it escapes what the locale's charset cannot print); its stdout lines.
-fn lines_of(program: &str, args: &[&str], tz: &str) -> Vec<String> {
+pub(crate) fn lines_of(program: &str, args: &[&str], tz: &str) -> Vec<String> {
     let output = Command::new(program)
         .args(args)
         .env("TZ", tz)
@@ -28,7 +28,7 @@ fn lines_of(program: &str, args: &[&str], tz: &str) -> Vec<String> {
 }
 
 /// A line without its time prefix (`[...] `): what the two outputs are aligned on.
-fn text(line: &str) -> &str {
+pub(crate) fn text(line: &str) -> &str {
     match line
         .strip_prefix('[')
         .and_then(|rest| rest.split_once("] "))
@@ -40,7 +40,7 @@ fn text(line: &str) -> &str {
 
 /// Where `theirs` (printed after `ours`) starts in `ours`: the first position from which every
 /// line of `ours` has the text of the line of `theirs` beside it.
-fn alignment(ours: &[String], theirs: &[String]) -> Option<usize> {
+pub(crate) fn alignment(ours: &[String], theirs: &[String]) -> Option<usize> {
     (0..=ours.len()).find(|&start| {
         ours[start..].len() <= theirs.len()
             && ours[start..]
@@ -52,7 +52,7 @@ fn alignment(ours: &[String], theirs: &[String]) -> Option<usize> {
 
 /// Compares the overlapping stretch line by line; `allowed` may excuse a differing pair. The
 /// stretch must hold a line with `marker`, if given.
-fn compare(
+pub(crate) fn compare(
     what: &str,
     ours: &[String],
     theirs: &[String],
@@ -79,14 +79,14 @@ fn compare(
 }
 
 /// Whether this dmesg takes `-l warn+` (util-linux 2.39 and later).
-fn dmesg_knows_plus() -> bool {
+pub(crate) fn dmesg_knows_plus() -> bool {
     Command::new("dmesg")
         .args(["-l", "warn+"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
-fn dmesg_or_skip(test: &str) -> bool {
+pub(crate) fn dmesg_or_skip(test: &str) -> bool {
     if !privileged(test) {
         return false;
     }
@@ -99,14 +99,14 @@ fn dmesg_or_skip(test: &str) -> bool {
 /// The facilities util-linux 2.38 has names for (0..=11). Its `parse_faclev` takes a facility
 /// up to 12 (`> ARRAY_SIZE` where `>=` was meant), so `-l` output leaves out the records of
 /// facilities 13 and up, and shows those of facility 12 (`res0`) without a `-x` prefix.
-const NAMED_BY_OLD_DMESG: [&str; 12] = [
+pub(crate) const NAMED_BY_OLD_DMESG: [&str; 12] = [
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
     "ftp",
 ];
 
 /// Our `-x` lines as util-linux 2.38 shows the same records (a continuation line goes with
 /// its record).
-fn as_old_dmesg_shows_them(lines: Vec<String>) -> Vec<String> {
+pub(crate) fn as_old_dmesg_shows_them(lines: Vec<String>) -> Vec<String> {
     let mut keep = true;
     lines
         .into_iter()
@@ -188,7 +188,7 @@ fn level_lists_select_what_dmesg_selects() {
 }
 
 /// util-linux's version of this dmesg, as (major, minor).
-fn dmesg_version() -> Option<(u32, u32)> {
+pub(crate) fn dmesg_version() -> Option<(u32, u32)> {
     let output = Command::new("dmesg").arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
     let version = text.split_whitespace().last()?;
@@ -200,7 +200,7 @@ fn dmesg_version() -> Option<(u32, u32)> {
 /// (util-linux fixed that in 2.40), so a record logged in the first second of a minute may be
 /// shown in the minute before: then one side prints a minute where the other prints a delta, or
 /// both a minute, one apart. Everything else must be identical.
-fn minute_boundary_shift(ours: &str, theirs: &str) -> bool {
+pub(crate) fn minute_boundary_shift(ours: &str, theirs: &str) -> bool {
     let minute = |line: &str| {
         let prefix = line.strip_prefix('[')?.split_once(']')?.0;
         (!prefix.trim_start().starts_with(['+', '-'])).then(|| prefix.to_owned())

@@ -60,10 +60,71 @@ fn an_unprivileged_user_is_told_why_in_one_line() {
 }
 
 #[test]
-fn dmesg_json_refuses_to_follow() {
-    let output = fdframe(&["kmsg", "--dmesg-json", "--follow"]);
+fn dmesgs_write_side_options_are_refused_saying_why() {
+    for (args, name) in [
+        (&["-C"][..], "-C/--clear"),
+        (&["--clear"], "-C/--clear"),
+        (&["-c"], "-c/--read-clear"),
+        (&["-D"], "-D/--console-off"),
+        (&["-E"], "-E/--console-on"),
+        (&["--console-level", "3"], "--console-level"),
+    ] {
+        let output = fdframe(&[&["kmsg"][..], args].concat());
+        let err = assert_one_line_error(&output, 2);
+        assert!(err.contains(name), "{args:?}: {err}");
+        assert!(err.contains("only reads"), "{args:?}: {err}");
+        assert!(!err.contains("did you mean"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn since_is_its_own_option_not_a_misspelt_since_now() {
+    let output = fdframe(&["kmsg", "--since", "soon"]);
     let err = assert_one_line_error(&output, 2);
-    assert!(err.contains("--json"), "{err}");
+    assert!(err.contains("--since: invalid time \"soon\""), "{err}");
+    assert!(!err.contains("--since-now"), "{err}");
+}
+
+#[test]
+fn earlier_boots_are_refused_with_where_their_logs_are() {
+    for boot in ["-1", "1", "0123456789abcdef0123456789abcdef"] {
+        let output = fdframe(&["kmsg", "-b", boot]);
+        let err = assert_one_line_error(&output, 1);
+        assert!(err.contains("only this boot"), "{boot}: {err}");
+        assert!(err.contains("journalctl -k -b -1"), "{boot}: {err}");
+    }
+}
+
+#[test]
+fn a_printable_cursor_is_parsed_strictly() {
+    for bad in [
+        "kmsg1:nope:5",
+        "5",
+        "kmsg1:dd834108-d3a2-4ce0-b560-ececbe563eb9:5 ",
+    ] {
+        let output = fdframe(&["kmsg", "--after-cursor", bad]);
+        let err = assert_one_line_error(&output, 2);
+        assert!(err.contains("--after-cursor"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn options_dmesg_keeps_apart_are_usage_errors() {
+    for args in [
+        &["-r", "-T"][..],
+        &["-r", "-x"],
+        &["-F", "x", "-K", "y"],
+        &["-J", "--json-lines"],
+    ] {
+        let output = fdframe(&[&["kmsg"][..], args].concat());
+        assert_one_line_error(&output, 2);
+    }
+    let output = fdframe(&["kmsg", "-F", "/etc/hostname", "-w"]);
+    let err = assert_one_line_error(&output, 2);
+    assert!(err.contains("--follow"), "{err}");
+    let output = fdframe(&["kmsg", "-F", "/dev/null"]);
+    let err = assert_one_line_error(&output, 1);
+    assert!(err.contains("not a regular file"), "{err}");
 }
 
 #[test]

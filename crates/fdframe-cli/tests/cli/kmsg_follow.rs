@@ -61,7 +61,7 @@ fn since_now_shows_only_records_logged_after_the_start() {
     }
     let before = marker("before");
     write_record(15, before.as_bytes());
-    let (_child, lines) = start_follower(&["--since-now", "--json"], "sincenow");
+    let (_child, lines) = start_follower(&["--since-now", "--json-lines"], "sincenow");
     let after = marker("after");
     write_record(15, after.as_bytes());
     let got = lines
@@ -83,7 +83,7 @@ fn stop_with(sig: Signal, code: i32, test: &str) {
     }
     let dir = TempDir::new(test);
     let cursor = dir.path("kmsg.cursor");
-    let (mut child, lines) = start_follower(&["--json", "--cursor", &cursor], test);
+    let (mut child, lines) = start_follower(&["--json-lines", "--cursor", &cursor], test);
     let last = marker("last");
     write_record(15, last.as_bytes());
     let printed = json(

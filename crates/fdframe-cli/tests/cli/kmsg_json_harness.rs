@@ -1,4 +1,4 @@
-//! A shipper's pipeline, `fdframe kmsg -w --json --cursor F | consumer`, as a test drives it:
+//! A shipper's pipeline, `fdframe kmsg -w --json-lines --cursor F | consumer`, as a test drives it:
 //! started, its consumer killed between two batches, restarted, and the consumer's output
 //! checked: every sequence number exactly once, as a record or inside a counted loss.
 //!
@@ -15,9 +15,9 @@ use crate::support::{BIN, KillOnDrop, json, signal, wait_exit};
 
 /// The flag for one JSON object per line. Another branch renames it `--json-lines`: switch it
 /// here, once, at the merge.
-pub(crate) const JSON_LINES: &str = "--json";
+pub(crate) const JSON_LINES: &str = "--json-lines";
 
-/// `fdframe kmsg -w --json --since-now --cursor F`, its stdout a pipe into `cat >> OUT`: the
+/// `fdframe kmsg -w --json-lines --since-now --cursor F`, its stdout a pipe into `cat >> OUT`: the
 /// consumer, as a shipper's exec source would be, whose output the test reads back.
 pub(crate) struct Pipeline {
     pub(crate) fdframe: KillOnDrop,

@@ -1,4 +1,4 @@
-//! The done-when of JSON lines for shippers: `fdframe kmsg -w --json --cursor F` piped into a
+//! The done-when of JSON lines for shippers: `fdframe kmsg -w --json-lines --cursor F` piped into a
 //! consumer that is killed (SIGKILL, SIGTERM) and restarted; across the runs every record
 //! comes exactly once, or is inside a loss with an exact count. (The run where the kernel
 //! overwrites records while no reader runs floods the ring buffer: `tests/kmsg_json_flood.rs`.)

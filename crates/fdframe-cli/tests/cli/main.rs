@@ -16,19 +16,24 @@ mod endless_input;
 mod help;
 /// `--cursor`: resume without duplicates, loss across a gap, other boots, damaged files.
 mod kmsg_cursor;
-/// `fdframe kmsg --json` and `--dmesg-json` against `dmesg --json --decode`, record for record.
+/// `fdframe kmsg --json-lines` and `-J` against `dmesg --json --decode`, record for record.
 mod kmsg_dmesg;
 /// `fdframe kmsg` human lines against `dmesg`'s: `-l` level lists, `--time-format reltime`.
 mod kmsg_dmesg_human;
-/// Refusals: an unprivileged user under `dmesg_restrict=1`, `--dmesg-json --follow`.
+/// Every read-side option of dmesg's, side by side with `dmesg` itself, `-F` and `-K` files.
+mod kmsg_dmesg_parity;
+/// Refusals: an unprivileged user under `dmesg_restrict=1`, dmesg's write-side options, `-b -1`.
 mod kmsg_errors;
 /// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
 mod kmsg_follow;
-/// The shipper's pipeline `fdframe kmsg -w --json --cursor F | consumer`, its harness, and the
+/// The shipper's pipeline `fdframe kmsg -w --json-lines --cursor F | consumer`, its harness, and the
 /// shippers' configs in `deploy/`.
 mod kmsg_json_configs;
 mod kmsg_json_harness;
 mod kmsg_json_pipeline;
+/// journalctl's habits: `-n`, `-n -w`, `-g`, `--reverse`, `-b`, `--show-cursor`/`--after-cursor`;
+/// `-W` and `-J -w`.
+mod kmsg_journalctl;
 /// `fdframe read`: every codec and output form, on pipes, files, FIFOs, sockets, inotify.
 mod read;
 /// Standard output closed at start, full, or `/dev/null`.

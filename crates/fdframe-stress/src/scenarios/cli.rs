@@ -86,7 +86,7 @@ struct Follower {
 impl Follower {
     fn spawn(cli: &Path, variant: &'static Variant) -> std::io::Result<Follower> {
         let mut child = Command::new(cli)
-            .args(["kmsg", "--follow", "--json"])
+            .args(["kmsg", "--follow", "--json-lines"])
             .args(variant.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
