@@ -472,7 +472,11 @@ impl Session {
             out.flush()?;
             return Err(fatal);
         }
-        let output = std::mem::replace(&mut self.output, KmsgOutput::Json(None));
+        // The document is closed once: what stays behind is an empty one that is never written.
+        let output = std::mem::replace(
+            &mut self.output,
+            KmsgOutput::DmesgJson(DmesgJson::default()),
+        );
         output.finish(out)?;
         if let (Some(boot_id), Some(seq)) = (&self.show_cursor, self.position) {
             let cursor = Cursor {

@@ -26,14 +26,14 @@ mod kmsg_dmesg_parity;
 mod kmsg_errors;
 /// `--follow` on every backend; Ctrl-C, SIGTERM and a closed stdout end cleanly.
 mod kmsg_follow;
+/// journalctl's habits: `-n`, `-n -w`, `-g`, `--reverse`, `-b`, `--show-cursor`/`--after-cursor`;
+/// `-W` and `-J -w`.
+mod kmsg_journalctl;
 /// The shipper's pipeline `fdframe kmsg -w --json-lines --cursor F | consumer`, its harness, and the
 /// shippers' configs in `deploy/`.
 mod kmsg_json_configs;
 mod kmsg_json_harness;
 mod kmsg_json_pipeline;
-/// journalctl's habits: `-n`, `-n -w`, `-g`, `--reverse`, `-b`, `--show-cursor`/`--after-cursor`;
-/// `-W` and `-J -w`.
-mod kmsg_journalctl;
 /// `fdframe read`: every codec and output form, on pipes, files, FIFOs, sockets, inotify.
 mod read;
 /// Standard output closed at start, full, or `/dev/null`.
