@@ -440,6 +440,18 @@ impl FollowSource {
         self.watch.arm(next)
     }
 
+    /// How many rotated files are kept open.
+    #[cfg(test)]
+    pub(crate) fn rotated_len(&self) -> usize {
+        self.rotated.len()
+    }
+
+    /// How many files inotify watches.
+    #[cfg(test)]
+    pub(crate) fn watched_files(&self) -> usize {
+        self.watch.watched_files()
+    }
+
     fn mismatch(&mut self, position: &FilePosition, inode_reused: bool) {
         self.notices.push_back(FollowNotice::CheckpointMismatch {
             path: self.path.clone(),
