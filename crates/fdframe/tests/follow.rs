@@ -564,3 +564,45 @@ fn a_writer_that_never_stops_through_200_rotations_loses_and_repeats_nothing() {
     assert_eq!(rotations, ROTATIONS);
     assert_idle(&mut reader);
 }
+
+#[test]
+fn the_batch_path_follows_a_rotation_with_a_partial_line_in_the_same_order() {
+    let dir = TempDir::new("batches");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\na2\na-part").unwrap();
+    let mut reader = follow(&path, quick());
+    let mut seen = Vec::new();
+    let mut batch = |reader: &mut FdReader<LinesDecoder>, seen: &mut Vec<Seen>| loop {
+        match reader.next_batch_timeout(HANG) {
+            Poll::Ready(Some(Ok(frames))) => {
+                for l in &frames {
+                    seen.push(Line(String::from_utf8(l.to_vec()).unwrap()));
+                }
+                return;
+            }
+            Poll::Ready(Some(Err(Error::Follow(FollowNotice::Rotated { .. })))) => {
+                seen.push(Notice("rotated"));
+                return;
+            }
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            Poll::Pending => assert!(reader.framer().is_yielding(), "nothing came"),
+        }
+    };
+    batch(&mut reader, &mut seen);
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b1\nb2\n").unwrap();
+    while seen.len() < 6 {
+        batch(&mut reader, &mut seen);
+    }
+    assert_eq!(
+        seen,
+        [
+            line("a1"),
+            line("a2"),
+            Notice("rotated"),
+            line("a-part"),
+            line("b1"),
+            line("b2")
+        ]
+    );
+}
