@@ -572,7 +572,7 @@ fn the_batch_path_follows_a_rotation_with_a_partial_line_in_the_same_order() {
     fs::write(&path, "a1\na2\na-part").unwrap();
     let mut reader = follow(&path, quick());
     let mut seen = Vec::new();
-    let mut batch = |reader: &mut FdReader<LinesDecoder>, seen: &mut Vec<Seen>| loop {
+    let batch = |reader: &mut FdReader<LinesDecoder>, seen: &mut Vec<Seen>| loop {
         match reader.next_batch_timeout(HANG) {
             Poll::Ready(Some(Ok(frames))) => {
                 for l in &frames {
