@@ -94,6 +94,7 @@
 
 mod checkpoint;
 mod identity;
+mod moves;
 mod notice;
 mod options;
 pub(crate) mod source;
