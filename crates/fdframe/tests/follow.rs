@@ -685,3 +685,26 @@ fn a_writer_rotating_faster_than_the_reader_looks_loses_nothing() {
     assert_eq!(writer.join().unwrap(), expected);
     assert_eq!(rotations, ROTATIONS);
 }
+
+#[test]
+fn a_file_that_was_at_the_path_while_the_current_one_was_away_is_read_without_a_removed_notice() {
+    let dir = TempDir::new("away-and-back");
+    let path = dir.path("log");
+    fs::write(&path, "c1\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("c1"));
+    assert_idle(&mut reader);
+    // The current file goes away and comes back; meanwhile another file was at the path.
+    fs::rename(&path, dir.path("away")).unwrap();
+    fs::write(&path, "n1\n").unwrap();
+    fs::rename(&path, dir.path("log.1")).unwrap();
+    fs::rename(dir.path("away"), &path).unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("rotated"), line("n1")]);
+    assert_idle(&mut reader);
+    // The other file's grace period ends: it is closed, and the path still has its file.
+    assert!(wakes_within(&reader, HANG), "the grace timer fires");
+    assert_idle(&mut reader);
+    append(&path, b"c2\n");
+    assert_eq!(next(&mut reader), line("c2"));
+    assert_idle(&mut reader);
+}

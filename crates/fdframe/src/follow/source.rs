@@ -379,7 +379,9 @@ impl FollowSource {
         file.grace_end = grace_end;
         if grace_end.is_some() {
             self.rotated.push_back(file);
-            self.path_state = PathState::Vanished;
+            if self.current.is_none() {
+                self.path_state = PathState::Vanished;
+            }
         } else {
             self.current = Some(file);
             self.path_state = PathState::Present;
