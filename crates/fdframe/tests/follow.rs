@@ -708,3 +708,29 @@ fn a_file_that_was_at_the_path_while_the_current_one_was_away_is_read_without_a_
     assert_eq!(next(&mut reader), line("c2"));
     assert_idle(&mut reader);
 }
+
+#[test]
+fn a_checkpoint_while_a_rotated_file_holds_a_partial_line_resumes_both_files_in_order() {
+    let dir = TempDir::new("checkpoint-two-files");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\na-part").unwrap();
+    let mut reader = follow(&path, long_grace());
+    assert_eq!(next(&mut reader), line("a1"));
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b1\n").unwrap();
+    // The old file's partial line holds the new file back (its grace period is long).
+    assert_eq!(next(&mut reader), Notice("rotated"));
+    assert_idle(&mut reader);
+    let checkpoint = reader.checkpoint().unwrap();
+    let offsets: Vec<u64> = checkpoint.files().iter().map(|f| f.offset).collect();
+    assert_eq!(
+        offsets,
+        [3, 0],
+        "after a1 in the old file; nothing of the new one"
+    );
+    drop(reader);
+    append(&old_path, b"-done\n");
+    let mut reader = resume(&path, &checkpoint.encode(), quick());
+    assert_eq!(take(&mut reader, 2), [line("a-part-done"), line("b1")]);
+    assert_idle(&mut reader);
+}
