@@ -299,7 +299,7 @@ impl FollowSource {
     fn check_path(&mut self, now: Instant) -> io::Result<()> {
         let grace_end = now + self.options.rotate_wait;
         for _ in 0..MAX_LOOKS {
-            let at_path = self.open_at_path(false)?;
+            let at_path = self.look()?;
             let (watch, moves, name) = (&mut self.watch, &mut self.moves, &self.name);
             watch.drain(|event| moves.on_event(event, name))?;
             let (moved, touched) = self.moves.take();
@@ -316,7 +316,7 @@ impl FollowSource {
     /// from the path (in order) as the drain after the look saw them.
     fn settle(
         &mut self,
-        at_path: Option<(OwnedFd, FileId)>,
+        at_path: Option<(Option<OwnedFd>, FileId)>,
         moved: Vec<OsString>,
         grace_end: Instant,
     ) -> io::Result<()> {
@@ -354,7 +354,28 @@ impl FollowSource {
             self.path_state = PathState::Present;
             return Ok(());
         }
-        self.push_new(fd, id, None)
+        match fd {
+            Some(fd) => self.push_new(fd, id, None),
+            // `look` leaves out the descriptor only for a file already open.
+            None => Ok(()),
+        }
+    }
+
+    /// What the path names: its identity, and a descriptor for it unless it is a file already
+    /// open (the common case, the current file: a `stat`, no `open`).
+    fn look(&self) -> io::Result<Option<(Option<OwnedFd>, FileId)>> {
+        match rustix::fs::stat(&self.path) {
+            Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile => {
+                let id = FileId::of(&stat);
+                if self.is_open(id) {
+                    return Ok(Some((None, id)));
+                }
+            }
+            // Not a regular file (yet): as if there were none.
+            Ok(_) | Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(self.open_at_path(false)?.map(|(fd, id)| (Some(fd), id)))
     }
 
     /// The current file was rotated away: finished for the grace period from now on.
