@@ -18,6 +18,7 @@ use bytes::Bytes;
 /// | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
 /// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on or ends² |
 /// | [`Error::Truncated`]           | input ended inside a message; its bytes are attached³ | ends: input is over |
+/// | [`Error::Follow`]              | a followed file was rotated, truncated, removed, created | goes on           |
 ///
 /// ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
 /// then ends the stream after reporting it.
@@ -83,6 +84,9 @@ pub enum Error<E> {
     },
     /// Input ended in the middle of a message; these are the bytes of the partial message.
     Truncated(Bytes),
+    /// A followed file was rotated, truncated, removed or created, or a checkpoint did not
+    /// match (see [`ReadFd::follow`](crate::ReadFd::follow)); the stream goes on.
+    Follow(crate::follow::FollowNotice),
 }
 
 impl<E> Error<E> {
@@ -129,6 +133,7 @@ impl<E> Error<E> {
                 Error::FrameTooLarge { limit, len, ended }
             }
             Error::Truncated(b) => Error::Truncated(b),
+            Error::Follow(n) => Error::Follow(n),
         }
     }
 }
@@ -152,6 +157,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
                 "input ended inside a message ({} of a partial frame)",
                 ByteCount(bytes.len())
             ),
+            Error::Follow(notice) => notice.fmt(f),
         }
     }
 }
