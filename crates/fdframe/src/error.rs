@@ -100,6 +100,7 @@ impl<E> Error<E> {
     /// | [`Error::FrameTooLarge`]  | its `ended` field: `true` in stream mode, `false` in record mode |
     /// | [`Error::Decode`]         | `false`: the message was skipped¹                               |
     /// | [`Error::Lost`]           | `false`: a notice                                               |
+    /// | [`Error::Follow`]         | `false`: a notice                                               |
     /// | [`Error::Truncated`]      | `false`: in record mode the stream goes on; in stream mode it comes at the end of input, and the stream ends because the input did |
     ///
     /// ¹ Unless the decoder consumed no bytes with the error: that error would repeat forever,
@@ -111,7 +112,7 @@ impl<E> Error<E> {
         match self {
             Error::Io(_) => true,
             Error::FrameTooLarge { ended, .. } => *ended,
-            Error::Decode(_) | Error::Lost(_) | Error::Truncated(_) => false,
+            Error::Decode(_) | Error::Lost(_) | Error::Truncated(_) | Error::Follow(_) => false,
         }
     }
 
@@ -210,6 +211,7 @@ impl<E> From<io::Error> for Error<E> {
 /// | [`Error::FrameTooLarge`] | [`InvalidData`](io::ErrorKind::InvalidData)  | the `Error`                           |
 /// | [`Error::Truncated`]     | [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) | the `Error`                        |
 /// | [`Error::Lost`]          | [`Other`](io::ErrorKind::Other)              | the `Error`                           |
+/// | [`Error::Follow`]        | [`Other`](io::ErrorKind::Other)              | the `Error`                           |
 ///
 /// A loss notice is not a failure, and no `ErrorKind` means "some messages were dropped":
 /// `Other` is the honest one, and no standard kind makes callers retry it (`Interrupted` would).
@@ -251,7 +253,8 @@ where
             Error::Io(e) => return e,
             Error::Decode(_) | Error::FrameTooLarge { .. } => io::ErrorKind::InvalidData,
             Error::Truncated(_) => io::ErrorKind::UnexpectedEof,
-            Error::Lost(_) => io::ErrorKind::Other,
+            // Notices: no standard kind says "messages were dropped" or "the file was rotated".
+            Error::Lost(_) | Error::Follow(_) => io::ErrorKind::Other,
         };
         io::Error::new(kind, e)
     }
