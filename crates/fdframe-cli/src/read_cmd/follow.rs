@@ -123,7 +123,7 @@ pub(crate) fn open(args: &FollowArgs, path: &str) -> Result<Followed, Failure> {
     let (start, checkpoint) = match &args.checkpoint {
         None => (fresh, None),
         Some(file) => {
-            let file = CheckpointFile::open(file)?;
+            let mut file = CheckpointFile::open(file)?;
             let start = match file.load(args.checkpoint_reset)? {
                 Some(cp) => FollowStart::Checkpoint(cp),
                 None => fresh,
