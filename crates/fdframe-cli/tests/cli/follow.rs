@@ -293,6 +293,22 @@ fn appends_a_split_line_rotation_and_truncation_every_line_once_on_every_backend
 }
 
 #[test]
+fn what_the_file_holds_at_the_start_is_printed_without_waiting_for_a_write_on_every_backend() {
+    for backend in BACKENDS {
+        let dir = TempDir::new(&format!("follow-existing-{backend}"));
+        let path = dir.path("app.log");
+        let lines = numbered("there-", 1, 3);
+        append(&path, &text(&lines));
+        // Nothing is written after the start: a backend that waits for readiness before its
+        // first read must still be woken for what is already there.
+        let follower = Follower::fdframe(backend, &path, &[]);
+        follower.wait_for("there-3", backend);
+        let stopped = follower.stop(Signal::TERM).expect(143, backend);
+        assert_eq!(stopped.lines, lines, "{backend}");
+    }
+}
+
+#[test]
 fn from_end_prints_only_what_is_written_after_the_start() {
     let dir = TempDir::new("follow-from-end");
     let path = dir.path("app.log");
