@@ -229,7 +229,8 @@ impl CursorFile {
 
     /// Replaces the cursor atomically: a crash leaves the old one or the new one.
     pub(crate) fn save(&self, cursor: &Cursor) -> Result<(), FileError> {
-        self.0.replace(cursor.to_text().as_bytes(), Mode::from(0o644))
+        self.0
+            .replace(cursor.to_text().as_bytes(), Mode::from(0o644))
     }
 }
 

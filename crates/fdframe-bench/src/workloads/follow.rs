@@ -3,16 +3,17 @@
 //! line. fdframe's followed file (`ReadFd::follow`) on every backend, per frame, against a raw
 //! follow loop as the ceiling (64 KiB `read(2)`s counted with `memchr`, an inotify `IN_MODIFY`
 //! wait at end of file: the least a follower can do) and `tail -n +1 -F` as a process (its CPU
-//! time from the children's count, its output counted from a pipe by us, which is not charged).
+//! time from the scheduler's count for it, its output counted from a pipe by us, which is not
+//! charged to it).
 //!
 //! The file lives on tmpfs (`/dev/shm`) when there is one, so that no disk writeback blurs the
 //! numbers. Validation: every follower must see exactly the lines and content bytes written.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
@@ -223,6 +224,23 @@ fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> 
     Ok(tally)
 }
 
+/// The CPU time of process `pid`'s threads so far, in nanoseconds from the scheduler
+/// (`/proc/PID/task/*/schedstat`): the children's count in `/proc/self/stat` is in 10 ms ticks,
+/// too coarse for a `--quick` run of `tail`.
+fn task_cpu(pid: u32) -> Res<Duration> {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let stat = std::fs::read_to_string(task?.path().join("schedstat"))?;
+        let ns: u64 = stat
+            .split_whitespace()
+            .next()
+            .ok_or("empty schedstat")?
+            .parse()?;
+        total += Duration::from_nanos(ns);
+    }
+    Ok(total)
+}
+
 /// `tail -n +1 -F PATH` with its output counted here; returns the tally and tail's CPU time.
 fn tail_follow(path: &Path, expected: Tally, go: Start) -> Res<(Tally, Duration)> {
     let before = children_cpu()?;
@@ -247,10 +265,16 @@ fn tail_follow(path: &Path, expected: Tally, go: Start) -> Res<(Tally, Duration)
         }
         Ok(())
     })();
+    // Taken before the kill, while the process is there; the ticks are the fallback.
+    let precise = task_cpu(child.id());
     let _ = child.kill();
     child.wait()?;
     read?;
-    Ok((count.tally, children_cpu()? - before))
+    let cpu = match precise {
+        Ok(cpu) if cpu > Duration::ZERO => cpu,
+        _ => children_cpu()? - before,
+    };
+    Ok((count.tally, cpu))
 }
 
 /// The file of one run: fresh and empty, on tmpfs if there is one.

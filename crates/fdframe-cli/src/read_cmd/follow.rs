@@ -201,9 +201,9 @@ impl CheckpointFile {
     fn open(path: &Path) -> Result<CheckpointFile, Failure> {
         let shown = path.display();
         let file = LockedFile::open(path).map_err(|e| match e {
-            LockError::Path(why) => {
-                Failure::new(format_args!("cannot use the checkpoint file {shown}: {why}"))
-            }
+            LockError::Path(why) => Failure::new(format_args!(
+                "cannot use the checkpoint file {shown}: {why}"
+            )),
             LockError::Lock(lock, why) => Failure::new(format_args!(
                 "cannot lock the checkpoint file {shown}: the lock file {}: {why}",
                 lock.display()
@@ -291,7 +291,9 @@ mod tests {
         assert_eq!(ok("2m"), Duration::from_secs(120));
         assert_eq!(ok("1h"), Duration::from_secs(3600));
         assert_eq!(ok("0"), Duration::ZERO);
-        for bad in ["", "s", "-1s", "1.s", ".5s", "1 s", "1sec", "1e3", "1..2s", "nan"] {
+        for bad in [
+            "", "s", "-1s", "1.s", ".5s", "1 s", "1sec", "1e3", "1..2s", "nan",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
         assert!(parse_duration("2h").unwrap_err().contains("at most 1h"));
@@ -305,6 +307,9 @@ mod tests {
         }
         assert!(matches!(judge(Some(b"")), Judged::Damaged(_)));
         let damaged = format!("{MAGIC} 1\nnonsense\n");
-        assert!(matches!(judge(Some(damaged.as_bytes())), Judged::Damaged(_)));
+        assert!(matches!(
+            judge(Some(damaged.as_bytes())),
+            Judged::Damaged(_)
+        ));
     }
 }

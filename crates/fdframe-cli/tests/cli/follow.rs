@@ -274,7 +274,9 @@ fn appends_a_split_line_rotation_and_truncation_every_line_once_on_every_backend
         append(&path, b"");
         let follower = Follower::fdframe(backend, &path, &["--rotate-wait", "5s"]);
         let written = scenario(&dir, &follower, backend);
-        let Stopped { lines: got, err, .. } = follower.stop(Signal::TERM).expect(143, backend);
+        let Stopped {
+            lines: got, err, ..
+        } = follower.stop(Signal::TERM).expect(143, backend);
         if let Err(problem) = check_exactly_once(&got, &written) {
             panic!("{backend}: {problem}\ngot: {got:?}\nstderr: {err}");
         }
@@ -393,7 +395,12 @@ fn a_restart_from_the_checkpoint_loses_and_repeats_nothing_across_a_rotation() {
     written.extend(numbered("line-", 661, 700));
 
     // Run 2: everything after run 1's last line, and not the half line.
-    got.extend(checkpointed_run(&path, &checkpoint, Some("line-700"), "run 2"));
+    got.extend(checkpointed_run(
+        &path,
+        &checkpoint,
+        Some("line-700"),
+        "run 2",
+    ));
     // The half line, completed while nobody follows, and the old file written once more.
     append(&path, b"-second-half\n");
     written.push("line-701-first-half-second-half".into());
@@ -540,7 +547,10 @@ fn a_damaged_checkpoint_is_an_error_unless_reset_and_another_file_is_never_repla
     append(&log, &text(&numbered("l", 1, 3)));
     let checkpoint = dir.path("app.pos");
     std::fs::write(&checkpoint, "fdframe-follow-checkpoint 1\ngarbage\n").unwrap();
-    let err = assert_one_line_error(&fdframe(&["read", "-F", "--checkpoint", &checkpoint, &log]), 1);
+    let err = assert_one_line_error(
+        &fdframe(&["read", "-F", "--checkpoint", &checkpoint, &log]),
+        1,
+    );
     assert!(
         err.contains("damaged") && err.contains("--checkpoint-reset"),
         "{err}"
@@ -582,7 +592,10 @@ fn a_checkpoint_in_use_by_another_run_is_refused() {
     let checkpoint = dir.path("app.pos");
     let first = Follower::fdframe("tokio", &log, &["--checkpoint", &checkpoint]);
     first.wait_for("one", "first run");
-    let err = assert_one_line_error(&fdframe(&["read", "-F", "--checkpoint", &checkpoint, &log]), 1);
+    let err = assert_one_line_error(
+        &fdframe(&["read", "-F", "--checkpoint", &checkpoint, &log]),
+        1,
+    );
     assert!(err.contains("in use by another fdframe"), "{err}");
     first.stop(Signal::TERM).expect(143, "first run");
 }

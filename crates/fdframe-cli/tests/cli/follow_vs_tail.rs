@@ -16,11 +16,14 @@ use crate::support::{TempDir, skip};
 
 #[test]
 fn fdframe_delivers_every_line_once_where_tail_f_may_lose_the_rotated_files_last_lines() {
-    let test = "fdframe_delivers_every_line_once_where_tail_f_may_lose_the_rotated_files_last_lines";
+    let test =
+        "fdframe_delivers_every_line_once_where_tail_f_may_lose_the_rotated_files_last_lines";
     if std::process::Command::new("tail")
         .arg("--version")
         .output()
-        .map_or(true, |o| !String::from_utf8_lossy(&o.stdout).contains("GNU"))
+        .map_or(true, |o| {
+            !String::from_utf8_lossy(&o.stdout).contains("GNU")
+        })
     {
         skip(test, "GNU coreutils tail is not installed");
         return;
@@ -51,7 +54,9 @@ fn fdframe_delivers_every_line_once_where_tail_f_may_lose_the_rotated_files_last
         theirs.lines.len(),
         written.all.len(),
         written.all.len(),
-        verdict.as_ref().map_or_else(|e| e.clone(), |()| "every line once".into()),
+        verdict
+            .as_ref()
+            .map_or_else(|e| e.clone(), |()| "every line once".into()),
         theirs.err.trim()
     );
     eprintln!("fdframe's stderr: {}", err.trim());
