@@ -70,7 +70,8 @@ Following (--follow, -F, -f):
   - A last line without its newline is held until it is completed; it is printed alone only
     when its file is rotated away for good.
   Notices go to stderr, never between the lines on stdout:
-    fdframe: <path> was truncated ... / rotated ... / removed ... / created ...
+    fdframe: app.log: file rotated; finishing the old file, then reading the new one
+    fdframe: app.log: file truncated (at offset 4096); reading it from its start
   --checkpoint FILE saves the position (device, inode, offset, and a fingerprint of the
   file's first bytes that catches a reused inode) after each batch of output is written and
   flushed, and at exit; the next run with the same FILE resumes right after the last line
