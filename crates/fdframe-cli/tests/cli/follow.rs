@@ -343,10 +343,16 @@ fn a_file_that_does_not_exist_yet_is_waited_for() {
     assert_eq!(lines, ["first", "second"], "{err}");
 }
 
-/// One run of `fdframe read -F --checkpoint CP PATH`, until `last` is printed (`None`: for a
-/// moment), stopped with SIGTERM; its lines.
-fn checkpointed_run(path: &str, checkpoint: &str, last: Option<&str>, who: &str) -> Vec<String> {
-    let follower = Follower::fdframe("mio", path, &["--checkpoint", checkpoint]);
+/// One run of `fdframe read -F --checkpoint CP PATH` on `backend`, until `last` is printed
+/// (`None`: for a moment), stopped with SIGTERM; its lines.
+fn checkpointed_run(
+    backend: &str,
+    path: &str,
+    checkpoint: &str,
+    last: Option<&str>,
+    who: &str,
+) -> Vec<String> {
+    let follower = Follower::fdframe(backend, path, &["--checkpoint", checkpoint]);
     match last {
         Some(line) => follower.wait_for(line, who),
         // Time to print anything it (wrongly) would.
@@ -395,7 +401,9 @@ fn a_restart_from_the_checkpoint_loses_and_repeats_nothing_across_a_rotation() {
     written.extend(numbered("line-", 661, 700));
 
     // Run 2: everything after run 1's last line, and not the half line.
+    // Each run on another backend: each saves its own checkpoint at exit.
     got.extend(checkpointed_run(
+        "async-std",
         &path,
         &checkpoint,
         Some("line-700"),
@@ -405,13 +413,14 @@ fn a_restart_from_the_checkpoint_loses_and_repeats_nothing_across_a_rotation() {
     append(&path, b"-second-half\n");
     written.push("line-701-first-half-second-half".into());
     got.extend(checkpointed_run(
+        "blocking",
         &path,
         &checkpoint,
         Some("line-701-first-half-second-half"),
         "run 3",
     ));
     // Run 4: nothing new, nothing printed again.
-    got.extend(checkpointed_run(&path, &checkpoint, None, "run 4"));
+    got.extend(checkpointed_run("tokio", &path, &checkpoint, None, "run 4"));
 
     let missing: Vec<_> = written.iter().filter(|l| !got.contains(l)).collect();
     let mut seen = std::collections::HashSet::new();
