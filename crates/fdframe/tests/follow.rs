@@ -208,6 +208,49 @@ fn a_rotated_files_partial_last_line_is_delivered_when_its_grace_period_ends() {
     assert_idle(&mut reader);
 }
 
+/// Whether the reader's wait descriptor becomes readable within `within`.
+fn wakes_within(reader: &FdReader<LinesDecoder>, within: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use std::os::fd::AsFd;
+    let fd = reader.get_ref().as_fd();
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: within.as_secs() as i64,
+        tv_nsec: within.subsec_nanos().into(),
+    };
+    poll(&mut fds, Some(&timeout)).unwrap() > 0
+}
+
+#[test]
+fn an_expired_rotated_file_behind_a_pending_partial_line_does_not_wake_the_reader_in_a_loop() {
+    let dir = TempDir::new("no-spin");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\n").unwrap();
+    let mut reader = follow(
+        &path,
+        FollowOptions::new().rotate_wait(Duration::from_millis(50)),
+    );
+    assert_eq!(next(&mut reader), line("a1"));
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b-part").unwrap();
+    assert_eq!(next(&mut reader), Notice("rotated"));
+    assert_idle(&mut reader);
+    // The old file's grace period runs out while the new file's partial line is pending, so
+    // the old file cannot be finished yet (its turn comes after that line).
+    assert!(
+        wakes_within(&reader, Duration::from_secs(60)),
+        "the grace timer fires"
+    );
+    assert_idle(&mut reader);
+    assert!(
+        !wakes_within(&reader, Duration::from_millis(200)),
+        "woken again with nothing to do"
+    );
+    append(&path, b"\nb2\n");
+    assert_eq!(take(&mut reader, 2), [line("b-part"), line("b2")]);
+    assert_idle(&mut reader);
+}
+
 #[test]
 fn hard_link_rotation_finishes_the_old_inode_then_reads_the_new_file() {
     let dir = TempDir::new("hardlink");
@@ -520,4 +563,46 @@ fn a_writer_that_never_stops_through_200_rotations_loses_and_repeats_nothing() {
     assert_eq!(writer.join().unwrap(), expected);
     assert_eq!(rotations, ROTATIONS);
     assert_idle(&mut reader);
+}
+
+#[test]
+fn the_batch_path_follows_a_rotation_with_a_partial_line_in_the_same_order() {
+    let dir = TempDir::new("batches");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\na2\na-part").unwrap();
+    let mut reader = follow(&path, quick());
+    let mut seen = Vec::new();
+    let batch = |reader: &mut FdReader<LinesDecoder>, seen: &mut Vec<Seen>| loop {
+        match reader.next_batch_timeout(HANG) {
+            Poll::Ready(Some(Ok(frames))) => {
+                for l in &frames {
+                    seen.push(Line(String::from_utf8(l.to_vec()).unwrap()));
+                }
+                return;
+            }
+            Poll::Ready(Some(Err(Error::Follow(FollowNotice::Rotated { .. })))) => {
+                seen.push(Notice("rotated"));
+                return;
+            }
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            Poll::Pending => assert!(reader.framer().is_yielding(), "nothing came"),
+        }
+    };
+    batch(&mut reader, &mut seen);
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b1\nb2\n").unwrap();
+    while seen.len() < 6 {
+        batch(&mut reader, &mut seen);
+    }
+    assert_eq!(
+        seen,
+        [
+            line("a1"),
+            line("a2"),
+            Notice("rotated"),
+            line("a-part"),
+            line("b1"),
+            line("b2")
+        ]
+    );
 }

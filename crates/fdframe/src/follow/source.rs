@@ -266,8 +266,7 @@ impl FollowSource {
             // Too many to keep: the oldest are finished now (at their next end of file).
             file.grace_end = file.grace_end.map(|end| end.min(now));
         }
-        let next = self.rotated.iter().filter_map(|f| f.grace_end).min();
-        self.watch.arm(next)?;
+        self.arm_timer(now)?;
         if self.rotated.is_empty() && self.path_state == PathState::Vanished {
             self.path_state = PathState::Absent;
             self.notices.push_back(FollowNotice::Removed {
@@ -436,7 +435,20 @@ impl FollowSource {
         } else {
             PathState::Vanished
         };
-        let next = self.rotated.iter().filter_map(|f| f.grace_end).min();
+        self.arm_timer(now)
+    }
+
+    /// Arms the timer for the earliest grace period still running. One already over needs no
+    /// timer: its file is finished at its next end of file, or, while another file's partial
+    /// record is pending, once that file brings bytes (a timer for a past time would wake the
+    /// reader over and over meanwhile).
+    fn arm_timer(&mut self, now: Instant) -> io::Result<()> {
+        let next = self
+            .rotated
+            .iter()
+            .filter_map(|f| f.grace_end)
+            .filter(|end| *end > now)
+            .min();
         self.watch.arm(next)
     }
 

@@ -66,3 +66,13 @@ fn past_16_rotated_files_only_the_oldest_are_finished_and_watches_are_removed() 
     last_old.unwrap().write_all(b"late\n").unwrap();
     assert_eq!(next_line(&mut reader), "late");
 }
+
+#[test]
+fn a_followed_read_fd_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let dir = TempDir::new("send");
+    let fd = ReadFd::follow(dir.0.join("log"), FollowOptions::new()).unwrap();
+    send_sync(&fd);
+    assert_eq!(fd.kind(), crate::FdKind::Followed);
+    assert!(fd.kind().is_pollable());
+}
