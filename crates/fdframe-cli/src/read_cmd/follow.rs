@@ -25,9 +25,9 @@ use crate::failure::{Failure, open_failure};
 use crate::render::warn;
 use crate::safe_file::{FileError, LockError, LockedFile};
 
-/// The most a checkpoint file may hold: [`Checkpoint::encode`] stays under 4 KiB. Anything
+/// The most a checkpoint file may hold: what [`Checkpoint::parse`] accepts (4 KiB). Anything
 /// longer is not a checkpoint, and reading stops here whatever the file is.
-pub(crate) const MAX_LEN: usize = 4096;
+pub(crate) const MAX_LEN: usize = Checkpoint::MAX_TEXT_LEN;
 
 /// The longest `--rotate-wait`: a rotated file is kept open for that long.
 const MAX_ROTATE_WAIT: Duration = Duration::from_secs(3600);
@@ -311,5 +311,17 @@ mod tests {
             judge(Some(damaged.as_bytes())),
             Judged::Damaged(_)
         ));
+    }
+
+    #[test]
+    fn what_the_core_encodes_is_judged_a_checkpoint() {
+        // MAGIC must stay the start of `Checkpoint::encode`, or every saved file is "foreign".
+        let text = Checkpoint::default().encode();
+        assert_eq!(
+            judge(Some(text.as_bytes())),
+            Judged::Found(Checkpoint::default())
+        );
+        let cut = &text[..text.len() - 1];
+        assert!(matches!(judge(Some(cut.as_bytes())), Judged::Damaged(_)));
     }
 }
