@@ -176,3 +176,31 @@ fn a_checkpoint_in_use_by_another_run_is_refused() {
     assert!(err.contains("in use by another fdframe"), "{err}");
     first.stop(Signal::TERM).expect(143, "first run");
 }
+
+#[test]
+fn a_checkpoint_whose_file_was_replaced_is_reported_on_stderr_and_the_new_file_read_whole() {
+    let dir = TempDir::new("checkpoint-mismatch");
+    let log = dir.path("app.log");
+    let checkpoint = dir.path("app.pos");
+    append(&log, &text(&numbered("old-", 1, 20)));
+    let first = Follower::fdframe("blocking", &log, &["--checkpoint", &checkpoint]);
+    first.wait_for("old-20", "first run");
+    first.stop(Signal::TERM).expect(143, "first run");
+    // While nobody follows: the file is removed and another one written at the path (the
+    // kernel may even give it the old inode number: the fingerprint tells them apart).
+    std::fs::remove_file(&log).unwrap();
+    let new = numbered("new-", 1, 5);
+    append(&log, &text(&new));
+    let second = Follower::fdframe("blocking", &log, &["--checkpoint", &checkpoint]);
+    second.wait_for("new-5", "second run");
+    let Stopped { lines, err, .. } = second.stop(Signal::TERM).expect(143, "second run");
+    assert_eq!(
+        lines, new,
+        "the new file from its start, nothing of the old: {err}"
+    );
+    assert!(
+        err.contains("checkpoint") && err.contains("may be lost"),
+        "the mismatch is reported: {err}"
+    );
+    assert!(err.lines().all(|l| l.starts_with("fdframe: ")), "{err}");
+}
