@@ -297,6 +297,8 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
         assert!(parse_duration("2h").unwrap_err().contains("at most 1h"));
+        // The --rotate-wait help says "default 1s".
+        assert_eq!(FollowOptions::DEFAULT_ROTATE_WAIT, Duration::from_secs(1));
     }
 
     #[test]
