@@ -12,10 +12,10 @@ usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--wor
 
   --quick          small sizes and few rounds (CI); counts are still validated
   --rounds N       rounds per workload (contenders take turns in every round)
-  --megabytes N    MiB per run for the pipe workloads (lines, length)
+  --megabytes N    MiB per run for the pipe workloads (lines, length) and follow
   --only WORD      only contenders whose name contains WORD (baselines always run);
                    =NAME: only the contender named exactly NAME
-  --workload NAME  lines, length, kmsg, allocs, latency, scale, engine (default: all)
+  --workload NAME  lines, length, kmsg, follow, allocs, latency, scale, engine (default: all)
   --line-len N     the lines workload at N-byte lines only (default: 64 and 512)
   --solo           with --only: no baselines either (pipe workloads; for profiling one reader)
   --no-pin         leave thread placement to the scheduler (default: readers on one CPU,
@@ -27,7 +27,7 @@ usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--wor
 
 /// Every workload, in the order a full run takes them.
 pub(crate) const WORKLOADS: &[&str] = &[
-    "lines", "length", "kmsg", "allocs", "latency", "scale", "engine",
+    "lines", "length", "kmsg", "follow", "allocs", "latency", "scale", "engine",
 ];
 
 /// What the command line asked for.

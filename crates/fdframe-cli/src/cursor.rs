@@ -27,14 +27,13 @@
 //! the log), never a file that is not a cursor at all ([`CursorError::may_reset`]) and never
 //! anything but a regular file.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::Mode;
 
-use crate::safe_file::{Dir, FileError, Lock};
+use crate::safe_file::{FileError, LockError, LockedFile};
 
 const MAGIC: &str = "fdframe-kmsg-cursor";
 const VERSION: u32 = 1;
@@ -232,48 +231,29 @@ pub(crate) enum OpenError {
     InUse(PathBuf),
 }
 
-/// A cursor file, locked for this run: two runs resuming from the same file would print the
-/// same records twice and race to save. The lock lives in a file of its own beside the cursor
-/// (the cursor itself is replaced by `rename`), held for as long as this value lives.
+/// A cursor file, locked for this run (see [`LockedFile`]): two runs resuming from the same
+/// file would print the same records twice and race to save.
 #[derive(Debug)]
-pub(crate) struct CursorFile {
-    dir: Dir,
-    name: OsString,
-    path: PathBuf,
-    _lock: Lock,
-}
+pub(crate) struct CursorFile(LockedFile);
 
 impl CursorFile {
     /// Checks the cursor path, then creates (if needed) and takes the lock beside it.
     pub(crate) fn open(path: &Path) -> Result<CursorFile, OpenError> {
-        let (dir, name) = Dir::of(path).map_err(OpenError::Cursor)?;
-        // Before any lock file appears: `--cursor /dev/null` must not leave `/dev/.null.lock`.
-        dir.regular_or_missing(&name).map_err(OpenError::Cursor)?;
-        let mut lock_name = OsString::from(".");
-        lock_name.push(&name);
-        lock_name.push(".lock");
-        let lock_path = dir.path_of(&lock_name);
-        let lock = match dir.lock(&lock_name) {
-            Ok(Some(lock)) => lock,
-            Ok(None) => return Err(OpenError::InUse(lock_path)),
-            Err(e) => return Err(OpenError::Lock(lock_path, e)),
-        };
-        Ok(CursorFile {
-            dir,
-            name,
-            path: path.to_owned(),
-            _lock: lock,
+        LockedFile::open(path).map(CursorFile).map_err(|e| match e {
+            LockError::Path(e) => OpenError::Cursor(e),
+            LockError::Lock(lock, e) => OpenError::Lock(lock, e),
+            LockError::InUse(lock) => OpenError::InUse(lock),
         })
     }
 
     /// The path as the user gave it.
     pub(crate) fn path(&self) -> &Path {
-        &self.path
+        self.0.path()
     }
 
     /// Reads the cursor (at most [`MAX_LEN`] bytes).
     pub(crate) fn load(&self) -> Result<Loaded, FileError> {
-        match self.dir.read(&self.name, MAX_LEN) {
+        match self.0.read(MAX_LEN) {
             Ok(None) => Ok(Loaded::Missing),
             Ok(Some(bytes)) => Ok(match std::str::from_utf8(&bytes) {
                 Ok(text) => Cursor::parse(text).map_or_else(Loaded::Unusable, Loaded::Found),
@@ -286,8 +266,8 @@ impl CursorFile {
 
     /// Replaces the cursor atomically: a crash leaves the old one or the new one.
     pub(crate) fn save(&self, cursor: &Cursor) -> Result<(), FileError> {
-        self.dir
-            .replace(&self.name, cursor.to_text().as_bytes(), Mode::from(0o644))
+        self.0
+            .replace(cursor.to_text().as_bytes(), Mode::from(0o644))
     }
 }
 

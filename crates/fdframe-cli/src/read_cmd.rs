@@ -22,9 +22,11 @@ use crate::source::{self, Backend, Event};
 use crate::stop::Stop;
 
 mod codec;
+mod follow;
 mod items;
 
 use codec::Codec;
+use follow::{CheckpointFile, FollowArgs, Followed};
 use items::{FrameItem, LineItem, Render, TextItem};
 
 const AFTER_HELP: &str = "\
@@ -49,15 +51,46 @@ Output:
   overruns, inotify queue overflows) are reported where they happened: a line on stdout (on
   stderr for raw binary frames), or a JSON object.
 
-  Reading stops at the end of input: the end of a regular file, or when the last writer of a
-  pipe or FIFO closed it (a FIFO without a writer is waited for). Devices such as /dev/kmsg
-  never end: Ctrl-C stops.
+  Reading stops at the end of input: the end of a regular file (unless --follow), or when the
+  last writer of a pipe or FIFO closed it (a FIFO without a writer is waited for). Devices such
+  as /dev/kmsg never end: Ctrl-C stops.
+
+Following (--follow, -F, -f):
+  The file is followed by its path, as `tail -F` does, on every --backend; Ctrl-C or SIGTERM
+  stops (exit 130 or 143, after flushing and saving the checkpoint). Reading starts at the
+  beginning of the file (--from-start, the default), or at its end (--from-end, like
+  `tail -n 0 -F`). A path that names no file yet is waited for (its directory must exist).
+  - Rotation (the file renamed away and a new one created, hard-link rotation, or removal
+    and re-creation): the old file is read to its end, and again for what its writer adds
+    to it for --rotate-wait (default 1s) after the rotation; then the new file from its
+    start. Every line once, in order (tail -F loses what is written to the old file after
+    the rename).
+  - Truncation (copytruncate, `> file`, or the first bytes rewritten): reading goes on at
+    the start of the new content.
+  - A last line without its newline is held until it is completed; it is printed alone only
+    when its file is rotated away for good.
+  Notices go to stderr, never between the lines on stdout:
+    fdframe: app.log: file rotated; finishing the old file, then reading the new one
+    fdframe: app.log: file truncated (at offset 4096); reading it from its start
+  --checkpoint FILE saves the position (device, inode, offset, and a fingerprint of the
+  file's first bytes that catches a reused inode) after each batch of output is written and
+  flushed, and at exit; the next run with the same FILE resumes right after the last line
+  printed, through rotations that happened in between (the rotated file is found in the same
+  directory). A checkpoint whose file is gone or was replaced is reported on stderr: lines
+  written after it may be lost. A file that is not a checkpoint, or a damaged one, is an error
+  (exit 1) unless --checkpoint-reset is given, which never replaces a file that is not a
+  checkpoint. As for `kmsg --cursor`: one run at a time per FILE (.FILE.lock is held), FILE's
+  directory must be writable only by you, and symlinks, devices and FIFOs at FILE are
+  refused; saves write an unguessable temporary name, fsync it and rename it over FILE.
 
 Examples:
   printf 'one\\ntwo\\n' | fdframe read -
   fdframe read --codec utf8-lines --output json /var/log/syslog
   fdframe read --codec len:u32be --output hex capture.bin
-  sudo fdframe read --codec kmsg /dev/kmsg             like cat /dev/kmsg, decoded";
+  sudo fdframe read --codec kmsg /dev/kmsg             like cat /dev/kmsg, decoded
+  fdframe read -F /var/log/syslog                      like tail -n +1 -F
+  fdframe read -F --from-end --output json app.log     new lines only, as JSON
+  sudo fdframe read -F --checkpoint /var/lib/fdframe/syslog.pos /var/log/syslog";
 
 /// How items are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -70,9 +103,8 @@ pub(crate) enum OutputForm {
 
 /// Options of `fdframe read`.
 ///
-/// Reading stops at the end of input; following a growing regular file (`tail -F`) is a later
-/// option: `Run::go` already drives its source in follow mode, so it needs only the
-/// file-growth waiting (inotify) behind the `Source` trait.
+/// Reading stops at the end of input, except with `--follow`: a followed file
+/// ([`ReadFd::follow`]) is a descriptor like any other, handed to the same sources.
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub(crate) struct ReadArgs {
@@ -88,13 +120,20 @@ pub(crate) struct ReadArgs {
     /// The fdframe backend that waits for the descriptor.
     #[arg(long, value_enum, default_value_t, value_name = "BACKEND")]
     backend: Backend,
+    #[command(flatten)]
+    follow: FollowArgs,
 }
 
 /// Runs `fdframe read`.
 pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
     // Opened before the signal handlers exist, so that Ctrl-C can still interrupt the wait for
     // a FIFO's writer.
-    let fd = open_input(&args.path)?;
+    let (fd, checkpoint) = if args.follow.follow {
+        let Followed { fd, checkpoint } = follow::open(&args.follow, &args.path)?;
+        (fd, checkpoint)
+    } else {
+        (open_input(&args.path)?, None)
+    };
     let stop = Stop::install().map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?;
     let form = args.output;
     let binary = form == OutputForm::Raw
@@ -108,6 +147,7 @@ pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
         backend: args.backend,
         path: &args.path,
         stop: &stop,
+        checkpoint,
     };
     match args.codec {
         Codec::Lines => run.go(fd, LinesDecoder::new(), LineItem),
@@ -159,11 +199,13 @@ struct Run<'a> {
     backend: Backend,
     path: &'a str,
     stop: &'a Stop,
+    /// Saved after each batch once it is written out.
+    checkpoint: Option<CheckpointFile>,
 }
 
 impl Run<'_> {
     fn go<D, T>(
-        &self,
+        mut self,
         fd: ReadFd,
         decoder: D,
         wrap: impl Fn(D::Item) -> T,
@@ -177,7 +219,10 @@ impl Run<'_> {
             .map_err(|e| open_failure(self.path, &e))?;
         let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
         let mut fatal = None;
-        let finished = source::drive(&mut *source, true, self.stop, |event| {
+        let mut checkpoint = self.checkpoint.take();
+        // Waiting after each batch until the input ends: a regular file ends at its end, a
+        // followed one never does.
+        let finished = source::drive_with(&mut *source, true, self.stop, |event, source| {
             match event {
                 Event::Item(Ok(item)) => self.item(&mut out, &wrap(item))?,
                 Event::Item(Err(Error::Io(e))) => {
@@ -195,13 +240,20 @@ impl Run<'_> {
                         writeln!(out, "fdframe: {loss}")?;
                     }
                 }
+                Event::Item(Err(Error::Follow(notice))) => follow::notice(&notice)?,
                 Event::Item(Err(e)) => {
                     warn(format_args!("warning: {e}"))?;
                     if self.form == OutputForm::Json {
                         json::write_error(&mut out, &e.to_string(), None)?;
                     }
                 }
-                Event::BatchEnd => out.flush()?,
+                Event::BatchEnd => {
+                    // Flushed first: a saved checkpoint never names a line not yet printed.
+                    out.flush()?;
+                    if let Some(file) = &mut checkpoint {
+                        file.commit(source.checkpoint())?;
+                    }
+                }
             }
             Ok(())
         })?;

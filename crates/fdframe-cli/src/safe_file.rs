@@ -1,5 +1,5 @@
-//! Small state files that `fdframe` keeps in a directory the user names: the `--cursor` file
-//! and its lock (and, later, follow-mode checkpoints).
+//! Small state files that `fdframe` keeps in a directory the user names: the `kmsg --cursor`
+//! file, the `read --follow --checkpoint` file, and their locks ([`LockedFile`]).
 //!
 //! fdframe usually runs as root, so a path it is given is attack surface: whoever can write the
 //! directory could plant a symbolic link, a FIFO or a device where fdframe expects its file.
@@ -248,6 +248,67 @@ impl Dir {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+/// Why a [`LockedFile`] cannot be opened.
+#[derive(Debug)]
+pub(crate) enum LockError {
+    /// The path itself is refused (no file name, no directory, not a regular file).
+    Path(FileError),
+    /// The lock file beside it (named) cannot be created or locked.
+    Lock(PathBuf, FileError),
+    /// Another process holds the lock file (named).
+    InUse(PathBuf),
+}
+
+/// A state file, locked for this run: two runs resuming from the same file would handle the
+/// same input twice and race to save. The lock lives in a file of its own beside it,
+/// `.NAME.lock` (the file itself is replaced by `rename`), held for as long as this value lives.
+#[derive(Debug)]
+pub(crate) struct LockedFile {
+    dir: Dir,
+    name: OsString,
+    path: PathBuf,
+    _lock: Lock,
+}
+
+impl LockedFile {
+    /// Checks the path, then creates (if needed) and takes the lock beside it. Before the lock
+    /// is created the path is checked, so a refused path (`/dev/null`) creates nothing.
+    pub(crate) fn open(path: &Path) -> Result<LockedFile, LockError> {
+        let (dir, name) = Dir::of(path).map_err(LockError::Path)?;
+        dir.regular_or_missing(&name).map_err(LockError::Path)?;
+        let mut lock_name = OsString::from(".");
+        lock_name.push(&name);
+        lock_name.push(".lock");
+        let lock_path = dir.path_of(&lock_name);
+        let lock = match dir.lock(&lock_name) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => return Err(LockError::InUse(lock_path)),
+            Err(e) => return Err(LockError::Lock(lock_path, e)),
+        };
+        Ok(LockedFile {
+            dir,
+            name,
+            path: path.to_owned(),
+            _lock: lock,
+        })
+    }
+
+    /// The path as the user gave it.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The contents, at most `max` bytes (`None`: no file yet); see [`Dir::read`].
+    pub(crate) fn read(&self, max: usize) -> Result<Option<Vec<u8>>, FileError> {
+        self.dir.read(&self.name, max)
+    }
+
+    /// Replaces the file atomically and durably; see [`Dir::replace`].
+    pub(crate) fn replace(&self, bytes: &[u8], mode: Mode) -> Result<(), FileError> {
+        self.dir.replace(&self.name, bytes, mode)
     }
 }
 

@@ -6,6 +6,7 @@
 //! | `lines`   | `lines`   | pipe lines, 64 B and 512 B: every line reader vs raw, ceiling, glue |
 //! | `length`  | `length`  | u32 BE length-delimited frames, 100 B and 16 KiB payloads          |
 //! | `kmsg`    | `kmsg`    | `/dev/kmsg` read-all per backend vs a raw 8 KiB loop and `dmesg`   |
+//! | `follow`  | `follow`  | a file appended to, followed per backend vs a raw inotify loop, `tail -F` |
 //! | `allocs`  | `allocs`  | heap allocations per frame (in the `fdframe-bench-allocs` process) |
 //! | `latency` | `latency` | write-to-item p50/p99 of an idle stream, per backend vs its glue   |
 //! | `scale`   | `scale`   | 10,000 pipes on one runtime per backend: frames/s and RSS          |
@@ -13,6 +14,7 @@
 
 pub(crate) mod allocs;
 mod engine;
+mod follow;
 mod kmsg;
 mod latency;
 mod length;
@@ -33,6 +35,7 @@ fn workload(name: &str) -> Workload {
         "lines" => lines::run,
         "length" => length::run,
         "kmsg" => kmsg::run,
+        "follow" => follow::run,
         "allocs" => allocs::run,
         "latency" => latency::run,
         "scale" => scale::run,

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use async_io::Async;
+use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, ReadFd};
 use fdframe_async_std::FdStream;
 use futures_core::Stream;
@@ -64,5 +65,9 @@ impl<D: Decoder> Source<D> for AsyncStdSource<D> {
                 Poll::Pending => Poll::Ready(Next::Idle),
             }
         }))
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        fdframe::follow::checkpoint(self.stream.get_ref(), self.stream.framer())
     }
 }

@@ -6,6 +6,7 @@ use std::os::fd::OwnedFd;
 use std::task::Poll;
 
 use fdframe::blocking::FdReader;
+use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, Error, ReadFd};
 
 use super::{Next, Source, Step, wait_either};
@@ -47,5 +48,9 @@ impl<D: Decoder> Source<D> for BlockingSource<D> {
                 }
             }
         }
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        fdframe::follow::checkpoint(self.reader.get_ref(), self.reader.framer())
     }
 }

@@ -4,6 +4,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::task::Poll as TaskPoll;
 
+use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, Error, ReadFd};
 use fdframe_mio::FdReader;
 use mio::unix::SourceFd;
@@ -70,6 +71,10 @@ impl<D: Decoder> Source<D> for MioSource<D> {
                 },
             }
         }
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        fdframe::follow::checkpoint(self.reader.get_ref(), self.reader.framer())
     }
 }
 

@@ -14,6 +14,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use clap::ValueEnum;
+use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, Error, ReadFd};
 use rustix::event::{PollFd, PollFlags, Timespec};
 
@@ -61,6 +62,10 @@ pub(crate) trait Source<D: Decoder> {
     /// [`Next::Yielded`] when the engine paused (never waiting after a pause), and
     /// [`Next::Stopped`] first thing when a stop was asked for.
     fn next(&mut self, wait: bool) -> Next<Step<D>>;
+
+    /// For a followed file ([`ReadFd::follow`]): the position right after the last item
+    /// [`Source::next`] handed out (see [`fdframe::follow::checkpoint`]); `None` otherwise.
+    fn checkpoint(&self) -> Option<Checkpoint>;
 }
 
 /// Builds a source reading `fd` with `decoder` on `backend`.
@@ -109,36 +114,51 @@ where
     D: Decoder,
     F: FnMut(Event<Step<D>>) -> Result<(), Failure>,
 {
+    drive_with(source, follow, stop, |event, _| handle(event))
+}
+
+/// [`drive`], with the source lent to `handle` too, so that at an [`Event::BatchEnd`] it can
+/// take the source's [`Source::checkpoint`] once the batch is written out.
+pub(crate) fn drive_with<D, F>(
+    source: &mut dyn Source<D>,
+    follow: bool,
+    stop: &Stop,
+    mut handle: F,
+) -> Result<Finished, Failure>
+where
+    D: Decoder,
+    F: FnMut(Event<Step<D>>, &dyn Source<D>) -> Result<(), Failure>,
+{
     let mut wait = false;
     // Items were handled since the last `BatchEnd`.
     let mut unflushed = false;
     loop {
         match source.next(wait) {
             Next::Item(step) => {
-                handle(Event::Item(step))?;
+                handle(Event::Item(step), &*source)?;
                 unflushed = true;
                 wait = false;
                 continue;
             }
             Next::Yielded => {
                 if unflushed {
-                    handle(Event::BatchEnd)?;
+                    handle(Event::BatchEnd, &*source)?;
                     unflushed = false;
                 }
                 continue;
             }
             Next::Idle => {}
             Next::End => {
-                handle(Event::BatchEnd)?;
+                handle(Event::BatchEnd, &*source)?;
                 return Ok(Finished::Input);
             }
             Next::Stopped => {
-                handle(Event::BatchEnd)?;
+                handle(Event::BatchEnd, &*source)?;
                 return Ok(stop.reason().map_or(Finished::Input, Finished::Stopped));
             }
         }
         if !wait {
-            handle(Event::BatchEnd)?;
+            handle(Event::BatchEnd, &*source)?;
             unflushed = false;
             if !follow {
                 return Ok(Finished::Input);

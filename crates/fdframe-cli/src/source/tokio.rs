@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use fdframe::codec::ChunksDecoder;
+use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, ReadFd};
 use fdframe_tokio::FdStream;
 use futures_core::Stream;
@@ -79,5 +80,9 @@ impl<D: Decoder> Source<D> for TokioSource<D> {
                 Poll::Pending => Poll::Ready(Next::Idle),
             }
         }))
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        fdframe::follow::checkpoint(self.stream.get_ref(), self.stream.framer())
     }
 }

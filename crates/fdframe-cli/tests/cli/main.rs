@@ -12,6 +12,13 @@ mod support;
 mod cursor_attacks;
 /// Endless input (`/dev/zero`, a huge sparse file, an endless line): Ctrl-C and SIGTERM still stop.
 mod endless_input;
+/// `fdframe read --follow` on every backend: rotation, truncation, `--checkpoint` restarts and
+/// the checkpoint file's refusals.
+mod follow;
+/// `read --follow --checkpoint`: symlinks, FIFOs, devices, long, foreign and damaged files.
+mod follow_checkpoint;
+/// `fdframe read --follow` side by side with `tail -F`: every line once where tail loses some.
+mod follow_vs_tail;
 /// `--help` of the tool and of each subcommand.
 mod help;
 /// `--cursor`: resume without duplicates, loss across a gap, other boots, damaged files.

@@ -1,0 +1,206 @@
+//! `read --follow --checkpoint FILE` refusals, the kmsg cursor's rules: a symlink, FIFO or
+//! device node at FILE, a file too long to be a checkpoint, another file, a damaged checkpoint
+//! (an error unless `--checkpoint-reset`, which never replaces a file that is not a
+//! checkpoint), a checkpoint in use by another run. Nothing is written through a link, nothing
+//! is created beside a refused path, nothing blocks or reads without bound. These need no root:
+//! the same refusals protect a root-run fdframe.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rustix::fs::{CWD, FileType, Mode, makedev, mknodat};
+use rustix::process::Signal;
+
+use crate::follow::{Follower, Stopped, append, names, numbered, text};
+use crate::support::{BIN, TempDir, assert_one_line_error, fdframe, wait_exit};
+
+fn kind(path: &str) -> Option<FileType> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    Some(FileType::from_raw_mode(
+        std::os::unix::fs::MetadataExt::mode(&meta),
+    ))
+}
+
+/// `fdframe read -F --checkpoint CP [EXTRA] PATH` on an existing log, with a deadline and a
+/// 1 GiB address-space limit (an unbounded read fails instead of eating the machine).
+fn refused(checkpoint: &str, log: &str, extra: Option<&str>) -> (Option<i32>, String) {
+    let mut args = vec!["read", "-F", "--checkpoint", checkpoint];
+    args.extend(extra);
+    args.push(log);
+    let mut child: Child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fdframe");
+    let code = wait_exit(&mut child, Duration::from_secs(10));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (code, err)
+}
+
+#[test]
+fn a_symlinked_checkpoint_is_refused_even_with_reset_and_its_target_kept() {
+    let dir = TempDir::new("checkpoint-symlink");
+    let log = dir.path("app.log");
+    append(&log, b"x\n");
+    let victim = dir.path("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let checkpoint = dir.path("app.pos");
+    std::os::unix::fs::symlink(&victim, &checkpoint).unwrap();
+    for extra in [None, Some("--checkpoint-reset")] {
+        let (code, err) = refused(&checkpoint, &log, extra);
+        assert_eq!(code, Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains(&checkpoint) && err.contains("symbolic link"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(kind(&checkpoint), Some(FileType::Symlink));
+    assert_eq!(names(&dir), ["app.log", "app.pos", "victim"], "no lock");
+}
+
+#[test]
+fn a_fifo_a_device_node_or_a_huge_file_as_checkpoint_is_refused_at_once() {
+    let dir = TempDir::new("checkpoint-nodes");
+    let log = dir.path("app.log");
+    append(&log, b"x\n");
+    let fifo = dir.path("fifo");
+    mknodat(CWD, fifo.as_str(), FileType::Fifo, Mode::from(0o600), 0).unwrap();
+    let zero = dir.path("zero");
+    let device = mknodat(
+        CWD,
+        zero.as_str(),
+        FileType::CharacterDevice,
+        Mode::from(0o600),
+        makedev(1, 5),
+    );
+    let mut cases = vec![(fifo.clone(), "FIFO")];
+    match device {
+        Ok(()) => cases.push((zero.clone(), "character device")),
+        Err(e) => eprintln!("note: cannot mknod a device node here ({e}); not checking one"),
+    }
+    for (path, what) in &cases {
+        for extra in [None, Some("--checkpoint-reset")] {
+            let (code, err) = refused(path, &log, extra);
+            assert_eq!(code, Some(1), "{path}: blocked, or died: {err}");
+            assert!(err.contains(what), "{err}");
+        }
+    }
+    // A long file: not a checkpoint, never read further, never replaced.
+    let big = dir.path("big.pos");
+    let huge = format!("fdframe-follow-checkpoint 1\n{}", "#".repeat(1 << 20));
+    std::fs::write(&big, &huge).unwrap();
+    for extra in [None, Some("--checkpoint-reset")] {
+        let (code, err) = refused(&big, &log, extra);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("not an fdframe checkpoint file"), "{err}");
+        assert_eq!(std::fs::read_to_string(&big).unwrap(), huge);
+    }
+    let mut expected = vec!["app.log", "big.pos", ".big.pos.lock", "fifo"];
+    if device.is_ok() {
+        expected.push("zero");
+    }
+    expected.sort_unstable();
+    assert_eq!(names(&dir), expected, "no lock beside a FIFO or device");
+}
+
+#[test]
+fn a_damaged_checkpoint_is_an_error_unless_reset_and_another_file_is_never_replaced() {
+    let dir = TempDir::new("checkpoint-damaged");
+    let log = dir.path("app.log");
+    append(&log, &text(&numbered("l", 1, 3)));
+    let checkpoint = dir.path("app.pos");
+    std::fs::write(&checkpoint, "fdframe-follow-checkpoint 1\ngarbage\n").unwrap();
+    let err = assert_one_line_error(
+        &fdframe(&["read", "-F", "--checkpoint", &checkpoint, &log]),
+        1,
+    );
+    assert!(
+        err.contains("damaged") && err.contains("--checkpoint-reset"),
+        "{err}"
+    );
+
+    // With --checkpoint-reset: a warning, a fresh start, and a good checkpoint saved.
+    let follower = Follower::fdframe(
+        "tokio",
+        &log,
+        &["--checkpoint", &checkpoint, "--checkpoint-reset"],
+    );
+    follower.wait_for("l3", "reset");
+    let Stopped { err, .. } = follower.stop(Signal::TERM).expect(143, "reset");
+    assert!(err.contains("ignoring the checkpoint file"), "{err}");
+    let saved = std::fs::read_to_string(&checkpoint).unwrap();
+    assert_ne!(saved, "fdframe-follow-checkpoint 1\ngarbage\n");
+
+    // Not a checkpoint at all: never replaced, even with --checkpoint-reset.
+    let other = dir.path("passwd");
+    std::fs::write(&other, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    for extra in [None, Some("--checkpoint-reset")] {
+        let mut args = vec!["read", "-F", "--checkpoint", &other];
+        args.extend(extra);
+        args.push(&log);
+        let err = assert_one_line_error(&fdframe(&args), 1);
+        assert!(err.contains("not an fdframe checkpoint file"), "{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&other).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+}
+
+#[test]
+fn a_checkpoint_in_use_by_another_run_is_refused() {
+    let dir = TempDir::new("checkpoint-in-use");
+    let log = dir.path("app.log");
+    append(&log, b"one\n");
+    let checkpoint = dir.path("app.pos");
+    let first = Follower::fdframe("tokio", &log, &["--checkpoint", &checkpoint]);
+    first.wait_for("one", "first run");
+    let err = assert_one_line_error(
+        &fdframe(&["read", "-F", "--checkpoint", &checkpoint, &log]),
+        1,
+    );
+    assert!(err.contains("in use by another fdframe"), "{err}");
+    first.stop(Signal::TERM).expect(143, "first run");
+}
+
+#[test]
+fn a_checkpoint_whose_file_was_replaced_is_reported_on_stderr_and_the_new_file_read_whole() {
+    let dir = TempDir::new("checkpoint-mismatch");
+    let log = dir.path("app.log");
+    let checkpoint = dir.path("app.pos");
+    append(&log, &text(&numbered("old-", 1, 20)));
+    let first = Follower::fdframe("blocking", &log, &["--checkpoint", &checkpoint]);
+    first.wait_for("old-20", "first run");
+    first.stop(Signal::TERM).expect(143, "first run");
+    // While nobody follows: the file is removed and another one written at the path (the
+    // kernel may even give it the old inode number: the fingerprint tells them apart).
+    std::fs::remove_file(&log).unwrap();
+    let new = numbered("new-", 1, 5);
+    append(&log, &text(&new));
+    let second = Follower::fdframe("blocking", &log, &["--checkpoint", &checkpoint]);
+    second.wait_for("new-5", "second run");
+    let Stopped { lines, err, .. } = second.stop(Signal::TERM).expect(143, "second run");
+    assert_eq!(
+        lines, new,
+        "the new file from its start, nothing of the old: {err}"
+    );
+    assert!(
+        err.contains("checkpoint") && err.contains("may be lost"),
+        "the mismatch is reported: {err}"
+    );
+    assert!(err.lines().all(|l| l.starts_with("fdframe: ")), "{err}");
+}
