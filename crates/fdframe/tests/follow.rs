@@ -734,3 +734,29 @@ fn a_checkpoint_while_a_rotated_file_holds_a_partial_line_resumes_both_files_in_
     assert_eq!(take(&mut reader, 2), [line("a-part-done"), line("b1")]);
     assert_idle(&mut reader);
 }
+
+/// A reactor that waits for readiness before its first read (tokio's `AsyncFd`) must find the
+/// wait descriptor readable at once: what the file holds at the start is there to read.
+#[test]
+fn the_wait_descriptor_is_readable_right_after_opening() {
+    use std::os::fd::AsFd;
+    let dir = TempDir::new("readable-at-start");
+    let path = dir.path("log");
+    fs::write(&path, "already here\n").unwrap();
+    let fd = fdframe::ReadFd::follow(&path, FollowOptions::new()).unwrap();
+    let wait = fd.as_fd();
+    let mut fds = [rustix::event::PollFd::new(
+        &wait,
+        rustix::event::PollFlags::IN,
+    )];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    rustix::event::poll(&mut fds, Some(&zero)).unwrap();
+    assert!(
+        fds[0].revents().contains(rustix::event::PollFlags::IN),
+        "a new follower's wait descriptor is not readable: a readiness-first backend would \
+         never read the file's present content"
+    );
+}

@@ -133,6 +133,10 @@ impl FollowSource {
                 }
             }
         }
+        // The wait descriptor starts readable (the timer fires at once): a backend that waits
+        // for readiness before its first read (tokio) reads what the file already holds, and
+        // what was appended before the watches existed, without waiting for a write.
+        source.watch.arm(Some(Instant::now()))?;
         Ok((source, epoll))
     }
 
