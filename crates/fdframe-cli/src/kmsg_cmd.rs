@@ -17,6 +17,7 @@ use crate::source::{self, Backend};
 use crate::stop::Stop;
 use crate::time::TimeFormat;
 
+mod delivery;
 mod dump;
 mod options;
 mod pager;
@@ -25,8 +26,9 @@ pub(crate) mod since;
 mod start;
 mod tail;
 
+use delivery::Counted;
 use options::Options;
-use session::{CursorSave, Session};
+use session::{CursorSave, Session, Wake};
 
 const AFTER_HELP: &str = "\
 Output:
@@ -270,16 +272,26 @@ pub(crate) fn run(args: &KmsgArgs, matches: Option<&ArgMatches>) -> Result<Finis
     let stop = Stop::install().map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?;
     let mut start = start::plan(&options)?;
     let fd = kmsg::open(start.at).map_err(|e| start::open_failure(&e))?;
+    let wake = if options.follow {
+        Some(Wake::new(&fd, &stop).map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?)
+    } else {
+        None
+    };
     let fd = ReadFd::from_fd(fd).map_err(|e| start::open_failure(&e))?;
     let pager = start_pager(&options)?;
     let mut session = Session::new(&options, &mut start)?;
     let mut source = source::open(args.backend, fd, start.decoder, &stop)
         .map_err(|e| Failure::new(format_args!("cannot read /dev/kmsg: {e}")))?;
-    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let finished = source::drive(&mut *source, options.follow, &stop, |event| {
-        session.on(&mut out, event)
-    });
+    let mut out = BufWriter::with_capacity(64 * 1024, Counted::new(io::stdout().lock()));
+    let finished = session.drive(&mut *source, options.follow, &stop, wake, &mut out);
     let finished = finished.and_then(|finished| session.end(&mut out).map(|()| finished));
+    if finished.is_err() {
+        // The output failed (its reader died, say): the cursor still goes as far as the
+        // reader read. A failure here would hide the first one: it only goes to stderr.
+        if let Err(Failure::Message { text, .. }) = session.save_read(&out) {
+            let _ = crate::render::warn(format_args!("{text}"));
+        }
+    }
     drop(out);
     if let Some(pager) = pager {
         pager.finish();
@@ -294,7 +306,7 @@ fn run_file(options: &Options<'_>) -> Result<Finished, Failure> {
     let pager = start_pager(options)?;
     let mut start = start::Start::for_file();
     let mut session = Session::new(options, &mut start)?;
-    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut out = BufWriter::with_capacity(64 * 1024, Counted::new(io::stdout().lock()));
     let shown = path.display().to_string();
     let read = dump::read(file, format, &shown, |item| match item {
         dump::Item::Record(record) => session.record(&mut out, &record),

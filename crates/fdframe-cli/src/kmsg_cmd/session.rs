@@ -2,21 +2,26 @@
 //! and the cursor saved after each batch (never past what was printed).
 
 use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use fdframe::kmsg::{KmsgDecoder, KmsgRecord};
 use fdframe::{Error, Loss, LossCause};
 use regex::Regex;
+use rustix::event::{PollFd, PollFlags, Timespec};
 
+use super::delivery::{self, Out, PipeDelivery};
 use super::options::Options;
 use super::start;
 use super::tail::Tail;
 use crate::cursor::{Cursor, CursorFile};
-use crate::failure::Failure;
+use crate::failure::{Failure, Finished};
 use crate::filter::{FacilityFilter, LevelFilter};
 use crate::human::{LineOptions, Multiline, Painter};
 use crate::json::{DmesgJson, JsonLines};
 use crate::render::{HumanStyle, KmsgOutput, warn};
-use crate::source::{Event, Step};
+use crate::source::{self, Event, Next, Source, Step};
+use crate::stop::Stop;
 use crate::time::{Clocks, SleepScan, TimeFormat, TimePrinter, WallClock};
 
 /// Builds the output form; a wall-clock time format reads the clocks (and the log's sleeps).
@@ -106,6 +111,9 @@ pub(super) struct Session {
     position: Option<u64>,
     saved: Option<u64>,
     cursor: Option<CursorSave>,
+    /// With a cursor and a pipe as standard output: what its reader has read (the cursor
+    /// goes no further).
+    delivery: Option<PipeDelivery<io::Stdout>>,
     /// `-n`/`--reverse`: what is held back until the log read at the start is all there.
     tail: Option<Tail>,
     /// With `--follow`, the held-back records go out once this record (the newest at the
@@ -141,6 +149,8 @@ impl Session {
         } else {
             None
         };
+        let delivery = (start.cursor.is_some() && delivery::is_pipe(io::stdout()))
+            .then(|| PipeDelivery::new(io::stdout()));
         Ok(Session {
             output,
             level: args.level,
@@ -152,6 +162,7 @@ impl Session {
             position: start.skip_upto,
             saved: start.skip_upto,
             cursor: start.cursor.take(),
+            delivery,
             tail,
             tail_until: start.newest,
             follow: options.follow,
@@ -162,7 +173,7 @@ impl Session {
     }
 
     /// After the last event: what is held back, the end of the document, the cursor.
-    pub(super) fn end(&mut self, out: &mut impl Write) -> Result<(), Failure> {
+    pub(super) fn end<W: Write>(&mut self, out: &mut Out<W>) -> Result<(), Failure> {
         self.release_tail(out)?;
         self.end_batch(out)?;
         if let Some(fatal) = self.fatal.take() {
@@ -188,13 +199,98 @@ impl Session {
             }
         }
         out.flush()?;
-        Ok(())
+        self.settle(out)
+    }
+
+    /// At the end with a pipe as standard output: waits a little (at most [`SETTLE`]) for
+    /// its reader to read what is in the pipe, then saves the cursor as far as it read.
+    fn settle<W: Write>(&mut self, out: &Out<W>) -> Result<(), Failure> {
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            self.save_read(out)?;
+            let Some(delivery) = &self.delivery else {
+                return Ok(());
+            };
+            if !delivery.waiting() || delivery.reader_gone() || Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Runs `source` into `out` (see [`source::drive`]). With `--follow`, a cursor and a pipe
+    /// as standard output, the wait for more records gives up every [`TICK`] while records
+    /// wait for the pipe's reader, to save the cursor as far as it has read them: without
+    /// that, a quiet log would leave the cursor behind until the next record.
+    pub(super) fn drive<W: Write>(
+        &mut self,
+        source: &mut dyn Source<KmsgDecoder>,
+        follow: bool,
+        stop: &Stop,
+        wake: Option<Wake>,
+        out: &mut Out<W>,
+    ) -> Result<Finished, Failure> {
+        match wake {
+            Some(wake) if follow && self.delivery.is_some() => {
+                self.drive_ticking(source, stop, &wake, out)
+            }
+            _ => source::drive(source, follow, stop, |event| self.on(out, event)),
+        }
+    }
+
+    /// [`source::drive`] with `follow`, and a batch end (which saves the cursor) after each
+    /// [`TICK`] without records while records wait for the pipe's reader.
+    fn drive_ticking<W: Write>(
+        &mut self,
+        source: &mut dyn Source<KmsgDecoder>,
+        stop: &Stop,
+        wake: &Wake,
+        out: &mut Out<W>,
+    ) -> Result<Finished, Failure> {
+        let mut wait = false;
+        let mut unflushed = false;
+        loop {
+            let waiting = self.delivery.as_ref().is_some_and(PipeDelivery::waiting);
+            if wait && waiting && !wake.ready_within(TICK)? {
+                self.end_batch(out)?;
+                continue;
+            }
+            match source.next(wait) {
+                Next::Item(step) => {
+                    self.on(out, Event::Item(step))?;
+                    unflushed = true;
+                    wait = false;
+                    continue;
+                }
+                Next::Yielded => {
+                    if unflushed {
+                        self.end_batch(out)?;
+                        unflushed = false;
+                    }
+                    continue;
+                }
+                Next::Idle => {}
+                Next::End => {
+                    self.end_batch(out)?;
+                    return Ok(Finished::Input);
+                }
+                Next::Stopped => {
+                    self.end_batch(out)?;
+                    return Ok(stop.reason().map_or(Finished::Input, Finished::Stopped));
+                }
+            }
+            if !wait {
+                self.end_batch(out)?;
+                unflushed = false;
+            }
+            wait = true;
+        }
     }
 
     /// Reports a malformed record (`seq`, when it has one) and goes on.
-    pub(super) fn malformed(
+    pub(super) fn malformed<W: Write>(
         &mut self,
-        out: &mut impl Write,
+        out: &mut Out<W>,
         why: &str,
         seq: Option<u64>,
     ) -> Result<(), Failure> {
@@ -202,16 +298,16 @@ impl Session {
     }
 
     /// Prints what `-n`/`--reverse` held back; from now on records go straight out.
-    fn release_tail(&mut self, out: &mut impl Write) -> Result<(), Failure> {
+    fn release_tail<W: Write>(&mut self, out: &mut Out<W>) -> Result<(), Failure> {
         if let Some(tail) = self.tail.take() {
             tail.flush(&mut self.output, out)?;
         }
         Ok(())
     }
 
-    pub(super) fn on(
+    pub(super) fn on<W: Write>(
         &mut self,
-        out: &mut impl Write,
+        out: &mut Out<W>,
         event: Event<Step<KmsgDecoder>>,
     ) -> Result<(), Failure> {
         match event {
@@ -232,14 +328,24 @@ impl Session {
                 self.output.malformed(out, &e.to_string(), seq)?;
             }
             Event::Item(Err(other)) => self.output.malformed(out, &other.to_string(), None)?,
-            Event::BatchEnd => self.end_batch(out)?,
+            Event::BatchEnd => return self.end_batch(out),
+        }
+        self.note(out)
+    }
+
+    /// With a pipe as standard output: the last record handled ends where the output is now.
+    fn note<W: Write>(&mut self, out: &Out<W>) -> Result<(), Failure> {
+        if let (Some(delivery), Some(seq), None) = (&mut self.delivery, self.position, &self.tail) {
+            delivery
+                .note(seq, delivery::offset(out), delivery::written(out))
+                .map_err(pipe_failure)?;
         }
         Ok(())
     }
 
-    pub(super) fn record(
+    pub(super) fn record<W: Write>(
         &mut self,
-        out: &mut impl Write,
+        out: &mut Out<W>,
         record: &KmsgRecord,
     ) -> Result<(), Failure> {
         let seq = record.seq();
@@ -283,7 +389,7 @@ impl Session {
 
     /// Reports a loss, without the records an earlier run already handled (or, with
     /// `--since-now`, that were logged before the start).
-    pub(super) fn loss(&mut self, out: &mut impl Write, loss: Loss) -> Result<(), Failure> {
+    pub(super) fn loss<W: Write>(&mut self, out: &mut Out<W>, loss: Loss) -> Result<(), Failure> {
         if loss.count.is_none() && self.position.is_none() && self.skip_upto.is_none() {
             // `EPIPE` on the first read of a dump: where it started (the oldest record, or
             // the first after a `dmesg --clear` long ago) was overwritten before this run
@@ -307,7 +413,7 @@ impl Session {
     }
 
     /// Flushes the output, then saves the cursor: a saved position was always printed.
-    fn end_batch(&mut self, out: &mut impl Write) -> Result<(), Failure> {
+    fn end_batch<W: Write>(&mut self, out: &mut Out<W>) -> Result<(), Failure> {
         let caught_up = self
             .tail_until
             .is_none_or(|newest| self.position.is_some_and(|p| p >= newest));
@@ -315,13 +421,27 @@ impl Session {
             // What the log held at the start is all read: out with the last N of it.
             self.release_tail(out)?;
         }
+        self.note(out)?;
         out.flush()?;
         self.output.refresh_clock();
         if self.tail.is_some() {
             // Held-back records are not printed yet: the cursor must not pass them.
             return Ok(());
         }
-        let (Some(file), Some(seq)) = (&self.cursor, self.position) else {
+        self.save_read(out)
+    }
+
+    /// Saves the cursor at the last record handled, or with a pipe as standard output, at
+    /// the last one whose output the reader has read. Also after the output failed (the
+    /// reader died): what reached it is still known.
+    pub(super) fn save_read<W: Write>(&mut self, out: &Out<W>) -> Result<(), Failure> {
+        let seq = match &mut self.delivery {
+            Some(delivery) => delivery
+                .advance(delivery::written(out))
+                .map_err(pipe_failure)?,
+            None => self.position,
+        };
+        let (Some(file), Some(seq)) = (&self.cursor, seq) else {
             return Ok(());
         };
         if self.saved == Some(seq) {
@@ -330,5 +450,51 @@ impl Session {
         file.save(seq)?;
         self.saved = Some(seq);
         Ok(())
+    }
+}
+
+/// How often a follower looks how far the pipe's reader got, while records wait for it.
+const TICK: Duration = Duration::from_millis(200);
+
+/// How long the end of a run waits for the pipe's reader to read what is left in the pipe.
+const SETTLE: Duration = Duration::from_secs(1);
+
+fn pipe_failure(e: io::Error) -> Failure {
+    Failure::new(format_args!(
+        "cannot tell how much of the output the pipe's reader has read (FIONREAD): {e}"
+    ))
+}
+
+/// What wakes [`Session::drive`]'s tick early: /dev/kmsg (a duplicate of the descriptor the
+/// source reads: poll(2) on it tells the same) and the stop pipe.
+pub(super) struct Wake {
+    kmsg: OwnedFd,
+    stop: OwnedFd,
+}
+
+impl Wake {
+    pub(super) fn new(kmsg: impl AsFd, stop: &Stop) -> io::Result<Wake> {
+        Ok(Wake {
+            kmsg: rustix::io::fcntl_dupfd_cloexec(kmsg, 0)?,
+            stop: stop.wait_fd()?,
+        })
+    }
+
+    /// Whether a record, an error or a stop came within `timeout` (or a signal cut the wait
+    /// short: the source then looks).
+    fn ready_within(&self, timeout: Duration) -> Result<bool, Failure> {
+        let mut fds = [
+            PollFd::new(&self.kmsg, PollFlags::IN | PollFlags::PRI),
+            PollFd::new(&self.stop, PollFlags::IN),
+        ];
+        let timeout = Timespec {
+            tv_sec: 0,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(n) => Ok(n > 0),
+            Err(rustix::io::Errno::INTR) => Ok(true),
+            Err(e) => Err(Failure::new(format_args!("cannot wait for /dev/kmsg: {e}"))),
+        }
     }
 }
