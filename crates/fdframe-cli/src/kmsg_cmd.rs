@@ -80,9 +80,16 @@ dmesg and journalctl:
 
 Cursor:
   With --cursor FILE the sequence number of the last record handled is saved in FILE (after
-  each batch of output and at exit, atomically), with this boot's id. The next run with the
-  same FILE starts right after it: nothing is printed twice, and records the ring buffer
-  overwrote meanwhile are reported as a loss with the exact count. A cursor from an earlier
+  each batch of output was flushed, and at exit, atomically), with this boot's id. The next
+  run with the same FILE starts right after it, and records the ring buffer overwrote
+  meanwhile are reported as a loss with the exact count. When standard output is a pipe or
+  FIFO, a record counts as handled only once the pipe's reader has read its output (the
+  pipe's unread bytes tell), so what a reader that dies leaves in the pipe is printed again
+  by the next run; the position is also saved while the log is quiet (every 0.2 s while
+  output waits in the pipe), and at exit after waiting up to a second for the reader. To a
+  file, a terminal or a socket, a record counts as handled once its output was written. A
+  run killed (SIGKILL, a crash) prints again, next time, what it printed after its last save:
+  at least once, never lost; deduplicate on the boot id and sequence number. A cursor from an earlier
   boot starts from this boot's first record. A file that is not a cursor, is damaged, or
   points past the newest record is an error unless --cursor-reset is given; --cursor-reset
   never replaces a file that is not a cursor. One run at a time may use a FILE (a lock beside
