@@ -40,7 +40,7 @@ fn output(options: &Options<'_>, sleeps: SleepScan) -> Result<KmsgOutput, Failur
         TimePrinter::new(format, None)
     };
     Ok(if args.json {
-        KmsgOutput::DmesgJson(DmesgJson::begin(&mut io::stdout().lock())?)
+        KmsgOutput::DmesgJson(DmesgJson::begin(&mut io::stdout().lock())?.decoding(args.decode))
     } else if args.json_lines {
         KmsgOutput::Json(JsonLines::new(time, &args.json_options)?)
     } else {

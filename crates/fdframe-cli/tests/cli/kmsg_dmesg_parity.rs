@@ -692,3 +692,94 @@ fn the_old_dmesg_json_name_still_prints_the_document_and_says_it_is_deprecated()
         "{err}"
     );
 }
+
+/// The entries of the JSON document `program ARGS` prints: (time, msg, fac, pri).
+type Entry = (String, String, Option<String>, Option<String>);
+
+fn document(program: &str, args: &[&str]) -> Vec<Entry> {
+    let output = Command::new(program)
+        .args(args)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    assert!(output.status.success(), "{program} {args:?}: {output:?}");
+    let root: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    root["dmesg"]
+        .as_array()
+        .expect("a dmesg array")
+        .iter()
+        .map(|e| {
+            (
+                e["time"].to_string(),
+                text(&e["msg"]).expect("a msg"),
+                text(&e["fac"]),
+                text(&e["pri"]),
+            )
+        })
+        .collect()
+}
+
+/// Compares the stretch of two documents both saw (from dmesg's first entry to our last);
+/// where util-linux 2.38 has no name for a facility it writes no `fac` and `pri`, and ours
+/// must then be one of those facilities.
+fn compare_documents(
+    ours: &[Entry],
+    theirs: &[Entry],
+    marker: &str,
+    names_all: bool,
+) -> Result<(), String> {
+    let key = |e: &Entry| (e.0.clone(), e.1.clone());
+    let first = theirs.first().ok_or("dmesg printed no entry")?;
+    let start = ours
+        .iter()
+        .position(|o| key(o) == key(first))
+        .ok_or("dmesg's first entry is not in ours (the ring moved)")?;
+    let ours = &ours[start..];
+    let last = ours.last().ok_or("no entry of ours")?;
+    let end = theirs
+        .iter()
+        .position(|t| key(t) == key(last))
+        .ok_or("our last entry is not in dmesg's")?;
+    let theirs = &theirs[..=end];
+    if !ours.iter().any(|o| o.1.contains(marker)) {
+        return Err(format!("the marker {marker} is not in the stretch"));
+    }
+    if ours.len() != theirs.len() {
+        return Err(format!("{} entries, dmesg {}", ours.len(), theirs.len()));
+    }
+    for (o, t) in ours.iter().zip(theirs) {
+        let unnamed_by_old = !names_all
+            && t.2.is_none()
+            && t.3.is_none()
+            && o.2
+                .as_deref()
+                .is_some_and(|f| !NAMED_BY_OLD_DMESG.contains(&f));
+        if key(o) != key(t) || (o.2 != t.2 || o.3 != t.3) && !unnamed_by_old {
+            return Err(format!("ours {o:?}\n dmesg {t:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_json_document_with_decode_names_facility_and_level_as_dmesg_does() {
+    if !dmesg_or_skip("the_json_document_with_decode_names_facility_and_level_as_dmesg_does") {
+        return;
+    }
+    let names_all = names_every_facility(&marker("json-x-probe"));
+    let mut last = None;
+    for attempt in 0..3 {
+        let marker = marker(&format!("json-x{attempt}"));
+        write_markers(&marker);
+        let ours = document(BIN, &["kmsg", "-J", "-x"]);
+        let theirs = document("dmesg", &["-J", "-x"]);
+        match compare_documents(&ours, &theirs, &marker, names_all) {
+            Ok(()) => return,
+            Err(why) => last = Some(why),
+        }
+    }
+    panic!("-J -x: fdframe and dmesg disagree: {}", last.unwrap());
+}
