@@ -337,7 +337,7 @@ impl DmesgJson {
         self.entries += 1;
         match (priority, self.decode) {
             (false, _) => {}
-            (true, false) => write!(out, "         \"pri\": {},\n", record.priority())?,
+            (true, false) => writeln!(out, "         \"pri\": {},", record.priority())?,
             (true, true) => write!(
                 out,
                 "         \"fac\": \"{}\",\n         \"pri\": \"{}\",\n",
