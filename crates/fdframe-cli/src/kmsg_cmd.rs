@@ -212,7 +212,8 @@ pub(crate) struct KmsgArgs {
     )]
     color: ColorWhen,
     /// Read a saved dump in the syslog form (`dmesg -r > FILE`) instead of the ring buffer,
-    /// like `dmesg -F`.
+    /// like `dmesg -F`. A `<-1>` line (util-linux 2.38 writes it for a facility above 12) is
+    /// shown as dmesg shows it, without facility and level (in JSON lines: an error object).
     #[arg(short = 'F', long, value_name = "FILE", conflicts_with = "kmsg_file")]
     file: Option<PathBuf>,
     /// Read a capture of /dev/kmsg (`cat /dev/kmsg > FILE`; records may also be separated by
@@ -316,7 +317,7 @@ fn run_file(options: &Options<'_>) -> Result<Finished, Failure> {
     let mut out = BufWriter::with_capacity(64 * 1024, Counted::new(io::stdout().lock()));
     let shown = path.display().to_string();
     let read = dump::read(file, format, &shown, |item| match item {
-        dump::Item::Record(record) => session.record(&mut out, &record),
+        dump::Item::Record(record, negative) => session.record(&mut out, &record, negative),
         dump::Item::Lost(loss) => session.loss(&mut out, loss),
         dump::Item::Malformed(why, seq) => session.malformed(&mut out, &why, seq),
     });

@@ -311,7 +311,7 @@ impl Session {
         event: Event<Step<KmsgDecoder>>,
     ) -> Result<(), Failure> {
         match event {
-            Event::Item(Ok(record)) => self.record(out, &record)?,
+            Event::Item(Ok(record)) => self.record(out, &record, None)?,
             Event::Item(Err(Error::Lost(loss))) => self.loss(out, loss)?,
             Event::Item(Err(Error::Io(e))) => {
                 self.fatal = Some(Failure::new(format_args!("reading /dev/kmsg failed: {e}")));
@@ -343,10 +343,13 @@ impl Session {
         Ok(())
     }
 
+    /// Handles a record; `negative`: a dump line's `<PRI>` that is no priority (see
+    /// [`super::dump::write`]): a level or facility filter leaves it out, as in dmesg.
     pub(super) fn record<W: Write>(
         &mut self,
         out: &mut Out<W>,
         record: &KmsgRecord,
+        negative: Option<i64>,
     ) -> Result<(), Failure> {
         let seq = record.seq();
         if let Some(first) = self.expect_first.take() {
@@ -359,11 +362,12 @@ impl Session {
             return Ok(());
         }
         self.position = Some(seq);
-        let wanted = self.wanted(record);
+        let filtered = self.level.is_some() || self.facility.is_some();
+        let wanted = self.wanted(record) && (negative.is_none() || !filtered);
         match (&mut self.tail, wanted) {
-            (Some(tail), true) => tail.record(record),
+            (Some(tail), true) => tail.record(record, negative),
             (Some(tail), false) => tail.skipped(record.timestamp_us()),
-            (None, true) => self.output.record(out, record)?,
+            (None, true) => super::dump::write(&mut self.output, out, record, negative)?,
             (None, false) => self.output.skipped(record),
         }
         Ok(())
