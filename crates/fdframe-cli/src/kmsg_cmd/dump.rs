@@ -179,7 +179,7 @@ fn malformed(e: &KmsgError) -> String {
 /// `LOG_MAKEPRI` ORs -1 with the level) is no priority. dmesg reads it as facility "none" and
 /// level `PRI & 7` (`LOG_PRI`): it prints the record without `facility:level:`, and leaves it
 /// out when filtering by level or facility. The record then has that level and facility kern,
-/// and the number comes back beside it, for [`write`] to show the record as dmesg does.
+/// and the number comes back beside it, for [`write()`] to show the record as dmesg does.
 fn syslog_record(bytes: &[u8], seq: u64) -> Result<(KmsgRecord, Option<i64>), String> {
     let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let rest = text

@@ -344,7 +344,7 @@ impl Session {
     }
 
     /// Handles a record; `negative`: a dump line's `<PRI>` that is no priority (see
-    /// [`super::dump::write`]): a level or facility filter leaves it out, as in dmesg.
+    /// [`super::dump::write()`]): a level or facility filter leaves it out, as in dmesg.
     pub(super) fn record<W: Write>(
         &mut self,
         out: &mut Out<W>,

@@ -18,7 +18,7 @@ use crate::render::KmsgOutput;
 
 /// Something held back, in log order.
 enum Held {
-    /// A record, and a dump line's negative `<PRI>` (see [`super::dump::write`]).
+    /// A record, and a dump line's negative `<PRI>` (see [`super::dump::write()`]).
     Record(KmsgRecord, Option<i64>),
     /// A record the filters left out, for the next delta.
     Skipped(u64),
