@@ -285,10 +285,13 @@ pub(crate) fn write_record(
 }
 
 /// Writes one document shaped exactly like `dmesg --json` (util-linux), entry by entry, except
-/// that `pri` is the correct `facility * 8 + level` for every facility.
+/// that `pri` is the correct `facility * 8 + level` for every facility. With `-x`, as dmesg
+/// `-J -x`: `"fac"` and `"pri"` are the facility's and level's names instead (a facility without
+/// a name, above 23, by its number, as `-x` shows it on a line).
 #[derive(Debug, Default)]
 pub(crate) struct DmesgJson {
     entries: u64,
+    decode: bool,
 }
 
 impl DmesgJson {
@@ -297,10 +300,34 @@ impl DmesgJson {
         Ok(DmesgJson::default())
     }
 
+    /// `-x`: names for the facility and level (`"fac": "kern", "pri": "info"`).
+    pub(crate) fn decoding(self, decode: bool) -> DmesgJson {
+        DmesgJson { decode, ..self }
+    }
+
     pub(crate) fn entry(
         &mut self,
         out: &mut (impl Write + ?Sized),
         record: &KmsgRecord,
+    ) -> io::Result<()> {
+        self.write_entry(out, record, true)
+    }
+
+    /// An entry without `fac` and `pri`, as dmesg writes a record whose priority it cannot
+    /// read (a `<-1>` line of a dump).
+    pub(crate) fn entry_without_priority(
+        &mut self,
+        out: &mut (impl Write + ?Sized),
+        record: &KmsgRecord,
+    ) -> io::Result<()> {
+        self.write_entry(out, record, false)
+    }
+
+    fn write_entry(
+        &mut self,
+        out: &mut (impl Write + ?Sized),
+        record: &KmsgRecord,
+        priority: bool,
     ) -> io::Result<()> {
         out.write_all(if self.entries == 0 {
             b"      {\n"
@@ -308,11 +335,20 @@ impl DmesgJson {
             b",{\n"
         })?;
         self.entries += 1;
+        match (priority, self.decode) {
+            (false, _) => {}
+            (true, false) => writeln!(out, "         \"pri\": {},", record.priority())?,
+            (true, true) => write!(
+                out,
+                "         \"fac\": \"{}\",\n         \"pri\": \"{}\",\n",
+                record.facility(),
+                record.level()
+            )?,
+        }
         let ts = record.timestamp_us();
         write!(
             out,
-            "         \"pri\": {},\n         \"time\": {:5}.{:06},\n         \"msg\": ",
-            record.priority(),
+            "         \"time\": {:5}.{:06},\n         \"msg\": ",
             ts / 1_000_000,
             ts % 1_000_000
         )?;

@@ -180,6 +180,37 @@ fn dmesg_json_has_dmesgs_exact_layout_with_a_correct_pri() {
 }
 
 #[test]
+fn dmesg_json_with_decode_names_facility_and_level_as_dmesg_j_x() {
+    let got = text(|out| {
+        let mut doc = DmesgJson::begin(out)?.decoding(true);
+        doc.entry(out, &record(b"6,1,1000000,-;kernel\n"))?;
+        doc.entry(out, &record(b"134,2,2000000,-;local0\n"))?;
+        doc.entry(out, &record(b"203,3,3000000,-;no name\n"))?;
+        doc.entry_without_priority(out, &record(b"7,4,4000000,-;bare\n"))?;
+        doc.end(out)
+    });
+    assert!(
+        got.starts_with(
+            "{\n   \"dmesg\": [\n      {\n         \"fac\": \"kern\",\n         \"pri\": \"info\",\n\
+             \x20        \"time\":     1.000000,\n"
+        ),
+        "{got}"
+    );
+    let value: serde_json::Value = serde_json::from_str(&got).unwrap();
+    let entries = value["dmesg"].as_array().unwrap();
+    assert_eq!(
+        (&entries[1]["fac"], &entries[1]["pri"]),
+        (&"local0".into(), &"info".into())
+    );
+    assert_eq!(
+        (&entries[2]["fac"], &entries[2]["pri"]),
+        (&"25".into(), &"err".into())
+    );
+    assert!(entries[3].get("fac").is_none() && entries[3].get("pri").is_none());
+    assert_eq!(entries[3]["msg"], "bare");
+}
+
+#[test]
 fn an_empty_dmesg_json_document_is_still_json() {
     let got = text(|out| DmesgJson::begin(out)?.end(out));
     let value: serde_json::Value = serde_json::from_str(&got).unwrap();

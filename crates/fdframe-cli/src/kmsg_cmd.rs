@@ -2,33 +2,33 @@
 //! read-side options and journalctl's `-n -g -b --reverse` habits), followed with `--follow`,
 //! resumed with `--cursor` or `--after-cursor`.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::path::PathBuf;
 
 use clap::{ArgMatches, Args};
-use fdframe::kmsg::{self, KmsgDecoder, KmsgRecord};
-use fdframe::{Error, Loss, LossCause, ReadFd};
-use regex::Regex;
+use fdframe::ReadFd;
+use fdframe::kmsg;
 
-use crate::cursor::{Cursor, CursorFile};
 use crate::failure::{Failure, Finished};
 use crate::filter::{FacilityFilter, LevelFilter};
-use crate::human::{ColorWhen, LineOptions, Multiline, Painter};
-use crate::json::{DmesgJson, JsonLines, JsonOptions};
-use crate::render::{HumanStyle, KmsgOutput, warn};
-use crate::source::{self, Backend, Event, Step};
+use crate::human::ColorWhen;
+use crate::json::JsonOptions;
+use crate::source::{self, Backend};
 use crate::stop::Stop;
-use crate::time::{Clocks, SleepScan, TimeFormat, TimePrinter, WallClock};
+use crate::time::TimeFormat;
 
+mod delivery;
 mod dump;
 mod options;
 mod pager;
+mod session;
 pub(crate) mod since;
 mod start;
 mod tail;
 
+use delivery::Counted;
 use options::Options;
-use tail::Tail;
+use session::{CursorSave, Session, Wake};
 
 const AFTER_HELP: &str = "\
 Output:
@@ -80,9 +80,16 @@ dmesg and journalctl:
 
 Cursor:
   With --cursor FILE the sequence number of the last record handled is saved in FILE (after
-  each batch of output and at exit, atomically), with this boot's id. The next run with the
-  same FILE starts right after it: nothing is printed twice, and records the ring buffer
-  overwrote meanwhile are reported as a loss with the exact count. A cursor from an earlier
+  each batch of output was flushed, and at exit, atomically), with this boot's id. The next
+  run with the same FILE starts right after it, and records the ring buffer overwrote
+  meanwhile are reported as a loss with the exact count. When standard output is a pipe or
+  FIFO, a record counts as handled only once the pipe's reader has read its output (the
+  pipe's unread bytes tell), so what a reader that dies leaves in the pipe is printed again
+  by the next run; the position is also saved while the log is quiet (every 0.2 s while
+  output waits in the pipe), and at exit after waiting up to a second for the reader. To a
+  file, a terminal or a socket, a record counts as handled once its output was written. A
+  run killed (SIGKILL, a crash) prints again, next time, what it printed after its last save:
+  at least once, never lost; deduplicate on the boot id and sequence number. A cursor from an earlier
   boot starts from this boot's first record. A file that is not a cursor, is damaged, or
   points past the newest record is an error unless --cursor-reset is given; --cursor-reset
   never replaces a file that is not a cursor. One run at a time may use a FILE (a lock beside
@@ -205,7 +212,8 @@ pub(crate) struct KmsgArgs {
     )]
     color: ColorWhen,
     /// Read a saved dump in the syslog form (`dmesg -r > FILE`) instead of the ring buffer,
-    /// like `dmesg -F`.
+    /// like `dmesg -F`. A `<-1>` line (util-linux 2.38 writes it for a facility above 12) is
+    /// shown as dmesg shows it, without facility and level (in JSON lines: an error object).
     #[arg(short = 'F', long, value_name = "FILE", conflicts_with = "kmsg_file")]
     file: Option<PathBuf>,
     /// Read a capture of /dev/kmsg (`cat /dev/kmsg > FILE`; records may also be separated by
@@ -272,17 +280,26 @@ pub(crate) fn run(args: &KmsgArgs, matches: Option<&ArgMatches>) -> Result<Finis
     let stop = Stop::install().map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?;
     let mut start = start::plan(&options)?;
     let fd = kmsg::open(start.at).map_err(|e| start::open_failure(&e))?;
+    let wake = if options.follow {
+        Some(Wake::new(&fd, &stop).map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?)
+    } else {
+        None
+    };
     let fd = ReadFd::from_fd(fd).map_err(|e| start::open_failure(&e))?;
     let pager = start_pager(&options)?;
     let mut session = Session::new(&options, &mut start)?;
-    session.cursor = start.cursor;
     let mut source = source::open(args.backend, fd, start.decoder, &stop)
         .map_err(|e| Failure::new(format_args!("cannot read /dev/kmsg: {e}")))?;
-    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let finished = source::drive(&mut *source, options.follow, &stop, |event| {
-        session.on(&mut out, event)
-    });
+    let mut out = BufWriter::with_capacity(64 * 1024, Counted::new(io::stdout().lock()));
+    let finished = session.drive(&mut *source, options.follow, &stop, wake, &mut out);
     let finished = finished.and_then(|finished| session.end(&mut out).map(|()| finished));
+    if finished.is_err() {
+        // The output failed (its reader died, say): the cursor still goes as far as the
+        // reader read. A failure here would hide the first one: it only goes to stderr.
+        if let Err(Failure::Message { text, .. }) = session.save_read(&out) {
+            let _ = crate::render::warn(format_args!("{text}"));
+        }
+    }
     drop(out);
     if let Some(pager) = pager {
         pager.finish();
@@ -297,12 +314,12 @@ fn run_file(options: &Options<'_>) -> Result<Finished, Failure> {
     let pager = start_pager(options)?;
     let mut start = start::Start::for_file();
     let mut session = Session::new(options, &mut start)?;
-    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut out = BufWriter::with_capacity(64 * 1024, Counted::new(io::stdout().lock()));
     let shown = path.display().to_string();
     let read = dump::read(file, format, &shown, |item| match item {
-        dump::Item::Record(record) => session.record(&mut out, &record),
+        dump::Item::Record(record, negative) => session.record(&mut out, &record, negative),
         dump::Item::Lost(loss) => session.loss(&mut out, loss),
-        dump::Item::Malformed(why, seq) => Ok(session.output.malformed(&mut out, &why, seq)?),
+        dump::Item::Malformed(why, seq) => session.malformed(&mut out, &why, seq),
     });
     let finished = read
         .and_then(|()| session.end(&mut out))
@@ -319,301 +336,5 @@ fn start_pager(options: &Options<'_>) -> Result<Option<pager::Pager>, Failure> {
         pager::Pager::start_if_terminal()
     } else {
         Ok(None)
-    }
-}
-
-/// Builds the output form; a wall-clock time format reads the clocks (and the log's sleeps).
-fn output(options: &Options<'_>, sleeps: SleepScan) -> Result<KmsgOutput, Failure> {
-    let args = options.args;
-    let format = options.time;
-    // JSON lines always carry a wall-clock time.
-    let time = if format.is_wall_clock() || args.json_lines {
-        let clocks = Clocks::now();
-        let plan = sleeps.plan(clocks.slept_us());
-        if let Some(note) = plan.note() {
-            warn(format_args!("{note}"))?;
-        }
-        TimePrinter::new(format, Some(WallClock::new(clocks, plan)))
-    } else {
-        TimePrinter::new(format, None)
-    };
-    Ok(if args.json {
-        KmsgOutput::DmesgJson(DmesgJson::begin(&mut io::stdout().lock())?)
-    } else if args.json_lines {
-        KmsgOutput::Json(JsonLines::new(time, &args.json_options)?)
-    } else {
-        let multiline = if args.force_prefix {
-            Multiline::ForcePrefix(
-                (format == TimeFormat::Reltime && !args.raw).then(|| "[  +0.000000]".to_owned()),
-            )
-        } else {
-            Multiline::Indent
-        };
-        KmsgOutput::Human(HumanStyle {
-            decode: args.decode,
-            dict: args.dict,
-            raw: args.raw,
-            with_delta: options.with_delta,
-            options: LineOptions {
-                multiline,
-                noescape: args.noescape,
-            },
-            ..HumanStyle::new(
-                Painter {
-                    color: options.color,
-                },
-                time,
-            )
-        })
-    })
-}
-
-/// Where a cursor is saved (locked for the whole run), and for which boot.
-#[derive(Debug)]
-pub(crate) struct CursorSave {
-    pub(crate) file: CursorFile,
-    pub(crate) boot_id: String,
-}
-
-impl CursorSave {
-    /// Saves `seq` as the last record handled.
-    pub(crate) fn save(&self, seq: u64) -> Result<(), Failure> {
-        let cursor = Cursor {
-            boot_id: self.boot_id.clone(),
-            seq,
-        };
-        self.file.save(&cursor).map_err(|e| {
-            Failure::new(format_args!(
-                "cannot save the cursor to {}: {e}",
-                self.file.path().display()
-            ))
-        })
-    }
-}
-
-/// The state of one run: filters, the cursor position, the output.
-struct Session {
-    output: KmsgOutput,
-    level: Option<LevelFilter>,
-    facility: Option<FacilityFilter>,
-    grep: Option<Regex>,
-    /// `--since`/`--until` as Unix microseconds (exclusive), with the clock that converts
-    /// record times.
-    window: Option<(Option<i64>, Option<i64>, WallClock)>,
-    /// Records up to this one were handled by an earlier run (same boot), or were logged
-    /// before a `--since-now` start.
-    skip_upto: Option<u64>,
-    /// After a reboot: the first sequence number this boot's log should start at.
-    expect_first: Option<u64>,
-    /// The last record handled, and the last one saved to the cursor file.
-    position: Option<u64>,
-    saved: Option<u64>,
-    cursor: Option<CursorSave>,
-    /// `-n`/`--reverse`: what is held back until the log read at the start is all there.
-    tail: Option<Tail>,
-    /// With `--follow`, the held-back records go out once this record (the newest at the
-    /// start) was read (`None`: at the first batch).
-    tail_until: Option<u64>,
-    follow: bool,
-    /// `--show-cursor`: this boot's id, to print the position with.
-    show_cursor: Option<String>,
-    /// The position goes to stderr (the JSON forms keep stdout JSON).
-    cursor_on_stderr: bool,
-    /// A read error ended the stream; reported after the output is flushed.
-    fatal: Option<Failure>,
-}
-
-impl Session {
-    fn new(options: &Options<'_>, start: &mut start::Start) -> Result<Session, Failure> {
-        let args = options.args;
-        let output = output(options, std::mem::take(&mut start.sleeps))?;
-        let window = if options.since.is_some() || options.until.is_some() {
-            let clocks = Clocks::now();
-            let plan = std::mem::take(&mut start.window_sleeps).plan(clocks.slept_us());
-            Some((options.since, options.until, WallClock::new(clocks, plan)))
-        } else {
-            None
-        };
-        let tail =
-            (args.lines.is_some() || args.reverse).then(|| Tail::new(args.lines, args.reverse));
-        let show_cursor = if args.show_cursor {
-            Some(
-                crate::cursor::current_boot_id()
-                    .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?,
-            )
-        } else {
-            None
-        };
-        Ok(Session {
-            output,
-            level: args.level,
-            facility: options.facility.clone(),
-            grep: options.grep.clone(),
-            window,
-            skip_upto: start.skip_upto,
-            expect_first: start.expect_first,
-            position: start.skip_upto,
-            saved: start.skip_upto,
-            cursor: None,
-            tail,
-            tail_until: start.newest,
-            follow: options.follow,
-            show_cursor,
-            cursor_on_stderr: args.json || args.json_lines,
-            fatal: None,
-        })
-    }
-
-    /// After the last event: what is held back, the end of the document, the cursor.
-    fn end(&mut self, out: &mut impl Write) -> Result<(), Failure> {
-        self.release_tail(out)?;
-        self.end_batch(out)?;
-        if let Some(fatal) = self.fatal.take() {
-            out.flush()?;
-            return Err(fatal);
-        }
-        // The document is closed once: what stays behind is an empty one that is never written.
-        let output = std::mem::replace(
-            &mut self.output,
-            KmsgOutput::DmesgJson(DmesgJson::default()),
-        );
-        output.finish(out)?;
-        if let (Some(boot_id), Some(seq)) = (&self.show_cursor, self.position) {
-            let cursor = Cursor {
-                boot_id: boot_id.clone(),
-                seq,
-            };
-            let line = format!("-- cursor: {}", cursor.to_printable());
-            if self.cursor_on_stderr {
-                warn(format_args!("{line}"))?;
-            } else {
-                writeln!(out, "{line}")?;
-            }
-        }
-        out.flush()?;
-        Ok(())
-    }
-
-    /// Prints what `-n`/`--reverse` held back; from now on records go straight out.
-    fn release_tail(&mut self, out: &mut impl Write) -> Result<(), Failure> {
-        if let Some(tail) = self.tail.take() {
-            tail.flush(&mut self.output, out)?;
-        }
-        Ok(())
-    }
-
-    fn on(&mut self, out: &mut impl Write, event: Event<Step<KmsgDecoder>>) -> Result<(), Failure> {
-        match event {
-            Event::Item(Ok(record)) => self.record(out, &record)?,
-            Event::Item(Err(Error::Lost(loss))) => self.loss(out, loss)?,
-            Event::Item(Err(Error::Io(e))) => {
-                self.fatal = Some(Failure::new(format_args!("reading /dev/kmsg failed: {e}")));
-            }
-            Event::Item(Err(Error::Decode(e))) => {
-                let seq = e.seq();
-                if seq.is_some_and(|seq| self.skip_upto.is_some_and(|c| seq <= c)) {
-                    // Reported by the run that handled it, or logged before `--since-now`.
-                    return Ok(());
-                }
-                if seq.is_some() {
-                    self.position = seq;
-                }
-                self.output.malformed(out, &e.to_string(), seq)?;
-            }
-            Event::Item(Err(other)) => self.output.malformed(out, &other.to_string(), None)?,
-            Event::BatchEnd => self.end_batch(out)?,
-        }
-        Ok(())
-    }
-
-    fn record(&mut self, out: &mut impl Write, record: &KmsgRecord) -> Result<(), Failure> {
-        let seq = record.seq();
-        if let Some(first) = self.expect_first.take() {
-            if seq > first {
-                let loss = Loss::sequence_gap(LossCause::KmsgResumeGap, first, seq);
-                self.output.loss(out, &loss)?;
-            }
-        }
-        if self.skip_upto.is_some_and(|c| seq <= c) {
-            return Ok(());
-        }
-        self.position = Some(seq);
-        let wanted = self.wanted(record);
-        match (&mut self.tail, wanted) {
-            (Some(tail), true) => tail.record(record),
-            (Some(tail), false) => tail.skipped(record.timestamp_us()),
-            (None, true) => self.output.record(out, record)?,
-            (None, false) => self.output.skipped(record),
-        }
-        Ok(())
-    }
-
-    /// Whether the filters let `record` through.
-    fn wanted(&self, record: &KmsgRecord) -> bool {
-        let in_window = self.window.as_ref().is_none_or(|(since, until, wall)| {
-            let at = wall.unix_us(record.timestamp_us());
-            since.is_none_or(|s| at > s) && until.is_none_or(|u| at < u)
-        });
-        in_window
-            && self.level.is_none_or(|l| l.allows(record.level()))
-            && self
-                .facility
-                .as_ref()
-                .is_none_or(|f| f.allows(record.facility()))
-            && self
-                .grep
-                .as_ref()
-                .is_none_or(|re| re.is_match(&record.message_lossy()))
-    }
-
-    /// Reports a loss, without the records an earlier run already handled (or, with
-    /// `--since-now`, that were logged before the start).
-    fn loss(&mut self, out: &mut impl Write, loss: Loss) -> Result<(), Failure> {
-        if loss.count.is_none() && self.position.is_none() && self.skip_upto.is_none() {
-            // `EPIPE` on the first read of a dump: where it started (the oldest record, or
-            // the first after a `dmesg --clear` long ago) was overwritten before this run
-            // was there to read it; what the dump shows starts after that. Every start with a
-            // known position (a cursor, `--since-now`) gives its decoder a number to count
-            // from, so its losses have a count and are never dropped here.
-            return Ok(());
-        }
-        let loss = match (&loss.seqs, self.skip_upto) {
-            (Some(seqs), Some(c)) if *seqs.end() <= c => return Ok(()),
-            (Some(seqs), Some(c)) if *seqs.start() <= c => {
-                Loss::sequence_gap(loss.cause, c + 1, seqs.end().saturating_add(1))
-            }
-            _ => loss,
-        };
-        match &mut self.tail {
-            Some(tail) => tail.loss(loss),
-            None => self.output.loss(out, &loss)?,
-        }
-        Ok(())
-    }
-
-    /// Flushes the output, then saves the cursor: a saved position was always printed.
-    fn end_batch(&mut self, out: &mut impl Write) -> Result<(), Failure> {
-        let caught_up = self
-            .tail_until
-            .is_none_or(|newest| self.position.is_some_and(|p| p >= newest));
-        if self.follow && caught_up {
-            // What the log held at the start is all read: out with the last N of it.
-            self.release_tail(out)?;
-        }
-        out.flush()?;
-        self.output.refresh_clock();
-        if self.tail.is_some() {
-            // Held-back records are not printed yet: the cursor must not pass them.
-            return Ok(());
-        }
-        let (Some(file), Some(seq)) = (&self.cursor, self.position) else {
-            return Ok(());
-        };
-        if self.saved == Some(seq) {
-            return Ok(());
-        }
-        file.save(seq)?;
-        self.saved = Some(seq);
-        Ok(())
     }
 }

@@ -14,7 +14,7 @@
 //! whole, and only regular files are taken (a FIFO or a device would never end).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use bytes::{Bytes, BytesMut};
@@ -22,6 +22,7 @@ use fdframe::Decoder;
 use fdframe::kmsg::{KmsgDecoder, KmsgError, KmsgRecord};
 
 use crate::failure::Failure;
+use crate::render::KmsgOutput;
 
 /// The longest record line taken: `/dev/kmsg` records are at most 8 KiB, a dump line at most
 /// four times that once escaped; anything longer is not a kernel log.
@@ -41,7 +42,8 @@ pub(super) enum Format {
 
 /// What reading a file yields, in order.
 pub(super) enum Item {
-    Record(KmsgRecord),
+    /// A record, and for a dump line whose `<priority>` is negative, that number.
+    Record(KmsgRecord, Option<i64>),
     /// A gap in a `-K` capture's sequence numbers.
     Lost(fdframe::Loss),
     /// A record that could not be read; reading goes on.
@@ -145,7 +147,7 @@ impl Splitter {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 match syslog_record(&bytes, seq) {
-                    Ok(record) => each(Item::Record(record)),
+                    Ok((record, negative)) => each(Item::Record(record, negative)),
                     Err(why) => each(Item::Malformed(why, None)),
                 }
             }
@@ -156,7 +158,7 @@ impl Splitter {
                     each(Item::Lost(loss))?;
                 }
                 match decoded {
-                    Ok(Some(record)) => each(Item::Record(record)),
+                    Ok(Some(record)) => each(Item::Record(record, None)),
                     Ok(None) => Ok(()),
                     Err(e) => each(Item::Malformed(malformed(&e), e.seq())),
                 }
@@ -172,7 +174,13 @@ fn malformed(e: &KmsgError) -> String {
 /// One dump record (`<PRI>[  SS.UUUUUU] [CALLER] message`, the message perhaps over several
 /// lines) as a `/dev/kmsg` record numbered `seq`, parsed as util-linux parses it: the
 /// timestamp and caller brackets are optional.
-fn syslog_record(bytes: &[u8], seq: u64) -> Result<KmsgRecord, String> {
+///
+/// A negative `<PRI>` (util-linux 2.38's `-r` writes `<-1>` for a facility above 12: its
+/// `LOG_MAKEPRI` ORs -1 with the level) is no priority. dmesg reads it as facility "none" and
+/// level `PRI & 7` (`LOG_PRI`): it prints the record without `facility:level:`, and leaves it
+/// out when filtering by level or facility. The record then has that level and facility kern,
+/// and the number comes back beside it, for [`write()`] to show the record as dmesg does.
+fn syslog_record(bytes: &[u8], seq: u64) -> Result<(KmsgRecord, Option<i64>), String> {
     let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let rest = text
         .strip_prefix(b"<")
@@ -180,13 +188,24 @@ fn syslog_record(bytes: &[u8], seq: u64) -> Result<KmsgRecord, String> {
     let close = rest
         .iter()
         .position(|&b| b == b'>')
-        .filter(|&i| i > 0 && rest[..i].iter().all(u8::is_ascii_digit))
+        .filter(|&i| {
+            let digits = rest[..i].strip_prefix(b"-").unwrap_or(&rest[..i]);
+            // At most 18 digits: any i64.
+            (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+        })
         .ok_or_else(|| "a dump line with a malformed <priority>".to_owned())?;
-    let priority: u32 = std::str::from_utf8(&rest[..close])
+    let number: i64 = std::str::from_utf8(&rest[..close])
         .ok()
         .and_then(|s| s.parse().ok())
-        .filter(|&p| p < 1 << 13)
-        .ok_or_else(|| "a dump line with a priority out of range".to_owned())?;
+        .ok_or_else(|| "a dump line with a malformed <priority>".to_owned())?;
+    let negative = (number < 0).then_some(number);
+    let priority = match negative {
+        Some(n) => (n & 7) as u32,
+        None => u32::try_from(number)
+            .ok()
+            .filter(|&p| p < 1 << 13)
+            .ok_or_else(|| "a dump line with a priority out of range".to_owned())?,
+    };
     let mut rest = &rest[close + 1..];
     let mut ts_us = 0;
     if rest.first() == Some(&b'[')
@@ -221,7 +240,51 @@ fn syslog_record(bytes: &[u8], seq: u64) -> Result<KmsgRecord, String> {
     raw.push(b';');
     escape_into(&mut raw, rest);
     raw.push(b'\n');
-    KmsgRecord::parse(Bytes::from(raw)).map_err(|e| e.to_string())
+    let record = KmsgRecord::parse(Bytes::from(raw)).map_err(|e| e.to_string())?;
+    Ok((record, negative))
+}
+
+/// Writes a record of a file: one with a negative `<PRI>` (see [`syslog_record`]) as dmesg
+/// shows it: without `facility:level:` (`-x`), `pri` and `fac` (`-J`), and with its `<PRI>`
+/// as the dump has it (`-r`). JSON lines have no form without a facility and level: there it
+/// is an error object that quotes the message (and a warning on stderr).
+pub(super) fn write(
+    output: &mut KmsgOutput,
+    out: &mut impl Write,
+    record: &KmsgRecord,
+    negative: Option<i64>,
+) -> io::Result<()> {
+    let Some(number) = negative else {
+        return output.record(out, record);
+    };
+    match output {
+        KmsgOutput::Human(style) if style.raw => {
+            let mut line = Vec::new();
+            output.record(&mut line, record)?;
+            // `<7>[...]`, with the level dmesg reads, becomes `<-1>[...]` again.
+            let after = line.iter().position(|&b| b == b'>').map_or(0, |i| i + 1);
+            write!(out, "<{number}>")?;
+            out.write_all(&line[after..])
+        }
+        KmsgOutput::Human(style) => {
+            let decode = std::mem::take(&mut style.decode);
+            let written = output.record(out, record);
+            if let KmsgOutput::Human(style) = output {
+                style.decode = decode;
+            }
+            written
+        }
+        KmsgOutput::DmesgJson(doc) => doc.entry_without_priority(out, record),
+        KmsgOutput::Json(_) => output.malformed(
+            out,
+            &format!(
+                "a dump line with no priority (<{number}>), which JSON lines cannot show \
+                 without a facility and level: {:?}",
+                record.message_lossy()
+            ),
+            None,
+        ),
+    }
 }
 
 /// `  12.345678]` -> (12345678 µs, what follows the `]`).
@@ -262,7 +325,7 @@ mod tests {
         let mut out = Vec::new();
         read(input, format, "test", |item| {
             out.push(match item {
-                Item::Record(r) => format!(
+                Item::Record(r, _) => format!(
                     "{} {} {} {:?} {:?}",
                     r.seq(),
                     r.priority(),
@@ -301,6 +364,76 @@ mod tests {
         assert!(got[0].starts_with("malformed"), "{got:?}");
         assert_eq!(got[1], "1 6 1000000 None \"ok\"");
         assert!(got[2].starts_with("malformed"), "{got:?}");
+    }
+
+    #[test]
+    fn a_negative_priority_is_a_record_without_one_as_in_dmesg() {
+        // util-linux 2.38's `dmesg -r` writes `<-1>` for a facility above 12.
+        let dump = b"<-1>[    4.000000] local0 record\n<-2>x\n<-x>bad\n<->bad\n";
+        let mut got = Vec::new();
+        read(&dump[..], Format::Syslog, "test", |item| {
+            got.push(match item {
+                Item::Record(r, negative) => {
+                    format!("{} {negative:?} {:?}", r.priority(), r.message_lossy())
+                }
+                Item::Lost(_) => "lost".to_owned(),
+                Item::Malformed(why, _) => format!("malformed {why}"),
+            });
+            Ok(())
+        })
+        .unwrap();
+        // The level dmesg reads is `PRI & 7`: -1 is debug, -2 info.
+        assert_eq!(got[0], "7 Some(-1) \"local0 record\"");
+        assert_eq!(got[1], "6 Some(-2) \"x\"");
+        assert!(
+            got[2].starts_with("malformed") && got[3].starts_with("malformed"),
+            "{got:?}"
+        );
+        assert_eq!(got.len(), 4);
+    }
+
+    /// What `-x`, `-J` and `-r` make of a record without a priority.
+    #[test]
+    fn a_record_without_a_priority_is_shown_as_dmesg_shows_it() {
+        use crate::human::Painter;
+        use crate::json::DmesgJson;
+        use crate::render::HumanStyle;
+        use crate::time::{TimeFormat, TimePrinter};
+
+        let (record, negative) = syslog_record(b"<-1>[    4.000000] bare\n", 0).unwrap();
+        let human = |raw: bool| {
+            let mut output = KmsgOutput::Human(HumanStyle {
+                decode: true,
+                raw,
+                ..HumanStyle::new(
+                    Painter { color: false },
+                    TimePrinter::new(TimeFormat::Raw, None),
+                )
+            });
+            let mut out = Vec::new();
+            write(&mut output, &mut out, &record, negative).unwrap();
+            // The style is as it was: the next record is decoded.
+            let (next, _) = syslog_record(b"<6>[    5.000000] kern\n", 1).unwrap();
+            write(&mut output, &mut out, &next, None).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            human(false),
+            "[    4.000000] bare\nkern  :info  : [    5.000000] kern\n"
+        );
+        assert_eq!(
+            human(true),
+            "<-1>[    4.000000] bare\n<6>[    5.000000] kern\n"
+        );
+        let mut doc = KmsgOutput::DmesgJson(DmesgJson::default().decoding(true));
+        let mut out = Vec::new();
+        write(&mut doc, &mut out, &record, negative).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.contains("\"pri\"") && !text.contains("\"fac\""),
+            "{text}"
+        );
+        assert!(text.contains("\"msg\": \"bare\""), "{text}");
     }
 
     #[test]

@@ -18,7 +18,8 @@ use crate::render::KmsgOutput;
 
 /// Something held back, in log order.
 enum Held {
-    Record(KmsgRecord),
+    /// A record, and a dump line's negative `<PRI>` (see [`super::dump::write()`]).
+    Record(KmsgRecord, Option<i64>),
     /// A record the filters left out, for the next delta.
     Skipped(u64),
     Loss(Loss),
@@ -46,8 +47,8 @@ impl Tail {
         }
     }
 
-    pub(super) fn record(&mut self, record: &KmsgRecord) {
-        self.held.push_back(Held::Record(record.clone()));
+    pub(super) fn record(&mut self, record: &KmsgRecord, negative: Option<i64>) {
+        self.held.push_back(Held::Record(record.clone(), negative));
         self.records += 1;
         self.trim();
     }
@@ -70,7 +71,7 @@ impl Tail {
         let Some(limit) = self.limit else { return };
         while self.records > limit {
             match self.held.pop_front() {
-                Some(Held::Record(r)) => {
+                Some(Held::Record(r, _)) => {
                     self.records -= 1;
                     self.before = Some(r.timestamp_us());
                 }
@@ -84,7 +85,7 @@ impl Tail {
         }
         while let Some(front) = self.held.front() {
             match front {
-                Held::Record(_) => break,
+                Held::Record(..) => break,
                 Held::Skipped(ts) => self.before = Some(*ts),
                 Held::Loss(_) => {}
             }
@@ -108,7 +109,9 @@ impl Tail {
         };
         for item in items {
             match item {
-                Held::Record(record) => output.record(out, &record)?,
+                Held::Record(record, negative) => {
+                    super::dump::write(output, out, &record, negative)?;
+                }
                 Held::Skipped(ts) => output.skipped_at(ts),
                 Held::Loss(loss) => output.loss(out, &loss)?,
             }
