@@ -7,6 +7,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use fdframe::follow::{Checkpoint, FollowOptions};
 use fdframe::{BatchStep, Decoder, Error, Framer, ReadFd};
 use futures_core::{FusedStream, Stream};
 
@@ -117,6 +118,59 @@ impl<D: Decoder> FdStream<D> {
     /// `decoder`.
     pub fn open(path: impl AsRef<Path>, decoder: D) -> io::Result<Self> {
         Self::new(ReadFd::open(path)?, decoder)
+    }
+
+    /// Follows the growing file at `path`, as `tail -F` does (see [`ReadFd::follow`] and
+    /// [`fdframe::follow`] for rotation, truncation and deletion): the stream waits in tokio's
+    /// reactor for the file to grow and never ends by itself. Rotations, truncations and the
+    /// like come as non-fatal [`Error::Follow`] notices between the messages.
+    ///
+    /// ```no_run
+    /// use fdframe::codec::LinesDecoder;
+    /// use fdframe::follow::FollowOptions;
+    /// use fdframe_tokio::FdStream;
+    /// use tokio_stream::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mut lines = FdStream::follow("/var/log/app.log", LinesDecoder::new(), FollowOptions::new())?;
+    /// while let Some(line) = lines.next().await {
+    ///     match line {
+    ///         Ok(line) => println!("{}", String::from_utf8_lossy(&line)),
+    ///         Err(notice) => eprintln!("{notice}"), // rotated, truncated, ...: going on
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn follow(path: impl AsRef<Path>, decoder: D, options: FollowOptions) -> io::Result<Self> {
+        Self::new(ReadFd::follow(path, options)?, decoder)
+    }
+
+    /// Where a followed file stands after the last message this stream handed out (see
+    /// [`fdframe::follow::checkpoint`]); `None` when the descriptor is not followed. Commit it
+    /// only once those messages are handled, and resume with
+    /// [`FollowStart::Checkpoint`](fdframe::follow::FollowStart::Checkpoint).
+    ///
+    /// ```no_run
+    /// # use fdframe::codec::LinesDecoder;
+    /// # use fdframe::follow::FollowOptions;
+    /// # use fdframe_tokio::FdStream;
+    /// # use tokio_stream::StreamExt;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let mut lines = FdStream::follow("app.log", LinesDecoder::new(), FollowOptions::new())?;
+    /// if let Some(Ok(line)) = lines.next().await {
+    ///     println!("{}", String::from_utf8_lossy(&line)); // handled: now commit
+    ///     if let Some(checkpoint) = lines.checkpoint() {
+    ///         std::fs::write("app.log.checkpoint", checkpoint.encode())?;
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        fdframe::follow::checkpoint(self.get_ref(), &self.framer)
     }
 
     /// Takes ownership of `fd` and reads it with `decoder`.
