@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
+use crate::follow::{Checkpoint, FollowOptions};
 use crate::{BatchStep, Decoder, Error, Framer, Frames, ReadFd, Step};
 
 /// Reads messages from a descriptor, waiting (in `poll(2)`) when none are ready.
@@ -82,6 +83,19 @@ impl<D: Decoder> FdReader<D> {
     /// Opens `path` (see [`ReadFd::open`]) and reads it with `decoder`.
     pub fn open(path: impl AsRef<Path>, decoder: D) -> io::Result<Self> {
         Ok(Self::new(ReadFd::open(path)?, decoder))
+    }
+
+    /// Follows the file at `path` like `tail -F` (see [`ReadFd::follow`] and
+    /// [`follow`](crate::follow)): the iterator waits at the end of the file and never ends on
+    /// its own.
+    pub fn follow(path: impl AsRef<Path>, decoder: D, options: FollowOptions) -> io::Result<Self> {
+        Ok(Self::new(ReadFd::follow(path, options)?, decoder))
+    }
+
+    /// The position after the last message handed out, if this reader follows a file (see
+    /// [`follow::checkpoint`](crate::follow::checkpoint)).
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        crate::follow::checkpoint(&self.fd, &self.framer)
     }
 
     /// Takes ownership of `fd`, leaving its flags alone (see [`ReadFd::from_fd`]).

@@ -47,6 +47,9 @@ pub enum Error<E> {
     },
     /// Input ended in the middle of a message; these are the bytes of the partial message.
     Truncated(Bytes),
+    /// A followed file was rotated, truncated, removed or created, or a checkpoint did not
+    /// match (see [`ReadFd::follow`](crate::ReadFd::follow)); the stream goes on.
+    Follow(crate::follow::FollowNotice),
 }
 
 impl<E> Error<E> {
@@ -73,6 +76,7 @@ impl<E> Error<E> {
             Error::Lost(l) => Error::Lost(l),
             Error::FrameTooLarge { limit, len } => Error::FrameTooLarge { limit, len },
             Error::Truncated(b) => Error::Truncated(b),
+            Error::Follow(n) => Error::Follow(n),
         }
     }
 }
@@ -96,6 +100,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
                 "input ended inside a message ({} of a partial frame)",
                 ByteCount(bytes.len())
             ),
+            Error::Follow(notice) => notice.fmt(f),
         }
     }
 }

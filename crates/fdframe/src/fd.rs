@@ -4,10 +4,13 @@ use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::ReadBuf;
+use crate::follow::source::FollowSource;
+use crate::follow::{Checkpoint, FollowOptions};
 
 /// An owned descriptor to read messages from, with its [kind](FdKind) and the `O_NONBLOCK`
 /// bookkeeping every backend needs.
@@ -46,6 +49,10 @@ pub struct ReadFd {
     kind: FdKind,
     /// The status flags found before [`ReadFd::set_nonblocking`] changed them.
     original_flags: Option<OFlags>,
+    /// For [`FdKind::Followed`]: the followed files (`fd` is then the wait descriptor). A
+    /// `Mutex` because reads take `&self`; only one reader ever locks it, so it costs an
+    /// uncontended atomic per read.
+    follow: Option<Box<Mutex<FollowSource>>>,
 }
 
 /// What kind of file a [`ReadFd`] reads, as far as reading it differs.
@@ -65,6 +72,10 @@ pub enum FdKind {
     CharDevice,
     /// Anything else (anonymous inodes such as inotify, signalfd, timerfd, eventfd).
     Other,
+    /// A followed file ([`ReadFd::follow`]): reads come from the file (and the files it was
+    /// rotated to); the descriptor is a wait descriptor (epoll) that becomes readable when
+    /// the file or its directory changes. Pollable.
+    Followed,
 }
 
 impl FdKind {
@@ -113,7 +124,34 @@ impl ReadFd {
             fd: Some(fd),
             kind,
             original_flags: None,
+            follow: None,
         })
+    }
+
+    /// Follows the file at `path` like `tail -F`: reads it, and at its end waits (the
+    /// descriptor is pollable) for it to grow, be rotated, truncated, removed or created. See
+    /// [`follow`](crate::follow) for the semantics, and [`follow::checkpoint`](crate::follow::checkpoint)
+    /// for restart-safe positions.
+    ///
+    /// The directory of `path` must exist; the file need not (it is waited for). A path that
+    /// names something other than a regular file at the start is refused (`InvalidInput`).
+    /// [`into_owned_fd`](ReadFd::into_owned_fd) gives back the wait descriptor and closes the
+    /// followed files.
+    pub fn follow(path: impl AsRef<Path>, options: FollowOptions) -> io::Result<ReadFd> {
+        let (source, wait) = FollowSource::open(path.as_ref(), options)?;
+        Ok(ReadFd {
+            fd: Some(wait),
+            kind: FdKind::Followed,
+            original_flags: None,
+            follow: Some(Box::new(Mutex::new(source))),
+        })
+    }
+
+    /// The followed files' position, with `buffered` bytes not yet handed out.
+    pub(crate) fn follow_checkpoint(&self, buffered: usize) -> Option<Checkpoint> {
+        let follow = self.follow.as_ref()?;
+        let source = follow.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(source.checkpoint(buffered))
     }
 
     /// Duplicates a descriptor someone else owns (anything [`AsFd`]: a `File`, a `TcpStream`,
@@ -208,7 +246,19 @@ impl ReadFd {
     ///   that is reported as `WouldBlock` instead, so the stream waits for its first writer (as
     ///   `cat` does, which blocks in `open`). End of input comes once a writer has come and gone:
     ///   `poll(2)` then reports `POLLHUP`.
+    ///
+    /// On a [followed](ReadFd::follow) file it reads the file whose turn it is, signals
+    /// rotations and truncations through the [`ReadBuf`], and returns `WouldBlock` when every
+    /// file is at its end.
     pub fn read_into(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+        if let Some(follow) = &self.follow {
+            // A panic inside the source cannot leave it half-updated in a way that matters
+            // more than stopping would: go on with what it holds.
+            return follow
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .read_into(buf);
+        }
         match buf.read_from(self.fd()) {
             Ok(0) if self.kind == FdKind::Fifo && !fifo_hung_up(self.fd())? => {
                 Err(io::ErrorKind::WouldBlock.into())

@@ -19,6 +19,8 @@
 //!   [`Decoder::decode_batch`].
 //! - [`ReadFd`]: an owned descriptor with its kind and careful `O_NONBLOCK` handling, and
 //!   [`blocking::FdReader`], the reference backend (an `Iterator`).
+//! - [`follow`]: growing files followed like `tail -F` (rotation, truncation, deletion,
+//!   checkpoints) as a [`ReadFd`] of its own kind, on every backend.
 //!
 //! The async backends live in their own crates: `fdframe-tokio`, `fdframe-async-std` (async-std
 //! and smol) and `fdframe-mio`. They add readiness, nothing else.
@@ -57,6 +59,7 @@ pub mod devices;
 mod engine;
 mod error;
 mod fd;
+pub mod follow;
 pub mod frames;
 pub mod kmsg;
 mod sys;

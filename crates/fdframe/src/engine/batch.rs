@@ -92,7 +92,12 @@ impl<D: Decoder> Framer<D> {
             match self.state {
                 State::Done if frames.is_empty() => return Poll::Ready(None),
                 State::Done => return batch(frames),
-                State::Draining => return self.drain_batch(frames),
+                State::Draining => match self.drain_batch(&mut frames) {
+                    Some(step) => return step,
+                    // A segment's drain ended: read on (with what it gave, if anything).
+                    None if !frames.is_empty() => return batch(frames),
+                    None => {}
+                },
                 State::Reading if self.decode_pending => {
                     if frames.is_empty()
                         && let Some(run) = self.decoder.decode_batch(&mut self.buf)
@@ -138,20 +143,30 @@ impl<D: Decoder> Framer<D> {
         self.poll_batch_with(|_| Err(io::ErrorKind::WouldBlock.into()))
     }
 
-    /// After input ended: the items `decode_eof` still gives, up to the first error or the end.
-    fn drain_batch(&mut self, mut frames: Frames<D::Item>) -> BatchStep<D::Item, D::Error> {
+    /// After input ended (or a segment did): the items `decode_eof` still gives, up to the
+    /// first error or the end. `None` when a segment's drain is over and it gave nothing to
+    /// return now (the items gathered stay in `frames`): reading goes on.
+    fn drain_batch(
+        &mut self,
+        frames: &mut Frames<D::Item>,
+    ) -> Option<BatchStep<D::Item, D::Error>> {
         while self.state == State::Draining && frames.len() < MAX_BATCH_ITEMS {
             match self.drain_step() {
                 Some(Ok(item)) => frames.push(item),
-                Some(Err(e)) => return self.after(frames, e),
+                Some(Err(e)) => {
+                    return Some(self.after(std::mem::replace(frames, Frames::new()), e));
+                }
                 None => {}
             }
         }
+        if self.state == State::Reading {
+            return None;
+        }
         if frames.is_empty() {
             // Done, and nothing held: `drain_step` returned `None` only on reaching the end.
-            return Poll::Ready(None);
+            return Some(Poll::Ready(None));
         }
-        batch(frames)
+        Some(batch(std::mem::replace(frames, Frames::new())))
     }
 
     /// `error` came after the messages in `frames`: the batch goes first, the error waits.

@@ -15,6 +15,8 @@ mod read_buf;
 #[cfg(test)]
 pub(crate) mod script;
 #[cfg(test)]
+mod segment_tests;
+#[cfg(test)]
 mod tests;
 
 pub use batch::BatchStep;
@@ -25,6 +27,7 @@ use std::task::Poll;
 
 use bytes::BytesMut;
 
+use crate::follow::FollowNotice;
 use crate::{Decoder, Error, ReadErrorAction, ReadLimits};
 
 /// What one step of the engine produced: `Ready(Some(..))` a message or notice, `Ready(None)` the
@@ -118,6 +121,11 @@ pub struct Framer<D: Decoder> {
     /// The last call returned `Pending` because its read budget ran out, not because the
     /// descriptor would block.
     yielding: bool,
+    /// The drain under way ends a segment ([`ReadBuf::end_segment`]), not the stream: it goes
+    /// back to `Reading` when done.
+    segment_end: bool,
+    /// A notice signalled with a segment end, delivered once the segment's drain is done.
+    segment_notice: Option<FollowNotice>,
 }
 
 impl<D: Decoder + std::fmt::Debug> std::fmt::Debug for Framer<D> {
@@ -191,6 +199,8 @@ impl<D: Decoder> Framer<D> {
             max_read_size: Self::DEFAULT_MAX_READ_SIZE,
             retries_in_a_row: 0,
             yielding: false,
+            segment_end: false,
+            segment_notice: None,
         }
     }
 
@@ -368,7 +378,11 @@ impl<D: Decoder> Framer<D> {
         loop {
             match self.state {
                 State::Done => return Poll::Ready(None),
-                State::Draining => return Poll::Ready(self.drain_step()),
+                State::Draining => match self.drain_step() {
+                    // A segment's drain ended quietly: read on.
+                    None if self.state == State::Reading => {}
+                    step => return Poll::Ready(step),
+                },
                 State::Reading if self.decode_pending => {
                     let step = self.decode_step();
                     if step.is_ready() {
@@ -455,11 +469,17 @@ impl<D: Decoder> Framer<D> {
     }
 
     /// One `decode_eof` step after input ended.
+    ///
+    /// `None` when the drain is over: the end of the stream, or (state back to `Reading`) the
+    /// quiet end of a segment.
     fn drain_step(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
         if self.limits.one_record_per_read {
             // Every record was whole when it was read; there is no partial one to finish.
-            self.state = State::Done;
-            return self.take_loss().map(Err);
+            if let Some(loss) = self.take_loss() {
+                let notice = self.drain_over();
+                return Self::after_drain(&mut self.held_back, Err(loss), notice);
+            }
+            return self.drain_over();
         }
         let before = self.buf.len();
         match self.decoder.decode_eof(&mut self.buf) {
@@ -468,16 +488,52 @@ impl<D: Decoder> Framer<D> {
                 if let Some(loss) = self.take_loss() {
                     return Some(Err(loss));
                 }
-                self.state = State::Done;
-                (!self.buf.is_empty()).then(|| Err(Error::Truncated(self.buf.split().freeze())))
+                if self.buf.is_empty() {
+                    return self.drain_over();
+                }
+                let rest = Error::Truncated(self.buf.split().freeze());
+                let notice = self.drain_over();
+                Self::after_drain(&mut self.held_back, Err(rest), notice)
             }
             Err(e) => {
                 if self.buf.len() == before {
-                    self.state = State::Done;
+                    // Consumed nothing: asking again would fail the same way forever. A
+                    // segment's bytes are given up with the error (they were reported).
+                    if self.segment_end {
+                        self.buf.clear();
+                    }
+                    let notice = self.drain_over();
+                    return Self::after_drain(&mut self.held_back, Err(Error::Decode(e)), notice);
                 }
                 Some(self.with_loss_first(Err(Error::Decode(e))))
             }
         }
+    }
+
+    /// The drain has nothing more: the stream ends, or a segment's drain goes back to reading
+    /// and returns the notice signalled with it, if any.
+    fn drain_over(&mut self) -> Option<Result<D::Item, Error<D::Error>>> {
+        if !self.segment_end {
+            self.state = State::Done;
+            return None;
+        }
+        self.segment_end = false;
+        self.state = State::Reading;
+        self.segment_notice.take().map(|n| Err(Error::Follow(n)))
+    }
+
+    /// `out` is the drain's last output, delivered before the notice that `drain_over` just
+    /// returned (if any), which waits in `held_back` (empty during a drain: the drain runs
+    /// only after what was held back went out).
+    fn after_drain(
+        held_back: &mut Option<Result<D::Item, Error<D::Error>>>,
+        out: Result<D::Item, Error<D::Error>>,
+        notice: Option<Result<D::Item, Error<D::Error>>>,
+    ) -> Option<Result<D::Item, Error<D::Error>>> {
+        if notice.is_some() {
+            *held_back = notice;
+        }
+        Some(out)
     }
 
     /// Performs reads until bytes arrive, input ends, the reader would block, a read error
@@ -507,6 +563,10 @@ impl<D: Decoder> Framer<D> {
             }
             match result {
                 Ok(()) => {
+                    // The rare 0-byte read: end of input, unless the reader signalled.
+                    if let Some(signal) = read_buf.take_signal() {
+                        return self.signalled(signal);
+                    }
                     self.state = State::Draining;
                     return ReadOutcome::Bytes;
                 }
@@ -529,6 +589,22 @@ impl<D: Decoder> Framer<D> {
                     }
                 },
             }
+        }
+    }
+
+    /// A read filled nothing and signalled a segment end and/or a notice instead.
+    #[inline(never)]
+    fn signalled(&mut self, signal: read_buf::Signal) -> ReadOutcome<D::Item, D::Error> {
+        if signal.end_segment {
+            self.state = State::Draining;
+            self.segment_end = true;
+            self.segment_notice = signal.notice;
+            return ReadOutcome::Bytes;
+        }
+        match signal.notice {
+            Some(notice) => ReadOutcome::Deliver(Err(Error::Follow(notice))),
+            // `take_signal` gives a signal only when something was signalled.
+            None => ReadOutcome::Bytes,
         }
     }
 

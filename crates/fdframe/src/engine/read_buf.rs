@@ -3,6 +3,7 @@ use std::os::fd::AsFd;
 
 use bytes::{BufMut, BytesMut};
 
+use crate::follow::FollowNotice;
 use crate::sys;
 
 /// The free space the engine offers to one `read(2)`: at most [`capacity`](ReadBuf::capacity)
@@ -10,7 +11,10 @@ use crate::sys;
 ///
 /// A backend fills it from a descriptor with [`read_from`](ReadBuf::read_from); a test double
 /// fills it with [`put_slice`](ReadBuf::put_slice). Filling nothing and returning `Ok(())` means
-/// end of input, as a 0-byte `read(2)` does.
+/// end of input, as a 0-byte `read(2)` does — unless the read *signals* instead (the follow
+/// source of [`ReadFd::follow`](crate::ReadFd::follow) does): [`end_segment`](ReadBuf::end_segment)
+/// ("the bytes buffered so far end a file, go on reading") and/or
+/// [`notice`](ReadBuf::notice) (deliver a [`FollowNotice`]). A read that signals fills nothing.
 ///
 /// ```
 /// use bytes::BytesMut;
@@ -28,6 +32,17 @@ pub struct ReadBuf<'a> {
     buf: &'a mut BytesMut,
     start: usize,
     limit: usize,
+    /// Set by [`ReadBuf::end_segment`].
+    end_segment: bool,
+    /// Set by [`ReadBuf::notice`].
+    notice: Option<FollowNotice>,
+}
+
+/// What a read that filled nothing signalled instead of the end of input.
+#[derive(Debug)]
+pub(crate) struct Signal {
+    pub(crate) end_segment: bool,
+    pub(crate) notice: Option<FollowNotice>,
 }
 
 impl<'a> ReadBuf<'a> {
@@ -39,7 +54,58 @@ impl<'a> ReadBuf<'a> {
             buf,
             start,
             limit: start + capacity,
+            end_segment: false,
+            notice: None,
         }
+    }
+
+    /// How many bytes the engine had buffered before this read: an undelivered partial frame
+    /// (the engine reads only when the buffered bytes hold no whole frame). 0 means the next
+    /// byte read starts a new frame.
+    pub fn pending(&self) -> usize {
+        self.start
+    }
+
+    /// Signals that the bytes buffered so far end a segment of the input (a followed file that
+    /// is finished): the engine runs [`Decoder::decode_eof`](crate::Decoder::decode_eof) over
+    /// them, as at end of input (a held partial line comes out as the segment's last frame, or
+    /// [`Error::Truncated`](crate::Error::Truncated) for codecs that cannot end a frame there),
+    /// and then **goes on reading** instead of ending the stream.
+    ///
+    /// The read must fill nothing (return `Ok(())` without bytes); it counts against the
+    /// engine's per-call read budget.
+    pub fn end_segment(&mut self) {
+        self.end_segment = true;
+    }
+
+    /// Signals a [`FollowNotice`]: the engine delivers it as
+    /// [`Error::Follow`](crate::Error::Follow) (not fatal) after the segment drain if
+    /// [`end_segment`](ReadBuf::end_segment) was signalled too, before its next read. A later
+    /// call replaces an earlier one of the same read. The read must fill nothing.
+    pub fn notice(&mut self, notice: FollowNotice) {
+        self.notice = Some(notice);
+    }
+
+    /// Whether this read signalled something (see [`end_segment`](ReadBuf::end_segment) and
+    /// [`notice`](ReadBuf::notice)).
+    pub fn is_signalled(&self) -> bool {
+        self.end_segment || self.notice.is_some()
+    }
+
+    /// The signal of a read that filled nothing; `None` means a plain end of input.
+    pub(crate) fn take_signal(&mut self) -> Option<Signal> {
+        if !self.is_signalled() {
+            return None;
+        }
+        Some(Signal {
+            end_segment: std::mem::take(&mut self.end_segment),
+            notice: self.notice.take(),
+        })
+    }
+
+    /// The bytes this read has added so far.
+    pub(crate) fn filled_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
     }
 
     /// How many more bytes this read may add.

@@ -115,5 +115,6 @@ pub(crate) fn describe<E: std::fmt::Display>(e: &Error<E>) -> String {
         Error::Lost(loss) => format!("Lost: {:?} {:?}", loss.count, loss.seqs),
         Error::FrameTooLarge { limit, len } => format!("FrameTooLarge: {len} > {limit}"),
         Error::Truncated(bytes) => format!("Truncated: {:?}", String::from_utf8_lossy(bytes)),
+        Error::Follow(notice) => format!("Follow: {notice}"),
     }
 }

@@ -1,0 +1,118 @@
+//! Follow mode: read a growing file like `tail -F`, through rotation, truncation and deletion,
+//! with restart-safe [checkpoints](Checkpoint).
+//!
+//! A followed file is just another [`ReadFd`]: [`ReadFd::follow`] gives one of kind
+//! [`FdKind::Followed`](crate::FdKind::Followed), whose [`as_fd`](std::os::fd::AsFd::as_fd) is a
+//! *wait descriptor* (an epoll fd holding an inotify fd and a timerfd). Its
+//! [`read_into`](ReadFd::read_into) reads the current file; at the end of the file it drains the
+//! wait descriptor, checks the path and the files, and returns `WouldBlock` when nothing is new.
+//! So every backend (blocking, tokio, async-io, mio) and both paths (per message, batches)
+//! follow files with the reactor they already have: no busy polling, no sleeps.
+//!
+//! # Example
+//!
+//! ```
+//! use std::io::Write;
+//! use fdframe::{blocking::FdReader, codec::LinesDecoder, follow::FollowOptions};
+//!
+//! let dir = std::env::temp_dir().join(format!("fdframe-follow-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("app.log");
+//! std::fs::write(&path, "one\n")?;
+//!
+//! let mut reader = FdReader::follow(&path, LinesDecoder::new(), FollowOptions::new())?;
+//! assert_eq!(reader.next().unwrap()?, "one");
+//! // The file grows while we wait: the reader wakes on inotify.
+//! let writer = std::thread::spawn({
+//!     let path = path.clone();
+//!     move || -> std::io::Result<()> {
+//!         std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"two\n")
+//!     }
+//! });
+//! assert_eq!(reader.next().unwrap()?, "two");
+//! writer.join().unwrap()?;
+//! // Where we are, to save and resume from after a restart:
+//! let checkpoint = reader.checkpoint().expect("a followed file has a checkpoint");
+//! assert_eq!(checkpoint.files()[0].offset, 8);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Semantics
+//!
+//! - **Start**: [`FollowStart::Beginning`] (offset 0), [`FollowStart::End`] (the size at
+//!   open), or [`FollowStart::Checkpoint`]. A path that names no file yet is waited for (its
+//!   directory must exist); when it appears it is read from its start with a
+//!   [`Created`](FollowNotice::Created) notice, whatever the start.
+//! - **Reading order**: the open files are kept oldest first: rotated files still being
+//!   finished, then the file at the path. While the engine holds no partial record
+//!   ([`ReadBuf::pending`](crate::ReadBuf::pending) is 0), the oldest file that has bytes is
+//!   read; with a partial record pending, only the file it came from.
+//! - **Rotation** (rename + new file, hard-link rotation, delete + re-create while the old file
+//!   is still being finished): seen when `stat(path)` names another (device, inode) than the
+//!   current file. A [`Rotated`](FollowNotice::Rotated) notice; the old file stays open and is
+//!   read to its end first, and again on later wake-ups (lines written to it after the rename
+//!   are delivered, before the new file's) until the grace period
+//!   ([`FollowOptions::rotate_wait`], default 1 s) has passed since the rotation was seen; then
+//!   it is read to its end once more, its partial last line (if any) is delivered, and it is
+//!   closed. At most 16 rotated files are kept: past that the oldest is finished early.
+//!   While a rotated file's partial last line is pending, the newer files wait (at most its
+//!   grace period).
+//! - **Truncation / `copytruncate`**: at every end-of-file check, a file whose size is below
+//!   the read offset, or whose first `min(offset, 256)` bytes are not the ones read, was
+//!   truncated or rewritten: a held partial line of it is delivered, a
+//!   [`Truncated`](FollowNotice::Truncated) notice follows, and the file is read again from
+//!   offset 0. (A rewrite that keeps the size and the first 256 bytes cannot be told apart.)
+//! - **Deletion**: when the path names no file, the current file is finished like a rotated
+//!   one (for the grace period), then a [`Removed`](FollowNotice::Removed) notice and the wait
+//!   for a new file, which comes with a [`Created`](FollowNotice::Created) notice and is read
+//!   from its start. A new file that appears while the old one is still being finished is a
+//!   rotation ([`Rotated`](FollowNotice::Rotated)).
+//! - **Partial last line**: held by the engine until it is completed; delivered (by
+//!   [`Decoder::decode_eof`](crate::Decoder::decode_eof)) only when its file is rotated away
+//!   for good (grace over), truncated, or the stream ends.
+//! - **Wake-ups**: inotify on the directory (create, move, delete, attrib, the directory's
+//!   own deletion or move) and on each open file (modify, attrib, close-write, move, delete,
+//!   through `/proc/self/fd/N`); a closed file's watch is removed. The timerfd is armed for the
+//!   earliest end of a grace period. Before `WouldBlock`, inotify and the timerfd are drained
+//!   and everything is checked and read again, so an edge-triggered reactor never misses a
+//!   change. The events themselves are not parsed (each wake-up re-checks everything), so an
+//!   inotify queue overflow loses nothing.
+//! - **Checkpoints**: [`checkpoint`] gives the position after the last message the engine
+//!   handed out: for every open file (oldest first, the file at the path last) its device,
+//!   inode, offset and a [`Fingerprint`] of its first bytes; the file with a pending partial
+//!   record is at `read offset - framer.buffered().len()`. Commit a checkpoint only after
+//!   handling the messages up to it. On resume each position is found at the path or, if it
+//!   was rotated meanwhile, by a scan of at most 10,000 directory entries for the same
+//!   (device, inode) with the same fingerprint. Found files are finished from their offsets
+//!   first (the rotated ones for a grace period), then the file at the path (from 0 if it is
+//!   new). A position not found, or an inode whose first bytes differ (reuse), is a
+//!   [`CheckpointMismatch`](FollowNotice::CheckpointMismatch) notice: lines written to that
+//!   file after the checkpoint may be lost.
+//! - Notices come as [`Error::Follow`](crate::Error::Follow), never fatal; every message comes
+//!   exactly once, in the order of the files.
+
+mod checkpoint;
+mod identity;
+mod notice;
+mod options;
+pub(crate) mod source;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+pub use checkpoint::{Checkpoint, CheckpointError, FilePosition, Fingerprint};
+pub use notice::FollowNotice;
+pub use options::{FollowOptions, FollowStart};
+
+use crate::{Decoder, Framer, ReadFd};
+
+/// The position after the last message `framer` handed out from `fd`, to save and resume
+/// from with [`FollowStart::Checkpoint`]; `None` if `fd` is not a followed file.
+///
+/// `framer` must be the engine that reads `fd` (its undecoded bytes are not yet handed out,
+/// so the position is before them).
+pub fn checkpoint<D: Decoder>(fd: &ReadFd, framer: &Framer<D>) -> Option<Checkpoint> {
+    fd.follow_checkpoint(framer.buffered().len())
+}

@@ -1,0 +1,94 @@
+//! [`FollowNotice`]: what a followed file did besides growing.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::FilePosition;
+
+/// What happened to a followed file besides growing; delivered as
+/// [`Error::Follow`](crate::Error::Follow), after the messages that came before it. Never fatal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FollowNotice {
+    /// The file shrank below the read offset, or its first bytes changed (truncation,
+    /// `copytruncate`, a rewrite): reading goes on from its start.
+    Truncated {
+        /// The followed path.
+        path: PathBuf,
+        /// The read offset when the truncation was noticed.
+        offset: u64,
+    },
+    /// A new file is at the path; the old one is still being finished (for the grace period).
+    Rotated {
+        /// The followed path.
+        path: PathBuf,
+    },
+    /// The path names no file any more (and the file it named has been finished); waiting for
+    /// a new one.
+    Removed {
+        /// The followed path.
+        path: PathBuf,
+    },
+    /// A file appeared at the path (after [`Removed`](FollowNotice::Removed), or when it did
+    /// not exist at the start); it is read from its start.
+    Created {
+        /// The followed path.
+        path: PathBuf,
+    },
+    /// A file of the checkpoint was not found, or its inode now holds another file (its first
+    /// bytes differ): lines written to it after the checkpoint may be lost.
+    CheckpointMismatch {
+        /// The followed path.
+        path: PathBuf,
+        /// The checkpoint's position that did not match.
+        file: FilePosition,
+        /// `true`: the inode was found with other first bytes (reused); `false`: not found.
+        inode_reused: bool,
+    },
+}
+
+impl fmt::Display for FollowNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FollowNotice::Truncated { path, offset } => write!(
+                f,
+                "{}: file truncated (at offset {offset}); reading it from its start",
+                path.display()
+            ),
+            FollowNotice::Rotated { path } => write!(
+                f,
+                "{}: file rotated; finishing the old file, then reading the new one",
+                path.display()
+            ),
+            FollowNotice::Removed { path } => {
+                write!(f, "{}: file removed; waiting for it", path.display())
+            }
+            FollowNotice::Created { path } => {
+                write!(
+                    f,
+                    "{}: file created; reading it from its start",
+                    path.display()
+                )
+            }
+            FollowNotice::CheckpointMismatch {
+                path,
+                file,
+                inode_reused,
+            } => {
+                let why = if *inode_reused {
+                    "its inode now holds another file"
+                } else {
+                    "it was not found"
+                };
+                write!(
+                    f,
+                    "{}: checkpoint file (dev {}, inode {}, offset {}) not resumed: {why}; lines written to it after the checkpoint may be lost",
+                    path.display(),
+                    file.dev,
+                    file.ino,
+                    file.offset
+                )
+            }
+        }
+    }
+}

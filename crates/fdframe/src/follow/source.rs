@@ -1,0 +1,497 @@
+//! The follow source: which file to read next, and what rotation, truncation and deletion do
+//! to the set of open files. The semantics are documented in the module root (`follow/mod.rs`).
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
+
+use super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
+use super::watch::Watch;
+use super::{Checkpoint, FilePosition, Fingerprint, FollowNotice, FollowOptions, FollowStart};
+use crate::ReadBuf;
+
+/// The most rotated files kept open at once; past that the oldest is finished early.
+pub(crate) const MAX_ROTATED: usize = 16;
+
+/// The most directory entries a checkpoint resume scans for a rotated file.
+const MAX_SCAN: usize = 10_000;
+
+/// One open file.
+#[derive(Debug)]
+struct Tracked {
+    fd: OwnedFd,
+    id: FileId,
+    /// The read offset (the descriptor's file position is kept equal to it).
+    offset: u64,
+    /// The file's first bytes as read (at most 256): its fingerprint, and how a rewrite of the
+    /// same size is told apart.
+    prefix: Vec<u8>,
+    wd: i32,
+    /// For a rotated file: when its grace period ends.
+    grace_end: Option<Instant>,
+}
+
+/// Whether the path names a file, for the notices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PathState {
+    /// `current` is the file at the path.
+    Present,
+    /// The path stopped naming a file; `Removed` is due once the old file is finished.
+    Vanished,
+    /// No file, and that was said (or it never existed): the next file is `Created`.
+    Absent,
+}
+
+/// What a pass over the open files did.
+enum Pass {
+    /// Bytes were read or a signal set: return to the engine.
+    Done,
+    /// Every readable file is at its end.
+    AtEnd,
+}
+
+/// The state of one followed path.
+#[derive(Debug)]
+pub(crate) struct FollowSource {
+    path: PathBuf,
+    dir: PathBuf,
+    name: OsString,
+    options: FollowOptions,
+    watch: Watch,
+    /// Rotated files being finished, oldest first.
+    rotated: VecDeque<Tracked>,
+    /// The file at the path.
+    current: Option<Tracked>,
+    path_state: PathState,
+    /// The file the last bytes came from: the owner of a partial record the engine holds.
+    last: Option<FileId>,
+    /// Notices to deliver, one per read.
+    notices: VecDeque<FollowNotice>,
+}
+
+impl FollowSource {
+    /// Opens `path` for following; returns the source and the epoll fd to wait on.
+    pub(crate) fn open(path: &Path, options: FollowOptions) -> io::Result<(FollowSource, OwnedFd)> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "follow: path names no file")
+            })?
+            .to_owned();
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let (watch, epoll) = Watch::new(&dir)?;
+        let mut source = FollowSource {
+            path: path.to_owned(),
+            dir,
+            name,
+            options,
+            watch,
+            rotated: VecDeque::new(),
+            current: None,
+            path_state: PathState::Absent,
+            last: None,
+            notices: VecDeque::new(),
+        };
+        match source.options.start.clone() {
+            FollowStart::Checkpoint(checkpoint) => source.resume(&checkpoint)?,
+            start => {
+                if let Some((fd, id)) = source.open_at_path(true)? {
+                    let mut file = source.track(fd, id)?;
+                    if start == FollowStart::End {
+                        let size = rustix::fs::fstat(&file.fd)?.st_size as u64;
+                        rustix::fs::seek(&file.fd, SeekFrom::Start(size))?;
+                        file.offset = size;
+                        file.prefix = read_prefix(file.fd.as_fd(), size as usize)?;
+                    }
+                    source.current = Some(file);
+                    source.path_state = PathState::Present;
+                }
+            }
+        }
+        Ok((source, epoll))
+    }
+
+    /// The position after the last message handed out; `buffered` is how many bytes the
+    /// engine holds undecoded (all from the last file read).
+    pub(crate) fn checkpoint(&self, buffered: usize) -> Checkpoint {
+        let files = self
+            .rotated
+            .iter()
+            .chain(self.current.as_ref())
+            .map(|f| {
+                let held = if Some(f.id) == self.last {
+                    buffered as u64
+                } else {
+                    0
+                };
+                FilePosition {
+                    dev: f.id.dev,
+                    ino: f.id.ino,
+                    offset: f.offset.saturating_sub(held),
+                    fingerprint: Fingerprint::of(&f.prefix),
+                }
+            })
+            .collect();
+        Checkpoint::new(files)
+    }
+
+    /// One read for the engine: bytes from the file whose turn it is, a signal (segment end,
+    /// notice), or `WouldBlock` once every file is at its end and the watch is drained.
+    pub(crate) fn read_into(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+        if let Some(notice) = self.notices.pop_front() {
+            buf.notice(notice);
+            return Ok(());
+        }
+        if let Pass::Done = self.read_pass(buf)? {
+            return Ok(());
+        }
+        // At the end of everything: drain the wake-ups first, then look again, so that a
+        // change after this point makes the wait descriptor readable (edge-triggered
+        // reactors see a new edge) and a change before it is seen now.
+        self.watch.drain()?;
+        self.check(buf)?;
+        if buf.is_signalled() {
+            return Ok(());
+        }
+        if let Some(notice) = self.notices.pop_front() {
+            buf.notice(notice);
+            return Ok(());
+        }
+        if let Pass::Done = self.read_pass(buf)? {
+            return Ok(());
+        }
+        if let Some(notice) = self.notices.pop_front() {
+            buf.notice(notice);
+            return Ok(());
+        }
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    /// Reads the oldest file that has bytes; with a partial record pending, only the file it
+    /// came from. Rotated files at their end after their grace period are finished here.
+    fn read_pass(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<Pass> {
+        let now = Instant::now();
+        let pending = buf.pending() > 0 && self.last.is_some_and(|id| self.is_open(id));
+        let mut i = 0;
+        // Rotated files, oldest first, then the current one (index `rotated.len()`).
+        while i <= self.rotated.len() {
+            let file = if i < self.rotated.len() {
+                &mut self.rotated[i]
+            } else {
+                match self.current.as_mut() {
+                    Some(file) => file,
+                    None => break,
+                }
+            };
+            if pending && Some(file.id) != self.last {
+                i += 1;
+                continue;
+            }
+            let n = buf.read_from(&file.fd)?;
+            if n > 0 {
+                extend_prefix(&mut file.prefix, file.offset, buf.filled_bytes());
+                file.offset += n as u64;
+                self.last = Some(file.id);
+                return Ok(Pass::Done);
+            }
+            let finished = file.grace_end.is_some_and(|end| end <= now);
+            if !finished {
+                if pending {
+                    // The partial record's file may still grow: wait for it.
+                    return Ok(Pass::AtEnd);
+                }
+                i += 1;
+                continue;
+            }
+            // A rotated file at its end after its grace period: its last partial line (if
+            // any) is delivered and it is closed.
+            let file = self.rotated.remove(i).expect("index checked above");
+            self.close(file);
+            if pending {
+                buf.end_segment();
+            }
+            if self.rotated.is_empty() && self.path_state == PathState::Vanished {
+                self.path_state = PathState::Absent;
+                buf.notice(FollowNotice::Removed {
+                    path: self.path.clone(),
+                });
+            }
+            if buf.is_signalled() {
+                return Ok(Pass::Done);
+            }
+        }
+        Ok(Pass::AtEnd)
+    }
+
+    /// The end-of-file check: truncation of the open files, what the path names now, the
+    /// bound on rotated files, and the grace timer.
+    fn check(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+        let now = Instant::now();
+        let pending = buf.pending() > 0;
+        for file in self.rotated.iter_mut().chain(self.current.as_mut()) {
+            if is_truncated(file)? {
+                if pending && self.last == Some(file.id) {
+                    buf.end_segment();
+                    self.last = None;
+                }
+                buf.notice(FollowNotice::Truncated {
+                    path: self.path.clone(),
+                    offset: file.offset,
+                });
+                rustix::fs::seek(&file.fd, SeekFrom::Start(0))?;
+                file.offset = 0;
+                file.prefix.clear();
+                return Ok(());
+            }
+        }
+        self.check_path(now)?;
+        while self.rotated.len() > MAX_ROTATED {
+            // Too many to keep: the oldest is finished now (at its next end of file).
+            let oldest = self
+                .rotated
+                .iter_mut()
+                .find(|f| f.grace_end.is_some_and(|e| e > now));
+            match oldest {
+                Some(file) => file.grace_end = Some(now),
+                None => break,
+            }
+        }
+        let next = self.rotated.iter().filter_map(|f| f.grace_end).min();
+        self.watch.arm(next)?;
+        if self.rotated.is_empty() && self.path_state == PathState::Vanished {
+            self.path_state = PathState::Absent;
+            self.notices.push_back(FollowNotice::Removed {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Rotation, deletion and creation: compares what the path names with the current file.
+    fn check_path(&mut self, now: Instant) -> io::Result<()> {
+        let at_path = match rustix::fs::stat(&self.path) {
+            Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile => {
+                Some(FileId::of(&stat))
+            }
+            // Not a regular file (yet): as if there were none.
+            Ok(_) => None,
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => None,
+            Err(e) => return Err(e.into()),
+        };
+        if at_path.is_some() && at_path == self.current.as_ref().map(|f| f.id) {
+            return Ok(());
+        }
+        let grace_end = now + self.options.rotate_wait;
+        if let Some(mut old) = self.current.take() {
+            old.grace_end = Some(grace_end);
+            self.rotated.push_back(old);
+            self.path_state = PathState::Vanished;
+        }
+        if at_path.is_none() {
+            return Ok(());
+        }
+        if let Some(i) = self.rotated.iter().position(|f| Some(f.id) == at_path) {
+            // A rotated file came back to the path (`mv f.1 f`): it is the current one again.
+            let mut file = self.rotated.remove(i).expect("position is in range");
+            file.grace_end = None;
+            self.current = Some(file);
+            self.path_state = PathState::Present;
+            return Ok(());
+        }
+        let Some((fd, id)) = self.open_at_path(false)? else {
+            return Ok(());
+        };
+        let notice = match self.path_state {
+            PathState::Vanished => FollowNotice::Rotated {
+                path: self.path.clone(),
+            },
+            _ => FollowNotice::Created {
+                path: self.path.clone(),
+            },
+        };
+        self.current = Some(self.track(fd, id)?);
+        self.path_state = PathState::Present;
+        self.notices.push_back(notice);
+        Ok(())
+    }
+
+    /// Opens the regular file at the path; `None` if there is none. `first`: at the start,
+    /// where a path naming something else is an error.
+    fn open_at_path(&self, first: bool) -> io::Result<Option<(OwnedFd, FileId)>> {
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let fd = match rustix::fs::open(&self.path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let stat = rustix::fs::fstat(&fd)?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+            if first {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("follow: {} is not a regular file", self.path.display()),
+                ));
+            }
+            return Ok(None);
+        }
+        Ok(Some((fd, FileId::of(&stat))))
+    }
+
+    /// Watches a newly opened file, at offset 0.
+    fn track(&mut self, fd: OwnedFd, id: FileId) -> io::Result<Tracked> {
+        let wd = self.watch.add_file(fd.as_fd())?;
+        Ok(Tracked {
+            fd,
+            id,
+            offset: 0,
+            prefix: Vec::new(),
+            wd,
+            grace_end: None,
+        })
+    }
+
+    fn close(&mut self, file: Tracked) {
+        self.watch.remove_file(file.wd);
+        if self.last == Some(file.id) {
+            self.last = None;
+        }
+    }
+
+    fn is_open(&self, id: FileId) -> bool {
+        self.rotated
+            .iter()
+            .chain(self.current.as_ref())
+            .any(|f| f.id == id)
+    }
+
+    /// Starts from a checkpoint: each position is found at the path or, if it was rotated
+    /// meanwhile, by a bounded scan of the directory; what is not found (or whose inode holds
+    /// another file now) is a `CheckpointMismatch` notice.
+    fn resume(&mut self, checkpoint: &Checkpoint) -> io::Result<()> {
+        let at_path = self.open_at_path(true)?;
+        let mut at_path = at_path.map(|(fd, id)| (Some(fd), id));
+        let now = Instant::now();
+        for position in checkpoint.files() {
+            let want = FileId {
+                dev: position.dev,
+                ino: position.ino,
+            };
+            let found = match &mut at_path {
+                Some((fd, id)) if *id == want => fd.take(),
+                _ => self.scan_for(want)?,
+            };
+            let Some(fd) = found else {
+                self.mismatch(position, false);
+                continue;
+            };
+            let fingerprint = read_prefix(fd.as_fd(), position.fingerprint.len.into())?;
+            if Fingerprint::of(&fingerprint) != position.fingerprint
+                || fingerprint.len() != usize::from(position.fingerprint.len)
+            {
+                self.mismatch(position, true);
+                if let Some((slot, id)) = &mut at_path
+                    && *id == want
+                {
+                    // The file at the path is another file now: read it from its start.
+                    *slot = Some(fd);
+                }
+                continue;
+            }
+            if self.is_open(want) {
+                continue;
+            }
+            let mut file = self.track(fd, want)?;
+            rustix::fs::seek(&file.fd, SeekFrom::Start(position.offset))?;
+            file.offset = position.offset;
+            let known = position.offset.max(position.fingerprint.len.into());
+            file.prefix = read_prefix(file.fd.as_fd(), known.min(FINGERPRINT_MAX as u64) as usize)?;
+            if at_path.as_ref().is_some_and(|(_, id)| *id == want) {
+                self.current = Some(file);
+            } else {
+                file.grace_end = Some(now + self.options.rotate_wait);
+                self.rotated.push_back(file);
+            }
+        }
+        if self.current.is_none()
+            && let Some((Some(fd), id)) = at_path
+        {
+            // A file the checkpoint does not know: new since, read from its start.
+            self.current = Some(self.track(fd, id)?);
+        }
+        self.path_state = if self.current.is_some() {
+            PathState::Present
+        } else if self.rotated.is_empty() {
+            PathState::Absent
+        } else {
+            PathState::Vanished
+        };
+        let next = self.rotated.iter().filter_map(|f| f.grace_end).min();
+        self.watch.arm(next)
+    }
+
+    fn mismatch(&mut self, position: &FilePosition, inode_reused: bool) {
+        self.notices.push_back(FollowNotice::CheckpointMismatch {
+            path: self.path.clone(),
+            file: *position,
+            inode_reused,
+        });
+    }
+
+    /// Looks for the file `want` among the first 10,000 entries of the directory.
+    fn scan_for(&self, want: FileId) -> io::Result<Option<OwnedFd>> {
+        use std::os::unix::fs::DirEntryExt;
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for entry in entries.take(MAX_SCAN) {
+            let entry = entry?;
+            if entry.ino() != want.ino || entry.file_name() == self.name {
+                continue;
+            }
+            let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+            let Ok(fd) = rustix::fs::open(entry.path(), flags, Mode::empty()) else {
+                continue;
+            };
+            let stat = rustix::fs::fstat(&fd)?;
+            if FileId::of(&stat) == want
+                && FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
+            {
+                return Ok(Some(fd));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Adds what a read at `offset` brought to the file's first bytes, up to 256.
+fn extend_prefix(prefix: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
+    let have = prefix.len() as u64;
+    if have >= FINGERPRINT_MAX as u64 || offset > have || offset + bytes.len() as u64 <= have {
+        return;
+    }
+    let from = (have - offset) as usize;
+    let upto = (FINGERPRINT_MAX as u64 - offset).min(bytes.len() as u64) as usize;
+    prefix.extend_from_slice(&bytes[from..upto]);
+}
+
+/// The file shrank below the read offset, or its first bytes are not the ones read.
+fn is_truncated(file: &Tracked) -> io::Result<bool> {
+    let size = rustix::fs::fstat(&file.fd)?.st_size as u64;
+    if size < file.offset {
+        return Ok(true);
+    }
+    if file.prefix.is_empty() {
+        return Ok(false);
+    }
+    Ok(read_prefix(file.fd.as_fd(), file.prefix.len())? != file.prefix)
+}
