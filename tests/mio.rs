@@ -123,7 +123,10 @@ impl<D: Decoder> Reader<D> for MioReader<D, D::Item> {
     /// Only once the glue has handed out everything the last drain gave: the reader's own
     /// checkpoint is past all of it.
     fn checkpoint(&self) -> Option<Checkpoint> {
-        self.drained.is_empty().then(|| self.reader.checkpoint()).flatten()
+        self.drained
+            .is_empty()
+            .then(|| self.reader.checkpoint())
+            .flatten()
     }
 }
 
@@ -146,7 +149,10 @@ impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
     /// Only once the glue has handed out everything the last drain gave: the reader's own
     /// checkpoint is past all of it.
     fn checkpoint(&self) -> Option<Checkpoint> {
-        self.drained.is_empty().then(|| self.reader.checkpoint()).flatten()
+        self.drained
+            .is_empty()
+            .then(|| self.reader.checkpoint())
+            .flatten()
     }
 }
 
