@@ -18,6 +18,7 @@ use bytes::Bytes;
 /// | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
 /// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on² |
 /// | [`Error::Truncated`]           | input ended inside a message; its bytes are attached³ | ends: input is over |
+/// | [`Error::Follow`]              | a followed file was rotated, truncated, removed, created | goes on           |
 ///
 /// ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
 /// then ends the stream after reporting it.

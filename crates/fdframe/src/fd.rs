@@ -147,6 +147,13 @@ impl ReadFd {
         })
     }
 
+    /// Runs `f` on the follow source (tests of its bounds).
+    #[cfg(test)]
+    pub(crate) fn with_follow_source<T>(&self, f: impl FnOnce(&FollowSource) -> T) -> Option<T> {
+        let follow = self.follow.as_ref()?;
+        Some(f(&follow.lock().unwrap_or_else(PoisonError::into_inner)))
+    }
+
     /// The followed files' position, with `buffered` bytes not yet handed out.
     pub(crate) fn follow_checkpoint(&self, buffered: usize) -> Option<Checkpoint> {
         let follow = self.follow.as_ref()?;

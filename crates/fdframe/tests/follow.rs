@@ -10,7 +10,7 @@ use std::time::Duration;
 use fdframe::Error;
 use fdframe::blocking::FdReader;
 use fdframe::codec::LinesDecoder;
-use fdframe::follow::{FollowNotice, FollowOptions};
+use fdframe::follow::{Checkpoint, FollowNotice, FollowOptions, FollowStart};
 
 /// A directory of its own under the temp dir; removed on drop.
 struct TempDir(PathBuf);
@@ -157,4 +157,452 @@ fn a_line_written_in_two_parts_is_held_then_delivered_once() {
     append(&path, b"ond\nthird\n");
     assert_eq!(take(&mut reader, 2), [line("second"), line("third")]);
     assert_idle(&mut reader);
+}
+
+fn long_grace() -> FollowOptions {
+    FollowOptions::new().rotate_wait(Duration::from_secs(3600))
+}
+
+fn open_append(path: &Path) -> File {
+    OpenOptions::new().append(true).open(path).unwrap()
+}
+
+#[test]
+fn rename_rotation_delivers_lines_written_to_the_old_file_after_the_rename_first() {
+    let dir = TempDir::new("rename");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\n").unwrap();
+    let mut old = open_append(&path);
+    let mut reader = follow(&path, long_grace());
+    assert_eq!(next(&mut reader), line("a1"));
+    fs::rename(&path, &old_path).unwrap();
+    old.write_all(b"a2\n").unwrap();
+    fs::write(&path, "b1\n").unwrap();
+    assert_eq!(
+        take(&mut reader, 3),
+        [line("a2"), Notice("rotated"), line("b1")]
+    );
+    assert_idle(&mut reader);
+    // Still within the grace period: the old file is still read, and first.
+    old.write_all(b"a3\n").unwrap();
+    append(&path, b"b2\n");
+    assert_eq!(take(&mut reader, 2), [line("a3"), line("b2")]);
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_rotated_files_partial_last_line_is_delivered_when_its_grace_period_ends() {
+    let dir = TempDir::new("grace");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\na-part").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("a1"));
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b1\n").unwrap();
+    // The partial line's file is kept until its grace period is over (the timerfd wakes the
+    // reader), then its last line comes, then the new file.
+    assert_eq!(
+        take(&mut reader, 3),
+        [Notice("rotated"), line("a-part"), line("b1")]
+    );
+    assert_idle(&mut reader);
+}
+
+/// Whether the reader's wait descriptor becomes readable within `within`.
+fn wakes_within(reader: &FdReader<LinesDecoder>, within: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use std::os::fd::AsFd;
+    let fd = reader.get_ref().as_fd();
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: within.as_secs() as i64,
+        tv_nsec: within.subsec_nanos().into(),
+    };
+    poll(&mut fds, Some(&timeout)).unwrap() > 0
+}
+
+#[test]
+fn an_expired_rotated_file_behind_a_pending_partial_line_does_not_wake_the_reader_in_a_loop() {
+    let dir = TempDir::new("no-spin");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\n").unwrap();
+    let mut reader = follow(
+        &path,
+        FollowOptions::new().rotate_wait(Duration::from_millis(50)),
+    );
+    assert_eq!(next(&mut reader), line("a1"));
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b-part").unwrap();
+    assert_eq!(next(&mut reader), Notice("rotated"));
+    assert_idle(&mut reader);
+    // The old file's grace period runs out while the new file's partial line is pending, so
+    // the old file cannot be finished yet (its turn comes after that line).
+    assert!(
+        wakes_within(&reader, Duration::from_secs(60)),
+        "the grace timer fires"
+    );
+    assert_idle(&mut reader);
+    assert!(
+        !wakes_within(&reader, Duration::from_millis(200)),
+        "woken again with nothing to do"
+    );
+    append(&path, b"\nb2\n");
+    assert_eq!(take(&mut reader, 2), [line("b-part"), line("b2")]);
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn hard_link_rotation_finishes_the_old_inode_then_reads_the_new_file() {
+    let dir = TempDir::new("hardlink");
+    let (path, old_path, new_path) = (dir.path("log"), dir.path("log.1"), dir.path("log.new"));
+    fs::write(&path, "a1\n").unwrap();
+    let mut reader = follow(&path, long_grace());
+    assert_eq!(next(&mut reader), line("a1"));
+    // `ln log log.1 && mv log.new log`
+    fs::hard_link(&path, &old_path).unwrap();
+    append(&old_path, b"a2\n");
+    fs::write(&new_path, "b1\n").unwrap();
+    fs::rename(&new_path, &path).unwrap();
+    assert_eq!(
+        take(&mut reader, 3),
+        [line("a2"), Notice("rotated"), line("b1")]
+    );
+    append(&old_path, b"a3\n");
+    assert_eq!(next(&mut reader), line("a3"));
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn copytruncate_gives_a_truncated_notice_then_the_new_content() {
+    let dir = TempDir::new("copytruncate");
+    let path = dir.path("log");
+    fs::write(&path, "first line\nsecond line\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(
+        take(&mut reader, 2),
+        [line("first line"), line("second line")]
+    );
+    fs::copy(&path, dir.path("log.1")).unwrap();
+    open_append(&path).set_len(0).unwrap();
+    // The writer goes on: more bytes than were read, so only the first bytes tell.
+    append(&path, b"third line is longer than before\n");
+    assert_eq!(
+        take(&mut reader, 2),
+        [
+            Notice("truncated"),
+            line("third line is longer than before")
+        ]
+    );
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn truncation_to_a_smaller_size_restarts_from_the_start() {
+    let dir = TempDir::new("shrink");
+    let path = dir.path("log");
+    fs::write(&path, "one\ntwo\nthree\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(
+        take(&mut reader, 3),
+        [line("one"), line("two"), line("three")]
+    );
+    fs::write(&path, "x\n").unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("truncated"), line("x")]);
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_same_size_rewrite_is_a_truncation() {
+    let dir = TempDir::new("rewrite");
+    let path = dir.path("log");
+    fs::write(&path, "one\ntwo\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(take(&mut reader, 2), [line("one"), line("two")]);
+    // Same size, other bytes, same inode.
+    let mut file = OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all(b"uno\ndos\n").unwrap();
+    drop(file);
+    assert_eq!(
+        take(&mut reader, 3),
+        [Notice("truncated"), line("uno"), line("dos")]
+    );
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn truncation_delivers_the_held_partial_line_first() {
+    let dir = TempDir::new("truncate-partial");
+    let path = dir.path("log");
+    fs::write(&path, "one\npartial").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("one"));
+    assert_idle(&mut reader);
+    fs::write(&path, "new\n").unwrap();
+    assert_eq!(
+        take(&mut reader, 3),
+        [line("partial"), Notice("truncated"), line("new")]
+    );
+}
+
+#[test]
+fn deletion_then_re_creation_gives_removed_then_created() {
+    let dir = TempDir::new("delete");
+    let path = dir.path("log");
+    fs::write(&path, "one\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("one"));
+    fs::remove_file(&path).unwrap();
+    // After the grace period (the timer wakes the reader).
+    assert_eq!(next(&mut reader), Notice("removed"));
+    assert_idle(&mut reader);
+    fs::write(&path, "two\n").unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_file_created_after_the_start_is_read_from_its_start() {
+    let dir = TempDir::new("later");
+    let path = dir.path("log");
+    let mut reader = follow(&path, quick().start(FollowStart::End));
+    assert_idle(&mut reader);
+    let writer = std::thread::spawn({
+        let path = path.clone();
+        move || fs::write(&path, "one\ntwo\n").unwrap()
+    });
+    assert_eq!(
+        take(&mut reader, 3),
+        [Notice("created"), line("one"), line("two")]
+    );
+    writer.join().unwrap();
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_missing_directory_is_refused() {
+    let dir = TempDir::new("no-dir");
+    let err = FdReader::follow(dir.path("none/log"), LinesDecoder::new(), quick()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+}
+
+#[test]
+fn start_at_end_delivers_only_what_is_appended() {
+    let dir = TempDir::new("end");
+    let path = dir.path("log");
+    fs::write(&path, "old\nolder\n").unwrap();
+    let mut reader = follow(&path, quick().start(FollowStart::End));
+    assert_idle(&mut reader);
+    append(&path, b"new\n");
+    assert_eq!(next(&mut reader), line("new"));
+    assert_idle(&mut reader);
+}
+
+fn resume(path: &Path, checkpoint: &str, options: FollowOptions) -> FdReader<LinesDecoder> {
+    let checkpoint = Checkpoint::parse(checkpoint).unwrap();
+    follow(path, options.start(FollowStart::Checkpoint(checkpoint)))
+}
+
+#[test]
+fn a_checkpoint_mid_stream_resumes_with_exactly_the_rest() {
+    let dir = TempDir::new("checkpoint");
+    let path = dir.path("log");
+    fs::write(&path, "l1\nl2\nl3\npar").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(take(&mut reader, 2), [line("l1"), line("l2")]);
+    // "l3" has been read but not handed out, "par" is a partial line: both come again.
+    let saved = reader.checkpoint().unwrap().encode();
+    assert_eq!(reader.checkpoint().unwrap().files()[0].offset, 6);
+    drop(reader);
+    append(&path, b"tial\nl5\n");
+    let mut reader = resume(&path, &saved, quick());
+    assert_eq!(
+        take(&mut reader, 3),
+        [line("l3"), line("partial"), line("l5")]
+    );
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_checkpoint_resumes_a_file_rotated_meanwhile_by_its_inode() {
+    let dir = TempDir::new("checkpoint-rotated");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\na2\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("a1"));
+    let saved = reader.checkpoint().unwrap().encode();
+    drop(reader);
+    fs::rename(&path, &old_path).unwrap();
+    append(&old_path, b"a3\n");
+    fs::write(&path, "b1\n").unwrap();
+    let mut reader = resume(&path, &saved, quick());
+    assert_eq!(take(&mut reader, 3), [line("a2"), line("a3"), line("b1")]);
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_checkpoint_whose_inode_holds_other_bytes_is_a_mismatch_and_the_file_is_read_from_its_start() {
+    let dir = TempDir::new("checkpoint-reused");
+    let path = dir.path("log");
+    fs::write(&path, "a1\na2\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(take(&mut reader, 2), [line("a1"), line("a2")]);
+    let saved = reader.checkpoint().unwrap().encode();
+    drop(reader);
+    // Same inode, other content: what an inode reuse looks like.
+    let mut file = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(b"other\nfile\n").unwrap();
+    drop(file);
+    let mut reader = resume(&path, &saved, quick());
+    assert_eq!(
+        take(&mut reader, 3),
+        [Notice("checkpoint mismatch"), line("other"), line("file")]
+    );
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_checkpoint_whose_file_is_gone_is_a_mismatch() {
+    let dir = TempDir::new("checkpoint-gone");
+    let path = dir.path("log");
+    fs::write(&path, "a1\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("a1"));
+    let saved = reader.checkpoint().unwrap();
+    drop(reader);
+    fs::remove_file(&path).unwrap();
+    // A new file that cannot be the old one (kept open so its inode is not the old one's).
+    let keep = File::create(dir.path("other")).unwrap();
+    fs::write(&path, "b1\n").unwrap();
+    let mut reader = follow(&path, quick().start(FollowStart::Checkpoint(saved.clone())));
+    let mut notices = Vec::new();
+    loop {
+        match next(&mut reader) {
+            Notice(n) => notices.push(n),
+            l => {
+                assert_eq!(l, line("b1"));
+                break;
+            }
+        }
+    }
+    assert_eq!(notices, ["checkpoint mismatch"]);
+    drop(keep);
+    assert_idle(&mut reader);
+}
+
+/// A writer that never stops writing, and rotates its file (rename, a few more lines to the
+/// old file, a new file) 200 times. It rotates only once the reader has delivered a line of
+/// the current file, as real rotation (minutes apart) always does: a file renamed away and
+/// overwritten before anyone opened it is gone for every reader. Meanwhile it keeps writing.
+#[test]
+fn a_writer_that_never_stops_through_200_rotations_loses_and_repeats_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = TempDir::new("writer");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    File::create(&path).unwrap();
+    let mut reader = follow(&path, FollowOptions::new());
+    const ROTATIONS: usize = 200;
+    const PER_FILE: usize = 50;
+    // How many lines the reader has delivered.
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let writer = std::thread::spawn({
+        let (path, old_path) = (path.clone(), old_path.clone());
+        let delivered = Arc::clone(&delivered);
+        move || {
+            let mut file = open_append(&path);
+            let mut n = 0usize;
+            let line = |file: &mut File, n: &mut usize| {
+                file.write_all(format!("{n}\n").as_bytes()).unwrap();
+                *n += 1;
+            };
+            for _ in 0..ROTATIONS {
+                let first = n;
+                for _ in 0..PER_FILE {
+                    line(&mut file, &mut n);
+                }
+                while delivered.load(Ordering::Acquire) <= first {
+                    line(&mut file, &mut n);
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                fs::rename(&path, &old_path).unwrap();
+                // Written to the old file after the rename, as a slow application does.
+                for _ in 0..3 {
+                    line(&mut file, &mut n);
+                }
+                file = OpenOptions::new()
+                    .append(true)
+                    .create_new(true)
+                    .open(&path)
+                    .unwrap();
+            }
+            file.write_all(b"end\n").unwrap();
+            n
+        }
+    });
+    let mut expected = 0usize;
+    let mut rotations = 0;
+    loop {
+        match next(&mut reader) {
+            Line(l) if l == "end" => break,
+            Line(l) => {
+                assert_eq!(l, expected.to_string(), "line out of order or lost");
+                expected += 1;
+                delivered.store(expected, Ordering::Release);
+            }
+            Notice("rotated") => rotations += 1,
+            Notice(n) => {
+                panic!("unexpected notice {n} after line {expected}, {rotations} rotations")
+            }
+        }
+    }
+    assert_eq!(writer.join().unwrap(), expected);
+    assert_eq!(rotations, ROTATIONS);
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn the_batch_path_follows_a_rotation_with_a_partial_line_in_the_same_order() {
+    let dir = TempDir::new("batches");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\na2\na-part").unwrap();
+    let mut reader = follow(&path, quick());
+    let mut seen = Vec::new();
+    let batch = |reader: &mut FdReader<LinesDecoder>, seen: &mut Vec<Seen>| loop {
+        match reader.next_batch_timeout(HANG) {
+            Poll::Ready(Some(Ok(frames))) => {
+                for l in &frames {
+                    seen.push(Line(String::from_utf8(l.to_vec()).unwrap()));
+                }
+                return;
+            }
+            Poll::Ready(Some(Err(Error::Follow(FollowNotice::Rotated { .. })))) => {
+                seen.push(Notice("rotated"));
+                return;
+            }
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            Poll::Pending => assert!(reader.framer().is_yielding(), "nothing came"),
+        }
+    };
+    batch(&mut reader, &mut seen);
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b1\nb2\n").unwrap();
+    while seen.len() < 6 {
+        batch(&mut reader, &mut seen);
+    }
+    assert_eq!(
+        seen,
+        [
+            line("a1"),
+            line("a2"),
+            Notice("rotated"),
+            line("a-part"),
+            line("b1"),
+            line("b2")
+        ]
+    );
 }

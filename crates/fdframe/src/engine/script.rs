@@ -20,6 +20,12 @@ pub(crate) enum Outcome {
     Datagram(Vec<u8>),
     /// A read that fails with this raw errno (e.g. `EPIPE`, `EIO`, `EINTR`, `EAGAIN`).
     Errno(i32),
+    /// A read that fills nothing and signals the end of a segment (a followed file finished).
+    EndSegment,
+    /// A read that fills nothing and signals a notice.
+    Notice(crate::follow::FollowNotice),
+    /// A read that fills nothing and signals the end of a segment and a notice.
+    EndSegmentThen(crate::follow::FollowNotice),
 }
 
 /// Replays [`Outcome`]s; end of input once they run out.
@@ -30,6 +36,8 @@ pub(crate) struct Script {
     pub(crate) offered: Vec<usize>,
     /// How many reads failed with `EINVAL` because the room was too small.
     pub(crate) einvals: usize,
+    /// [`ReadBuf::pending`] at every read, in order.
+    pub(crate) pending: Vec<usize>,
 }
 
 pub(crate) const EINTR: i32 = 4;
@@ -48,6 +56,7 @@ impl Script {
 
     pub(crate) fn read(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
         self.offered.push(buf.capacity());
+        self.pending.push(buf.pending());
         match self.outcomes.pop_front() {
             None => Ok(()),
             Some(Outcome::Bytes(mut bytes)) => {
@@ -72,6 +81,19 @@ impl Script {
                 Ok(())
             }
             Some(Outcome::Errno(errno)) => Err(io::Error::from_raw_os_error(errno)),
+            Some(Outcome::EndSegment) => {
+                buf.end_segment();
+                Ok(())
+            }
+            Some(Outcome::Notice(notice)) => {
+                buf.notice(notice);
+                Ok(())
+            }
+            Some(Outcome::EndSegmentThen(notice)) => {
+                buf.end_segment();
+                buf.notice(notice);
+                Ok(())
+            }
         }
     }
 }

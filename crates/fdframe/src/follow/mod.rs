@@ -69,7 +69,7 @@
 //!   from its start. A new file that appears while the old one is still being finished is a
 //!   rotation ([`Rotated`](FollowNotice::Rotated)).
 //! - **Partial last line**: held by the engine until it is completed; delivered (by
-//!   [`Decoder::decode_eof`](crate::Decoder::decode_eof)) only when its file is rotated away
+//!   [`Decoder::decode_eof`]) only when its file is rotated away
 //!   for good (grace over), truncated, or the stream ends.
 //! - **Wake-ups**: inotify on the directory (create, move, delete, attrib, the directory's
 //!   own deletion or move) and on each open file (modify, attrib, close-write, move, delete,

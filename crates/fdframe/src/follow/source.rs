@@ -34,6 +34,10 @@ struct Tracked {
     wd: i32,
     /// For a rotated file: when its grace period ends.
     grace_end: Option<Instant>,
+    /// The last read reached the end of the file (it was short): bytes after it are new, so
+    /// the file is checked for truncation before they are read (copytruncate followed by
+    /// appends would otherwise be read from the old offset).
+    caught_up: bool,
 }
 
 /// Whether the path names a file, for the notices.
@@ -195,7 +199,17 @@ impl FollowSource {
                 i += 1;
                 continue;
             }
+            if file.caught_up && is_truncated(file)? {
+                let owns_partial = pending && self.last == Some(file.id);
+                restart(file, owns_partial, &self.path, buf)?;
+                if owns_partial {
+                    self.last = None;
+                }
+                return Ok(Pass::Done);
+            }
+            let room = buf.capacity();
             let n = buf.read_from(&file.fd)?;
+            file.caught_up = n < room;
             if n > 0 {
                 extend_prefix(&mut file.prefix, file.offset, buf.filled_bytes());
                 file.offset += n as u64;
@@ -238,34 +252,21 @@ impl FollowSource {
         let pending = buf.pending() > 0;
         for file in self.rotated.iter_mut().chain(self.current.as_mut()) {
             if is_truncated(file)? {
-                if pending && self.last == Some(file.id) {
-                    buf.end_segment();
+                let owns_partial = pending && self.last == Some(file.id);
+                restart(file, owns_partial, &self.path, buf)?;
+                if owns_partial {
                     self.last = None;
                 }
-                buf.notice(FollowNotice::Truncated {
-                    path: self.path.clone(),
-                    offset: file.offset,
-                });
-                rustix::fs::seek(&file.fd, SeekFrom::Start(0))?;
-                file.offset = 0;
-                file.prefix.clear();
                 return Ok(());
             }
         }
         self.check_path(now)?;
-        while self.rotated.len() > MAX_ROTATED {
-            // Too many to keep: the oldest is finished now (at its next end of file).
-            let oldest = self
-                .rotated
-                .iter_mut()
-                .find(|f| f.grace_end.is_some_and(|e| e > now));
-            match oldest {
-                Some(file) => file.grace_end = Some(now),
-                None => break,
-            }
+        let excess = self.rotated.len().saturating_sub(MAX_ROTATED);
+        for file in self.rotated.iter_mut().take(excess) {
+            // Too many to keep: the oldest are finished now (at their next end of file).
+            file.grace_end = file.grace_end.map(|end| end.min(now));
         }
-        let next = self.rotated.iter().filter_map(|f| f.grace_end).min();
-        self.watch.arm(next)?;
+        self.arm_timer(now)?;
         if self.rotated.is_empty() && self.path_state == PathState::Vanished {
             self.path_state = PathState::Absent;
             self.notices.push_back(FollowNotice::Removed {
@@ -355,6 +356,7 @@ impl FollowSource {
             prefix: Vec::new(),
             wd,
             grace_end: None,
+            caught_up: false,
         })
     }
 
@@ -433,8 +435,33 @@ impl FollowSource {
         } else {
             PathState::Vanished
         };
-        let next = self.rotated.iter().filter_map(|f| f.grace_end).min();
+        self.arm_timer(now)
+    }
+
+    /// Arms the timer for the earliest grace period still running. One already over needs no
+    /// timer: its file is finished at its next end of file, or, while another file's partial
+    /// record is pending, once that file brings bytes (a timer for a past time would wake the
+    /// reader over and over meanwhile).
+    fn arm_timer(&mut self, now: Instant) -> io::Result<()> {
+        let next = self
+            .rotated
+            .iter()
+            .filter_map(|f| f.grace_end)
+            .filter(|end| *end > now)
+            .min();
         self.watch.arm(next)
+    }
+
+    /// How many rotated files are kept open.
+    #[cfg(test)]
+    pub(crate) fn rotated_len(&self) -> usize {
+        self.rotated.len()
+    }
+
+    /// How many files inotify watches.
+    #[cfg(test)]
+    pub(crate) fn watched_files(&self) -> usize {
+        self.watch.watched_files()
     }
 
     fn mismatch(&mut self, position: &FilePosition, inode_reused: bool) {
@@ -482,6 +509,28 @@ fn extend_prefix(prefix: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
     let from = (have - offset) as usize;
     let upto = (FINGERPRINT_MAX as u64 - offset).min(bytes.len() as u64) as usize;
     prefix.extend_from_slice(&bytes[from..upto]);
+}
+
+/// A truncated file is read again from its start: a partial record of it that the engine
+/// holds is delivered first (`owns_partial`), then the `Truncated` notice.
+fn restart(
+    file: &mut Tracked,
+    owns_partial: bool,
+    path: &Path,
+    buf: &mut ReadBuf<'_>,
+) -> io::Result<()> {
+    if owns_partial {
+        buf.end_segment();
+    }
+    buf.notice(FollowNotice::Truncated {
+        path: path.to_owned(),
+        offset: file.offset,
+    });
+    rustix::fs::seek(&file.fd, SeekFrom::Start(0))?;
+    file.offset = 0;
+    file.prefix.clear();
+    file.caught_up = false;
+    Ok(())
 }
 
 /// The file shrank below the read offset, or its first bytes are not the ones read.

@@ -1,1 +1,78 @@
+//! The follow source's internal bounds: rotated files kept, inotify watches.
 
+use std::io::Write;
+use std::task::Poll;
+use std::time::Duration;
+
+use super::source::{FollowSource, MAX_ROTATED};
+use super::*;
+use crate::blocking::FdReader;
+use crate::codec::LinesDecoder;
+use crate::{Error, ReadFd};
+
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("fdframe-follow-unit-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn next_line(reader: &mut FdReader<LinesDecoder>) -> String {
+    loop {
+        match reader.next_timeout(Duration::from_secs(60)) {
+            Poll::Ready(Some(Ok(line))) => return String::from_utf8(line.to_vec()).unwrap(),
+            Poll::Ready(Some(Err(Error::Follow(FollowNotice::Rotated { .. })))) => {}
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            Poll::Pending => assert!(reader.framer().is_yielding(), "nothing came"),
+        }
+    }
+}
+
+fn with_source<T>(fd: &ReadFd, f: impl FnOnce(&FollowSource) -> T) -> T {
+    fd.with_follow_source(f).expect("a followed fd")
+}
+
+#[test]
+fn past_16_rotated_files_only_the_oldest_are_finished_and_watches_are_removed() {
+    let dir = TempDir::new("cap");
+    let (path, old) = (dir.0.join("log"), dir.0.join("log.1"));
+    std::fs::write(&path, "0\n").unwrap();
+    let options = FollowOptions::new().rotate_wait(Duration::from_secs(3600));
+    let mut reader = FdReader::follow(&path, LinesDecoder::new(), options).unwrap();
+    assert_eq!(next_line(&mut reader), "0");
+    let mut last_old = None;
+    for i in 1..=200 {
+        std::fs::rename(&path, &old).unwrap();
+        last_old = Some(std::fs::OpenOptions::new().append(true).open(&old).unwrap());
+        std::fs::write(&path, format!("{i}\n")).unwrap();
+        assert_eq!(next_line(&mut reader), i.to_string());
+        let (rotated, watched) =
+            with_source(reader.get_ref(), |s| (s.rotated_len(), s.watched_files()));
+        assert!(rotated <= MAX_ROTATED + 1, "{rotated} rotated files kept");
+        assert!(watched <= MAX_ROTATED + 2, "{watched} files watched");
+    }
+    // The newest rotated file is still being finished: what is written to it comes.
+    last_old.unwrap().write_all(b"late\n").unwrap();
+    assert_eq!(next_line(&mut reader), "late");
+}
+
+#[test]
+fn a_followed_read_fd_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let dir = TempDir::new("send");
+    let fd = ReadFd::follow(dir.0.join("log"), FollowOptions::new()).unwrap();
+    send_sync(&fd);
+    assert_eq!(fd.kind(), crate::FdKind::Followed);
+    assert!(fd.kind().is_pollable());
+}
