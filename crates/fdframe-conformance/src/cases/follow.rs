@@ -217,7 +217,7 @@ pub fn appends_of_every_size_arrive_once_in_order_and_the_reader_waits_between<B
             }
         }
         let what = format!("after an append of {} bytes", chunk.len());
-        idle.expect_waiting(&mut reader, Duration::from_millis(30), &what);
+        idle.expect_waiting(&mut reader, Duration::from_millis(20), &what);
     }
     assert_eq!(expected.len(), 0, "every line was checked");
     idle.assert_no_busy_loop();
@@ -428,7 +428,7 @@ pub fn a_deleted_file_is_finished_then_removed_then_recreated<B: Backend>() -> O
     let dir = TempDir::new("follow-delete");
     let path = dir.path().join("app.log");
     fs::write(&path, b"before\n").unwrap();
-    let options = FollowOptions::new().rotate_wait(Duration::from_millis(300));
+    let options = FollowOptions::new().rotate_wait(Duration::from_millis(200));
     let mut reader = follow::<B>(&path, options);
     assert_eq!(next_seen(&mut reader, STEP), line("before"));
     let mut logger = OpenOptions::new().append(true).open(&path).unwrap();
@@ -622,7 +622,7 @@ pub fn a_partial_last_line_is_held_until_completed_and_delivered_once_rotated_aw
     let dir = TempDir::new("follow-partial");
     let path = dir.path().join("app.log");
     fs::write(&path, b"one\ntw").unwrap();
-    let options = FollowOptions::new().rotate_wait(Duration::from_millis(300));
+    let options = FollowOptions::new().rotate_wait(Duration::from_millis(200));
     let mut reader = follow::<B>(&path, options);
     let mut idle = Idle::default();
     assert_eq!(next_seen(&mut reader, STEP), line("one"));
