@@ -606,3 +606,82 @@ fn the_batch_path_follows_a_rotation_with_a_partial_line_in_the_same_order() {
         ]
     );
 }
+
+#[test]
+fn a_file_rotated_away_before_the_reader_looked_is_still_read_in_its_turn() {
+    let dir = TempDir::new("double");
+    let path = dir.path("log");
+    fs::write(&path, "a1\n").unwrap();
+    let mut reader = follow(&path, long_grace());
+    assert_eq!(next(&mut reader), line("a1"));
+    assert_idle(&mut reader);
+    // Two rotations (logrotate's numbered scheme) before the reader looks again: the file
+    // with b1 is never at the path when the reader looks.
+    fs::rename(&path, dir.path("log.1")).unwrap();
+    fs::write(&path, "b1\n").unwrap();
+    fs::rename(dir.path("log.1"), dir.path("log.2")).unwrap();
+    fs::rename(&path, dir.path("log.1")).unwrap();
+    fs::write(&path, "c1\n").unwrap();
+    assert_eq!(
+        take(&mut reader, 4),
+        [Notice("rotated"), Notice("rotated"), line("b1"), line("c1")]
+    );
+    assert_idle(&mut reader);
+}
+
+/// The writer never waits for the reader except to stay at most 8 files ahead; its files get
+/// names of their own (`log.N`), so a file the reader has not looked at yet still exists.
+#[test]
+fn a_writer_rotating_faster_than_the_reader_looks_loses_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = TempDir::new("fast-writer");
+    let path = dir.path("log");
+    File::create(&path).unwrap();
+    let mut reader = follow(&path, FollowOptions::new());
+    const ROTATIONS: usize = 200;
+    const PER_FILE: usize = 20;
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let writer = std::thread::spawn({
+        let (path, dir) = (path.clone(), dir.0.clone());
+        let delivered = Arc::clone(&delivered);
+        move || {
+            let mut file = open_append(&path);
+            let mut n = 0usize;
+            for r in 0..ROTATIONS {
+                for _ in 0..PER_FILE {
+                    file.write_all(format!("{n}\n").as_bytes()).unwrap();
+                    n += 1;
+                }
+                while n - delivered.load(Ordering::Acquire) > 8 * PER_FILE {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                fs::rename(&path, dir.join(format!("log.{r}"))).unwrap();
+                file = OpenOptions::new()
+                    .append(true)
+                    .create_new(true)
+                    .open(&path)
+                    .unwrap();
+            }
+            file.write_all(b"end\n").unwrap();
+            n
+        }
+    });
+    let mut expected = 0usize;
+    let mut rotations = 0;
+    loop {
+        match next(&mut reader) {
+            Line(l) if l == "end" => break,
+            Line(l) => {
+                assert_eq!(l, expected.to_string(), "line out of order or lost");
+                expected += 1;
+                delivered.store(expected, Ordering::Release);
+            }
+            Notice("rotated") => rotations += 1,
+            Notice(n) => panic!("unexpected notice {n} after line {expected}"),
+        }
+    }
+    assert_eq!(writer.join().unwrap(), expected);
+    assert_eq!(rotations, ROTATIONS);
+}

@@ -41,7 +41,8 @@
 //! # Semantics
 //!
 //! - **Start**: [`FollowStart::Beginning`] (offset 0), [`FollowStart::End`] (the size at
-//!   open), or [`FollowStart::Checkpoint`]. A path that names no file yet is waited for (its
+//!   open: a line being written at that moment comes without its first part), or
+//!   [`FollowStart::Checkpoint`]. A path that names no file yet is waited for (its
 //!   directory must exist); when it appears it is read from its start with a
 //!   [`Created`](FollowNotice::Created) notice, whatever the start.
 //! - **Reading order**: the open files are kept oldest first: rotated files still being
@@ -56,6 +57,10 @@
 //!   ([`FollowOptions::rotate_wait`], default 1 s) has passed since the rotation was seen; then
 //!   it is read to its end once more, its partial last line (if any) is delivered, and it is
 //!   closed. At most 16 rotated files are kept: past that the oldest is finished early.
+//!   A file that was at the path only between two looks (two rotations in quick succession)
+//!   is found through the directory's rename events, followed through later renames
+//!   (logrotate's `log.1` → `log.2`), and read in its turn with its own `Rotated` notice; one
+//!   deleted or overwritten before the reader looks is gone for every reader.
 //!   While a rotated file's partial last line is pending, the newer files wait (at most its
 //!   grace period).
 //! - **Truncation / `copytruncate`**: at every end-of-file check, a file whose size is below
@@ -76,8 +81,9 @@
 //!   through `/proc/self/fd/N`); a closed file's watch is removed. The timerfd is armed for the
 //!   earliest end of a grace period. Before `WouldBlock`, inotify and the timerfd are drained
 //!   and everything is checked and read again, so an edge-triggered reactor never misses a
-//!   change. The events themselves are not parsed (each wake-up re-checks everything), so an
-//!   inotify queue overflow loses nothing.
+//!   change. Each wake-up re-checks the path and every open file, so the events are only read
+//!   for the directory's renames and deletions (see above) and an inotify queue overflow
+//!   loses no change of an open file.
 //! - **Checkpoints**: [`checkpoint`] gives the position after the last message the engine
 //!   handed out: for every open file (oldest first, the file at the path last) its device,
 //!   inode, offset and a [`Fingerprint`] of its first bytes; the file with a pending partial
@@ -91,9 +97,15 @@
 //!   file after the checkpoint may be lost.
 //! - Notices come as [`Error::Follow`](crate::Error::Follow), never fatal; every message comes
 //!   exactly once, in the order of the files.
+//! - **Limits**: the directory must stay: if it is removed or renamed, its new files are not
+//!   seen. A symlink at the path is followed, but only the link's directory is watched (a
+//!   rotation in the target's directory is seen at the next wake-up of the open file).
+//!   Resuming a checkpoint whose rotated file has since been deleted gives a
+//!   `CheckpointMismatch` notice even if that file had been read to its end.
 
 mod checkpoint;
 mod identity;
+mod moves;
 mod notice;
 mod options;
 pub(crate) mod source;

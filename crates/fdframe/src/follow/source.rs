@@ -11,6 +11,7 @@ use std::time::Instant;
 use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
 
 use super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
+use super::moves::Moves;
 use super::watch::Watch;
 use super::{Checkpoint, FilePosition, Fingerprint, FollowNotice, FollowOptions, FollowStart};
 use crate::ReadBuf;
@@ -20,6 +21,9 @@ pub(crate) const MAX_ROTATED: usize = 16;
 
 /// The most directory entries a checkpoint resume scans for a rotated file.
 const MAX_SCAN: usize = 10_000;
+
+/// The most looks at the path one check makes while the path keeps changing.
+const MAX_LOOKS: usize = 4;
 
 /// One open file.
 #[derive(Debug)]
@@ -76,6 +80,10 @@ pub(crate) struct FollowSource {
     last: Option<FileId>,
     /// Notices to deliver, one per read.
     notices: VecDeque<FollowNotice>,
+    /// Files renamed away from the path since the last look (see `moves.rs`).
+    moves: Moves,
+    /// The path was still changing after `MAX_LOOKS` looks: check again at once.
+    recheck: bool,
 }
 
 impl FollowSource {
@@ -103,6 +111,8 @@ impl FollowSource {
             path_state: PathState::Absent,
             last: None,
             notices: VecDeque::new(),
+            moves: Moves::default(),
+            recheck: false,
         };
         match source.options.start.clone() {
             FollowStart::Checkpoint(checkpoint) => source.resume(&checkpoint)?,
@@ -157,10 +167,9 @@ impl FollowSource {
         if let Pass::Done = self.read_pass(buf)? {
             return Ok(());
         }
-        // At the end of everything: drain the wake-ups first, then look again, so that a
-        // change after this point makes the wait descriptor readable (edge-triggered
+        // At the end of everything: check (which drains the wake-ups), then read again, so
+        // that a change after the drain makes the wait descriptor readable (edge-triggered
         // reactors see a new edge) and a change before it is seen now.
-        self.watch.drain()?;
         self.check(buf)?;
         if buf.is_signalled() {
             return Ok(());
@@ -276,30 +285,65 @@ impl FollowSource {
         Ok(())
     }
 
-    /// Rotation, deletion and creation: compares what the path names with the current file.
+    /// Rotation, deletion and creation: what the path names now against the current file,
+    /// and the files renamed away from the path since the last look.
+    ///
+    /// Each look opens the path first and drains the directory's events after it: the files
+    /// renamed away in events before the look's own file are older than it, those after are
+    /// newer, so every file is queued in the order it was at the path. A look is repeated while
+    /// its drain shows the path changing; past [`MAX_LOOKS`] the timer wakes the reader at once
+    /// for another check instead of looping here.
     fn check_path(&mut self, now: Instant) -> io::Result<()> {
-        let at_path = match rustix::fs::stat(&self.path) {
-            Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile => {
-                Some(FileId::of(&stat))
-            }
-            // Not a regular file (yet): as if there were none.
-            Ok(_) => None,
-            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => None,
-            Err(e) => return Err(e.into()),
-        };
-        if at_path.is_some() && at_path == self.current.as_ref().map(|f| f.id) {
-            return Ok(());
-        }
         let grace_end = now + self.options.rotate_wait;
-        if let Some(mut old) = self.current.take() {
-            old.grace_end = Some(grace_end);
-            self.rotated.push_back(old);
-            self.path_state = PathState::Vanished;
+        for _ in 0..MAX_LOOKS {
+            let at_path = self.open_at_path(false)?;
+            let (watch, moves, name) = (&mut self.watch, &mut self.moves, &self.name);
+            watch.drain(|event| moves.on_event(event, name))?;
+            let (moved, touched) = self.moves.take();
+            self.settle(at_path, moved, grace_end)?;
+            if !touched {
+                return Ok(());
+            }
         }
-        if at_path.is_none() {
+        self.recheck = true;
+        Ok(())
+    }
+
+    /// Applies one look: `at_path` is the file the path named, `moved` the files renamed away
+    /// from the path (in order) as the drain after the look saw them.
+    fn settle(
+        &mut self,
+        at_path: Option<(OwnedFd, FileId)>,
+        moved: Vec<OsString>,
+        grace_end: Instant,
+    ) -> io::Result<()> {
+        let looked_at = at_path.as_ref().map(|(_, id)| *id);
+        if looked_at != self.current.as_ref().map(|f| f.id) {
+            // Renamed away or deleted before the look.
+            self.retire_current(grace_end);
+        }
+        let mut looked_at_moved = false;
+        for name in moved {
+            let Some((fd, id)) = self.open_moved(&name)? else {
+                // Gone already (or not ours to read): nothing left to read of it.
+                continue;
+            };
+            looked_at_moved |= Some(id) == looked_at;
+            if Some(id) == self.current.as_ref().map(|f| f.id) {
+                self.retire_current(grace_end);
+            } else if !self.is_open(id) {
+                // The file looked at, renamed away after the look, or one that was at the
+                // path only between two looks.
+                self.push_new(fd, id, Some(grace_end))?;
+            }
+        }
+        let Some((fd, id)) = at_path else {
+            return Ok(());
+        };
+        if looked_at_moved || Some(id) == self.current.as_ref().map(|f| f.id) {
             return Ok(());
         }
-        if let Some(i) = self.rotated.iter().position(|f| Some(f.id) == at_path) {
+        if let Some(i) = self.rotated.iter().position(|f| f.id == id) {
             // A rotated file came back to the path (`mv f.1 f`): it is the current one again.
             let mut file = self.rotated.remove(i).expect("position is in range");
             file.grace_end = None;
@@ -307,21 +351,53 @@ impl FollowSource {
             self.path_state = PathState::Present;
             return Ok(());
         }
-        let Some((fd, id)) = self.open_at_path(false)? else {
-            return Ok(());
-        };
-        let notice = match self.path_state {
-            PathState::Vanished => FollowNotice::Rotated {
-                path: self.path.clone(),
-            },
-            _ => FollowNotice::Created {
-                path: self.path.clone(),
-            },
-        };
-        self.current = Some(self.track(fd, id)?);
-        self.path_state = PathState::Present;
-        self.notices.push_back(notice);
+        self.push_new(fd, id, None)
+    }
+
+    /// The current file was rotated away: finished for the grace period from now on.
+    fn retire_current(&mut self, grace_end: Instant) {
+        if let Some(mut old) = self.current.take() {
+            old.grace_end = Some(grace_end);
+            self.rotated.push_back(old);
+            self.path_state = PathState::Vanished;
+        }
+    }
+
+    /// A file newly seen at the path (or renamed away from it): the current file (`grace_end`
+    /// `None`) or one to finish, after every file open so far. Announced as `Rotated` when an
+    /// older file is still being finished, else as `Created`.
+    fn push_new(&mut self, fd: OwnedFd, id: FileId, grace_end: Option<Instant>) -> io::Result<()> {
+        let path = self.path.clone();
+        self.notices.push_back(match self.path_state {
+            PathState::Absent => FollowNotice::Created { path },
+            _ => FollowNotice::Rotated { path },
+        });
+        let mut file = self.track(fd, id)?;
+        file.grace_end = grace_end;
+        if grace_end.is_some() {
+            self.rotated.push_back(file);
+            self.path_state = PathState::Vanished;
+        } else {
+            self.current = Some(file);
+            self.path_state = PathState::Present;
+        }
         Ok(())
+    }
+
+    /// Opens a file renamed away from the path (now at `name` in the directory), if it is
+    /// still a regular file. Closed files are not remembered: the inode of a file that was
+    /// finished is soon reused by a new one, which must not be taken for it.
+    fn open_moved(&self, name: &OsString) -> io::Result<Option<(OwnedFd, FileId)>> {
+        let flags =
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NOFOLLOW;
+        let Ok(fd) = rustix::fs::open(self.dir.join(name), flags, Mode::empty()) else {
+            return Ok(None);
+        };
+        let stat = rustix::fs::fstat(&fd)?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+            return Ok(None);
+        }
+        Ok(Some((fd, FileId::of(&stat))))
     }
 
     /// Opens the regular file at the path; `None` if there is none. `first`: at the start,
@@ -362,6 +438,7 @@ impl FollowSource {
 
     fn close(&mut self, file: Tracked) {
         self.watch.remove_file(file.wd);
+
         if self.last == Some(file.id) {
             self.last = None;
         }
@@ -449,6 +526,11 @@ impl FollowSource {
             .filter_map(|f| f.grace_end)
             .filter(|end| *end > now)
             .min();
+        let next = if std::mem::take(&mut self.recheck) {
+            Some(now)
+        } else {
+            next
+        };
         self.watch.arm(next)
     }
 

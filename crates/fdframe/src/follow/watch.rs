@@ -1,19 +1,22 @@
 //! The wait descriptor of a followed file: an epoll fd holding one inotify fd (the directory
 //! and every open file) and one timerfd (the earliest end of a rotation grace period).
 //!
-//! Its events are never parsed: any wake-up makes the source re-check the path and its files
-//! (`stat`, `fstat`, the first bytes), so an overflowed queue or a coalesced event loses
-//! nothing. What matters is only that every change makes the epoll fd readable and that it is
-//! drained before the source says `WouldBlock`.
+//! Any wake-up makes the source re-check the path and its files (`stat`, `fstat`, the first
+//! bytes), so an overflowed queue or a coalesced event loses no change of the files it has.
+//! Only the directory's moves and deletions are looked at ([`DirEvent`]): they tell where a
+//! file went that was at the path only between two wake-ups (two rotations in a row), so it
+//! can be read too. What matters otherwise is only that every change makes the epoll fd
+//! readable and that it is drained before the source says `WouldBlock`.
 
 use std::collections::HashMap;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rustix::event::epoll;
-use rustix::fs::inotify::{self, WatchFlags};
+use rustix::fs::inotify::{self, ReadFlags, WatchFlags};
 use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
 
 /// The inotify watches and the grace timer.
@@ -21,6 +24,8 @@ use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, 
 pub(crate) struct Watch {
     inotify: OwnedFd,
     timer: OwnedFd,
+    /// The directory's watch descriptor.
+    dir: i32,
     /// Watch descriptors of open files and how many open files share each (hard links give
     /// one inode, hence one watch, under two names).
     files: HashMap<i32, usize>,
@@ -48,7 +53,7 @@ impl Watch {
     pub(crate) fn new(dir: &Path) -> io::Result<(Watch, OwnedFd)> {
         let inotify =
             inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)?;
-        inotify::add_watch(&inotify, dir, DIR_EVENTS)?;
+        let dir = inotify::add_watch(&inotify, dir, DIR_EVENTS)?;
         let timer = rustix::time::timerfd_create(
             TimerfdClockId::Monotonic,
             TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
@@ -71,6 +76,7 @@ impl Watch {
         let watch = Watch {
             inotify,
             timer,
+            dir,
             files: HashMap::new(),
             armed: None,
         };
@@ -107,14 +113,40 @@ impl Watch {
     }
 
     /// Reads inotify and the timer until both would block, so the epoll fd is not readable
-    /// for anything already seen.
-    pub(crate) fn drain(&mut self) -> io::Result<()> {
-        let mut buf = [0u8; 4096];
+    /// for anything already seen; the directory's moves and deletions go to `on_event`, in
+    /// order.
+    pub(crate) fn drain(&mut self, mut on_event: impl FnMut(DirEvent<'_>)) -> io::Result<()> {
+        // Room for at least one event with the longest name (16 + 256 bytes), plus alignment.
+        let mut space = [MaybeUninit::<u8>::uninit(); 4096 + 8];
+        let mut events = inotify::Reader::new(&self.inotify, &mut space);
         loop {
-            match rustix::io::read(&self.inotify, &mut buf) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            let event = match events.next() {
+                Ok(event) => event,
+                Err(rustix::io::Errno::INTR) => continue,
                 Err(rustix::io::Errno::AGAIN) => break,
                 Err(e) => return Err(e.into()),
+            };
+            let flags = event.events();
+            if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
+                on_event(DirEvent::Overflow);
+                continue;
+            }
+            if event.wd() != self.dir || flags.contains(ReadFlags::ISDIR) {
+                continue;
+            }
+            let Some(name) = event.file_name() else {
+                continue;
+            };
+            let name = name.to_bytes();
+            let cookie = event.cookie();
+            if flags.contains(ReadFlags::MOVED_FROM) {
+                on_event(DirEvent::MovedFrom { name, cookie });
+            } else if flags.contains(ReadFlags::MOVED_TO) {
+                on_event(DirEvent::MovedTo { name, cookie });
+            } else if flags.contains(ReadFlags::DELETE) {
+                on_event(DirEvent::Deleted { name });
+            } else if flags.contains(ReadFlags::CREATE) {
+                on_event(DirEvent::Created { name });
             }
         }
         let mut ticks = [0u8; 8];
@@ -159,4 +191,19 @@ fn timespec(d: Duration) -> Timespec {
         tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX),
         tv_nsec: d.subsec_nanos().into(),
     }
+}
+
+/// A change of a directory entry, as the source needs to know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DirEvent<'a> {
+    /// `name` was renamed; the `MovedTo` with the same cookie says to what.
+    MovedFrom { name: &'a [u8], cookie: u32 },
+    /// Something was renamed to `name`.
+    MovedTo { name: &'a [u8], cookie: u32 },
+    /// `name` was unlinked.
+    Deleted { name: &'a [u8] },
+    /// `name` was created.
+    Created { name: &'a [u8] },
+    /// The event queue overflowed: events were lost.
+    Overflow,
 }
