@@ -77,6 +77,7 @@ macro_rules! conformance_tests {
             robustness::endless_input_lets_other_work_run_and_the_reader_drops_cleanly,
             follow::appends_of_every_size_arrive_once_in_order_and_the_reader_waits_between,
             follow::thousand_rotations_under_a_writer_that_never_stops_lose_and_repeat_nothing,
+            follow::hard_link_rotation_finishes_the_old_file_then_reads_the_new_one,
             follow::truncation_is_a_notice_then_the_new_content_from_its_start,
             follow::copytruncate_is_a_notice_and_the_writer_goes_on,
             follow::a_deleted_file_is_finished_then_removed_then_recreated,

@@ -23,8 +23,8 @@ use steps::{Idle, expect_quiet, follow, line, next_past_notices, notice, take_nu
 
 use crate::fixtures::{
     Progress, QUIET, STEP, TempDir, append, copytruncate, inotify_watches, line_number,
-    numbered_line, numbered_lines, open_descriptors, rotate, spawn_line_writer,
-    spawn_rotating_writer,
+    numbered_line, numbered_lines, open_descriptors, rotate, rotate_by_hard_link,
+    spawn_line_writer, spawn_rotating_writer,
 };
 use crate::{Backend, Outcome, Reader, Seen, next_seen};
 
@@ -181,6 +181,43 @@ pub fn thousand_rotations_under_a_writer_that_never_stops_lose_and_repeat_nothin
         &["Rotated", "Removed", "Created"],
         "after the last line",
     );
+    Ok(())
+}
+
+/// Hard-link rotation (`ln app.log app.log.1`, then a new file renamed over `app.log`: the path
+/// never names no file): the old file is finished first (a line its logger writes after the
+/// switch included), then the new one; nothing lost, nothing twice.
+pub fn hard_link_rotation_finishes_the_old_file_then_reads_the_new_one<B: Backend>() -> Outcome {
+    let dir = TempDir::new("follow-hard-link");
+    let path = dir.path().join("app.log");
+    fs::write(&path, b"old 1\n").unwrap();
+    let options = FollowOptions::new().rotate_wait(Duration::from_millis(200));
+    let mut reader = follow::<B>(&path, options);
+    assert_eq!(next_seen(&mut reader, STEP), line("old 1"));
+    let mut logger = OpenOptions::new().append(true).open(&path).unwrap();
+    logger.write_all(b"old 2\n").unwrap();
+    rotate_by_hard_link(&path, b"new 1\n");
+    logger.write_all(b"old 3\n").unwrap(); // after the switch, within the grace period
+    drop(logger);
+    let mut notices = Vec::new();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        match next_past_notices(&mut reader, STEP, &["Rotated"], &mut notices) {
+            Seen::Item(item) => got.push(String::from_utf8_lossy(&item).into_owned()),
+            other => panic!("expected a line, got {other:?} after {got:?}"),
+        }
+    }
+    // "old 3" and "new 1" were written to two files at nearly the same time: either order is
+    // right; "old 2" was written before the switch and comes first.
+    let mut rest = got[1..].to_vec();
+    rest.sort();
+    assert_eq!(
+        (got[0].as_str(), rest),
+        ("old 2", vec!["new 1".to_string(), "old 3".to_string()]),
+        "every line once, the old file's line from before the switch first: {got:?}"
+    );
+    expect_quiet(&mut reader, &["Rotated"], "after the three lines");
+    assert_eq!(notices.len(), 1, "one rotation, one notice: {notices:?}");
     Ok(())
 }
 
