@@ -122,28 +122,44 @@ impl<D: Decoder> FdReader<D> {
     /// when the file (or its directory) changes. Rotations, truncations and the like come as
     /// non-fatal [`Error::Follow`](fdframe::Error::Follow) notices between the messages.
     ///
-    /// ```no_run
+    /// ```
+    /// use std::io::Write;
+    /// use std::time::Duration;
     /// use fdframe::codec::LinesDecoder;
     /// use fdframe::follow::FollowOptions;
     /// use fdframe_mio::FdReader;
     /// use mio::{Events, Interest, Poll, Token};
     ///
-    /// let mut lines = FdReader::follow("/var/log/app.log", LinesDecoder::new(), FollowOptions::new())?;
+    /// # let dir = std::env::temp_dir().join(format!("fdframe-mio-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("app.log");
+    /// std::fs::write(&path, "")?;
+    /// let mut lines = FdReader::follow(&path, LinesDecoder::new(), FollowOptions::new())?;
     /// let mut poll = Poll::new()?;
     /// poll.registry().register(&mut lines, Token(0), Interest::READABLE)?;
+    ///
+    /// std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"appended\n")?;
     /// let mut events = Events::with_capacity(8);
-    /// loop {
+    /// let mut got = Vec::new();
+    /// // An event loop would go on for ever: a rotation, truncation or deletion is an
+    /// // `Err(Error::Follow(notice))` to log, not an end.
+    /// for _ in 0..10 {
     ///     for line in lines.drain() {
     ///         match line {
-    ///             Ok(line) => println!("{}", String::from_utf8_lossy(&line)),
-    ///             Err(notice) => eprintln!("{notice}"), // rotated, truncated, ...: going on
+    ///             Ok(line) => got.push(line),
+    ///             Err(notice) => eprintln!("{notice}"),
     ///         }
     ///     }
+    ///     if !got.is_empty() {
+    ///         break;
+    ///     }
     ///     if lines.is_drained() {
-    ///         poll.poll(&mut events, None)?;
+    ///         poll.poll(&mut events, Some(Duration::from_secs(1)))?;
     ///     }
     /// }
-    /// # Ok::<(), std::io::Error>(())
+    /// assert_eq!(got, ["appended"]);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn follow(path: impl AsRef<Path>, decoder: D, options: FollowOptions) -> io::Result<Self> {
         Self::new(ReadFd::follow(path, options)?, decoder)

@@ -125,21 +125,26 @@ impl<D: Decoder> FdStream<D> {
     /// reactor for the file to grow and never ends by itself. Rotations, truncations and the
     /// like come as non-fatal [`Error::Follow`] notices between the messages.
     ///
-    /// ```no_run
+    /// ```
+    /// use std::io::Write;
     /// use fdframe::codec::LinesDecoder;
     /// use fdframe::follow::FollowOptions;
     /// use fdframe_tokio::FdStream;
     /// use tokio_stream::StreamExt;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> std::io::Result<()> {
-    /// let mut lines = FdStream::follow("/var/log/app.log", LinesDecoder::new(), FollowOptions::new())?;
-    /// while let Some(line) = lines.next().await {
-    ///     match line {
-    ///         Ok(line) => println!("{}", String::from_utf8_lossy(&line)),
-    ///         Err(notice) => eprintln!("{notice}"), // rotated, truncated, ...: going on
-    ///     }
-    /// }
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("fdframe-tokio-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("app.log");
+    /// std::fs::write(&path, "")?;
+    /// let mut lines = FdStream::follow(&path, LinesDecoder::new(), FollowOptions::new())?;
+    ///
+    /// std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"appended\n")?;
+    /// // Waits in the reactor until the line is there. A loop would go on for ever: a rotation,
+    /// // truncation or deletion is an `Err(Error::Follow(notice))` to log, not an end.
+    /// assert_eq!(lines.next().await.transpose()?.as_deref(), Some(&b"appended"[..]));
+    /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok(())
     /// # }
     /// ```
