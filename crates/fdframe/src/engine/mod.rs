@@ -124,7 +124,8 @@ pub struct Framer<D: Decoder> {
     /// The drain under way ends a segment ([`ReadBuf::end_segment`]), not the stream: it goes
     /// back to `Reading` when done.
     segment_end: bool,
-    /// A notice signalled with a segment end, delivered once the segment's drain is done.
+    /// Where a read puts a notice it signals ([`ReadBuf::notice`]); one signalled with a
+    /// segment end waits here until the segment's drain is done.
     segment_notice: Option<FollowNotice>,
 }
 
@@ -552,9 +553,11 @@ impl<D: Decoder> Framer<D> {
                 self.buf = std::mem::take(&mut self.record_spare);
             }
             let offer = self.read_offer();
-            let mut read_buf = ReadBuf::new(&mut self.buf, offer);
+            let mut read_buf =
+                ReadBuf::with_notice_slot(&mut self.buf, offer, &mut self.segment_notice);
             let result = read(&mut read_buf);
             let filled = read_buf.filled();
+            let segment_end = read_buf.is_segment_end();
             if filled > 0 {
                 // Bytes that arrived count even if the closure then failed: a real error comes
                 // back on the next read.
@@ -564,8 +567,8 @@ impl<D: Decoder> Framer<D> {
             match result {
                 Ok(()) => {
                     // The rare 0-byte read: end of input, unless the reader signalled.
-                    if let Some(signal) = read_buf.take_signal() {
-                        return self.signalled(signal);
+                    if segment_end || self.segment_notice.is_some() {
+                        return self.signalled(segment_end);
                     }
                     self.state = State::Draining;
                     return ReadOutcome::Bytes;
@@ -592,18 +595,19 @@ impl<D: Decoder> Framer<D> {
         }
     }
 
-    /// A read filled nothing and signalled a segment end and/or a notice instead.
+    /// A read filled nothing and signalled a segment end and/or a notice (now in
+    /// `segment_notice`) instead.
     #[inline(never)]
-    fn signalled(&mut self, signal: read_buf::Signal) -> ReadOutcome<D::Item, D::Error> {
-        if signal.end_segment {
+    fn signalled(&mut self, segment_end: bool) -> ReadOutcome<D::Item, D::Error> {
+        if segment_end {
+            // The notice waits in `segment_notice` until the drain is over.
             self.state = State::Draining;
             self.segment_end = true;
-            self.segment_notice = signal.notice;
             return ReadOutcome::Bytes;
         }
-        match signal.notice {
+        match self.segment_notice.take() {
             Some(notice) => ReadOutcome::Deliver(Err(Error::Follow(notice))),
-            // `take_signal` gives a signal only when something was signalled.
+            // The caller checked that something was signalled.
             None => ReadOutcome::Bytes,
         }
     }

@@ -34,19 +34,15 @@ pub struct ReadBuf<'a> {
     limit: usize,
     /// Set by [`ReadBuf::end_segment`].
     end_segment: bool,
-    /// Set by [`ReadBuf::notice`].
-    notice: Option<FollowNotice>,
-}
-
-/// What a read that filled nothing signalled instead of the end of input.
-#[derive(Debug)]
-pub(crate) struct Signal {
-    pub(crate) end_segment: bool,
-    pub(crate) notice: Option<FollowNotice>,
+    /// Where [`ReadBuf::notice`] puts its notice: a slot of the engine's. A reference, not
+    /// the notice itself, so that a `ReadBuf` needs no drop glue: the engine builds one per
+    /// read, which on a record device is one per message.
+    notice: Option<&'a mut Option<FollowNotice>>,
 }
 
 impl<'a> ReadBuf<'a> {
     /// Offers room for up to `capacity` bytes after the end of `buf`, reserving it if needed.
+    #[inline]
     pub fn new(buf: &'a mut BytesMut, capacity: usize) -> Self {
         buf.reserve(capacity);
         let start = buf.len();
@@ -57,6 +53,18 @@ impl<'a> ReadBuf<'a> {
             end_segment: false,
             notice: None,
         }
+    }
+
+    /// The engine's `ReadBuf`: a notice goes to `slot`.
+    #[inline]
+    pub(crate) fn with_notice_slot(
+        buf: &'a mut BytesMut,
+        capacity: usize,
+        slot: &'a mut Option<FollowNotice>,
+    ) -> Self {
+        let mut this = ReadBuf::new(buf, capacity);
+        this.notice = Some(slot);
+        this
     }
 
     /// How many bytes the engine had buffered before this read: an undelivered partial frame
@@ -82,25 +90,28 @@ impl<'a> ReadBuf<'a> {
     /// [`Error::Follow`](crate::Error::Follow) (not fatal) after the segment drain if
     /// [`end_segment`](ReadBuf::end_segment) was signalled too, before its next read. A later
     /// call replaces an earlier one of the same read. The read must fill nothing.
+    ///
+    /// # Panics
+    ///
+    /// On a `ReadBuf` made with [`new`](ReadBuf::new) rather than offered by a
+    /// [`Framer`](crate::Framer): there is no engine to deliver the notice.
     pub fn notice(&mut self, notice: FollowNotice) {
-        self.notice = Some(notice);
+        let slot = self
+            .notice
+            .as_deref_mut()
+            .expect("ReadBuf::notice: only a ReadBuf offered by a Framer can deliver a notice");
+        *slot = Some(notice);
     }
 
     /// Whether this read signalled something (see [`end_segment`](ReadBuf::end_segment) and
     /// [`notice`](ReadBuf::notice)).
     pub fn is_signalled(&self) -> bool {
-        self.end_segment || self.notice.is_some()
+        self.end_segment || self.notice.as_deref().is_some_and(Option::is_some)
     }
 
-    /// The signal of a read that filled nothing; `None` means a plain end of input.
-    pub(crate) fn take_signal(&mut self) -> Option<Signal> {
-        if !self.is_signalled() {
-            return None;
-        }
-        Some(Signal {
-            end_segment: std::mem::take(&mut self.end_segment),
-            notice: self.notice.take(),
-        })
+    /// Whether this read signalled the end of a segment.
+    pub(crate) fn is_segment_end(&self) -> bool {
+        self.end_segment
     }
 
     /// The bytes this read has added so far.

@@ -40,8 +40,9 @@ pub enum FollowNotice {
     CheckpointMismatch {
         /// The followed path.
         path: PathBuf,
-        /// The checkpoint's position that did not match.
-        file: FilePosition,
+        /// The checkpoint's position that did not match (boxed: a notice travels inside every
+        /// stream's error type, which stays as small as the per-message path needs).
+        file: Box<FilePosition>,
         /// `true`: the inode was found with other first bytes (reused); `false`: not found.
         inode_reused: bool,
     },

@@ -549,7 +549,7 @@ impl FollowSource {
     fn mismatch(&mut self, position: &FilePosition, inode_reused: bool) {
         self.notices.push_back(FollowNotice::CheckpointMismatch {
             path: self.path.clone(),
-            file: *position,
+            file: Box::new(*position),
             inode_reused,
         });
     }

@@ -76,3 +76,23 @@ fn a_followed_read_fd_is_send_and_sync() {
     assert_eq!(fd.kind(), crate::FdKind::Followed);
     assert!(fd.kind().is_pollable());
 }
+
+/// Every stream's error type carries notices, and every step of the per-message path returns
+/// it: a notice must not make it larger than the loss notice already does.
+#[test]
+fn a_follow_notice_does_not_grow_the_error_type() {
+    use std::mem::size_of;
+    assert!(size_of::<FollowNotice>() <= size_of::<crate::Loss>());
+    assert_eq!(
+        size_of::<Error<crate::codec::LinesError>>(),
+        size_of::<crate::Loss>()
+    );
+}
+
+#[test]
+#[should_panic(expected = "only a ReadBuf offered by a Framer")]
+fn a_notice_on_a_read_buf_no_engine_offered_panics() {
+    let mut buf = bytes::BytesMut::new();
+    let mut read_buf = crate::ReadBuf::new(&mut buf, 4);
+    read_buf.notice(FollowNotice::Removed { path: "x".into() });
+}
