@@ -685,3 +685,52 @@ fn a_writer_rotating_faster_than_the_reader_looks_loses_nothing() {
     assert_eq!(writer.join().unwrap(), expected);
     assert_eq!(rotations, ROTATIONS);
 }
+
+#[test]
+fn a_file_that_was_at_the_path_while_the_current_one_was_away_is_read_without_a_removed_notice() {
+    let dir = TempDir::new("away-and-back");
+    let path = dir.path("log");
+    fs::write(&path, "c1\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("c1"));
+    assert_idle(&mut reader);
+    // The current file goes away and comes back; meanwhile another file was at the path.
+    fs::rename(&path, dir.path("away")).unwrap();
+    fs::write(&path, "n1\n").unwrap();
+    fs::rename(&path, dir.path("log.1")).unwrap();
+    fs::rename(dir.path("away"), &path).unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("rotated"), line("n1")]);
+    assert_idle(&mut reader);
+    // The other file's grace period ends: it is closed, and the path still has its file.
+    assert!(wakes_within(&reader, HANG), "the grace timer fires");
+    assert_idle(&mut reader);
+    append(&path, b"c2\n");
+    assert_eq!(next(&mut reader), line("c2"));
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_checkpoint_while_a_rotated_file_holds_a_partial_line_resumes_both_files_in_order() {
+    let dir = TempDir::new("checkpoint-two-files");
+    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    fs::write(&path, "a1\na-part").unwrap();
+    let mut reader = follow(&path, long_grace());
+    assert_eq!(next(&mut reader), line("a1"));
+    fs::rename(&path, &old_path).unwrap();
+    fs::write(&path, "b1\n").unwrap();
+    // The old file's partial line holds the new file back (its grace period is long).
+    assert_eq!(next(&mut reader), Notice("rotated"));
+    assert_idle(&mut reader);
+    let checkpoint = reader.checkpoint().unwrap();
+    let offsets: Vec<u64> = checkpoint.files().iter().map(|f| f.offset).collect();
+    assert_eq!(
+        offsets,
+        [3, 0],
+        "after a1 in the old file; nothing of the new one"
+    );
+    drop(reader);
+    append(&old_path, b"-done\n");
+    let mut reader = resume(&path, &checkpoint.encode(), quick());
+    assert_eq!(take(&mut reader, 2), [line("a-part-done"), line("b1")]);
+    assert_idle(&mut reader);
+}

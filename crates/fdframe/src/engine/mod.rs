@@ -299,8 +299,8 @@ impl<D: Decoder> Framer<D> {
     /// | `Reading`  | `decode_pending`                  | `decode`; item / error → return it       |
     /// | `Reading`  | buffer over `max_frame_len`       | `FrameTooLarge`, → `Done`                |
     /// | `Reading`  | `MAX_READS_PER_CALL` reads made in this call | `Pending`, `is_yielding()` → `true` (poll again without waiting) |
-    /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; `WouldBlock` → `Pending`; `EINTR` or a retried error → read again |
-    /// | `Draining` | —                                 | `decode_eof`; nothing left → `Done` (leftover bytes → `Truncated`) |
+    /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; 0 with [`end_segment`](ReadBuf::end_segment) → `Draining` a segment; 0 with only a [`notice`](ReadBuf::notice) → return it; `WouldBlock` → `Pending`; `EINTR` or a retried error → read again |
+    /// | `Draining` | —                                 | `decode_eof`; nothing left → `Done` (leftover bytes → `Truncated`), or for a segment → `Reading` (then its notice, if any) |
     /// | `Done`     | —                                 | `Ready(None)`                            |
     #[inline]
     pub fn poll_next_with<R>(&mut self, read: R) -> Step<D::Item, D::Error>

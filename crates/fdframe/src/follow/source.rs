@@ -16,6 +16,9 @@ use super::watch::Watch;
 use super::{Checkpoint, FilePosition, Fingerprint, FollowNotice, FollowOptions, FollowStart};
 use crate::ReadBuf;
 
+#[path = "resume.rs"]
+mod resume;
+
 /// The most rotated files kept open at once; past that the oldest is finished early.
 pub(crate) const MAX_ROTATED: usize = 16;
 
@@ -296,7 +299,7 @@ impl FollowSource {
     fn check_path(&mut self, now: Instant) -> io::Result<()> {
         let grace_end = now + self.options.rotate_wait;
         for _ in 0..MAX_LOOKS {
-            let at_path = self.open_at_path(false)?;
+            let at_path = self.look()?;
             let (watch, moves, name) = (&mut self.watch, &mut self.moves, &self.name);
             watch.drain(|event| moves.on_event(event, name))?;
             let (moved, touched) = self.moves.take();
@@ -313,7 +316,7 @@ impl FollowSource {
     /// from the path (in order) as the drain after the look saw them.
     fn settle(
         &mut self,
-        at_path: Option<(OwnedFd, FileId)>,
+        at_path: Option<(Option<OwnedFd>, FileId)>,
         moved: Vec<OsString>,
         grace_end: Instant,
     ) -> io::Result<()> {
@@ -351,7 +354,28 @@ impl FollowSource {
             self.path_state = PathState::Present;
             return Ok(());
         }
-        self.push_new(fd, id, None)
+        match fd {
+            Some(fd) => self.push_new(fd, id, None),
+            // `look` leaves out the descriptor only for a file already open.
+            None => Ok(()),
+        }
+    }
+
+    /// What the path names: its identity, and a descriptor for it unless it is a file already
+    /// open (the common case, the current file: a `stat`, no `open`).
+    fn look(&self) -> io::Result<Option<(Option<OwnedFd>, FileId)>> {
+        match rustix::fs::stat(&self.path) {
+            Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile => {
+                let id = FileId::of(&stat);
+                if self.is_open(id) {
+                    return Ok(Some((None, id)));
+                }
+            }
+            // Not a regular file (yet): as if there were none.
+            Ok(_) | Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(self.open_at_path(false)?.map(|(fd, id)| (Some(fd), id)))
     }
 
     /// The current file was rotated away: finished for the grace period from now on.
@@ -376,7 +400,9 @@ impl FollowSource {
         file.grace_end = grace_end;
         if grace_end.is_some() {
             self.rotated.push_back(file);
-            self.path_state = PathState::Vanished;
+            if self.current.is_none() {
+                self.path_state = PathState::Vanished;
+            }
         } else {
             self.current = Some(file);
             self.path_state = PathState::Present;
@@ -451,70 +477,6 @@ impl FollowSource {
             .any(|f| f.id == id)
     }
 
-    /// Starts from a checkpoint: each position is found at the path or, if it was rotated
-    /// meanwhile, by a bounded scan of the directory; what is not found (or whose inode holds
-    /// another file now) is a `CheckpointMismatch` notice.
-    fn resume(&mut self, checkpoint: &Checkpoint) -> io::Result<()> {
-        let at_path = self.open_at_path(true)?;
-        let mut at_path = at_path.map(|(fd, id)| (Some(fd), id));
-        let now = Instant::now();
-        for position in checkpoint.files() {
-            let want = FileId {
-                dev: position.dev,
-                ino: position.ino,
-            };
-            let found = match &mut at_path {
-                Some((fd, id)) if *id == want => fd.take(),
-                _ => self.scan_for(want)?,
-            };
-            let Some(fd) = found else {
-                self.mismatch(position, false);
-                continue;
-            };
-            let fingerprint = read_prefix(fd.as_fd(), position.fingerprint.len.into())?;
-            if Fingerprint::of(&fingerprint) != position.fingerprint
-                || fingerprint.len() != usize::from(position.fingerprint.len)
-            {
-                self.mismatch(position, true);
-                if let Some((slot, id)) = &mut at_path
-                    && *id == want
-                {
-                    // The file at the path is another file now: read it from its start.
-                    *slot = Some(fd);
-                }
-                continue;
-            }
-            if self.is_open(want) {
-                continue;
-            }
-            let mut file = self.track(fd, want)?;
-            rustix::fs::seek(&file.fd, SeekFrom::Start(position.offset))?;
-            file.offset = position.offset;
-            let known = position.offset.max(position.fingerprint.len.into());
-            file.prefix = read_prefix(file.fd.as_fd(), known.min(FINGERPRINT_MAX as u64) as usize)?;
-            if at_path.as_ref().is_some_and(|(_, id)| *id == want) {
-                self.current = Some(file);
-            } else {
-                file.grace_end = Some(now + self.options.rotate_wait);
-                self.rotated.push_back(file);
-            }
-        }
-        if self.current.is_none()
-            && let Some((Some(fd), id)) = at_path
-        {
-            // A file the checkpoint does not know: new since, read from its start.
-            self.current = Some(self.track(fd, id)?);
-        }
-        self.path_state = if self.current.is_some() {
-            PathState::Present
-        } else if self.rotated.is_empty() {
-            PathState::Absent
-        } else {
-            PathState::Vanished
-        };
-        self.arm_timer(now)
-    }
-
     /// Arms the timer for the earliest grace period still running. One already over needs no
     /// timer: its file is finished at its next end of file, or, while another file's partial
     /// record is pending, once that file brings bytes (a timer for a past time would wake the
@@ -544,41 +506,6 @@ impl FollowSource {
     #[cfg(test)]
     pub(crate) fn watched_files(&self) -> usize {
         self.watch.watched_files()
-    }
-
-    fn mismatch(&mut self, position: &FilePosition, inode_reused: bool) {
-        self.notices.push_back(FollowNotice::CheckpointMismatch {
-            path: self.path.clone(),
-            file: Box::new(*position),
-            inode_reused,
-        });
-    }
-
-    /// Looks for the file `want` among the first 10,000 entries of the directory.
-    fn scan_for(&self, want: FileId) -> io::Result<Option<OwnedFd>> {
-        use std::os::unix::fs::DirEntryExt;
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        for entry in entries.take(MAX_SCAN) {
-            let entry = entry?;
-            if entry.ino() != want.ino || entry.file_name() == self.name {
-                continue;
-            }
-            let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
-            let Ok(fd) = rustix::fs::open(entry.path(), flags, Mode::empty()) else {
-                continue;
-            };
-            let stat = rustix::fs::fstat(&fd)?;
-            if FileId::of(&stat) == want
-                && FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
-            {
-                return Ok(Some(fd));
-            }
-        }
-        Ok(None)
     }
 }
 

@@ -1,0 +1,113 @@
+//! Resuming from a [`Checkpoint`]: each position found at the path or, rotated meanwhile, by
+//! a bounded scan of the directory; what is not found (or holds other bytes) is a notice.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Instant;
+
+use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
+
+use super::super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
+use super::super::{Checkpoint, FilePosition, Fingerprint, FollowNotice};
+use super::{FollowSource, MAX_SCAN, PathState};
+
+impl FollowSource {
+    /// Starts from a checkpoint: each position is found at the path or, if it was rotated
+    /// meanwhile, by a bounded scan of the directory; what is not found (or whose inode holds
+    /// another file now) is a `CheckpointMismatch` notice.
+    pub(super) fn resume(&mut self, checkpoint: &Checkpoint) -> io::Result<()> {
+        let at_path = self.open_at_path(true)?;
+        let mut at_path = at_path.map(|(fd, id)| (Some(fd), id));
+        let now = Instant::now();
+        for position in checkpoint.files() {
+            let want = FileId {
+                dev: position.dev,
+                ino: position.ino,
+            };
+            let found = match &mut at_path {
+                Some((fd, id)) if *id == want => fd.take(),
+                _ => self.scan_for(want)?,
+            };
+            let Some(fd) = found else {
+                self.mismatch(position, false);
+                continue;
+            };
+            let fingerprint = read_prefix(fd.as_fd(), position.fingerprint.len.into())?;
+            if Fingerprint::of(&fingerprint) != position.fingerprint
+                || fingerprint.len() != usize::from(position.fingerprint.len)
+            {
+                self.mismatch(position, true);
+                if let Some((slot, id)) = &mut at_path
+                    && *id == want
+                {
+                    // The file at the path is another file now: read it from its start.
+                    *slot = Some(fd);
+                }
+                continue;
+            }
+            if self.is_open(want) {
+                continue;
+            }
+            let mut file = self.track(fd, want)?;
+            rustix::fs::seek(&file.fd, SeekFrom::Start(position.offset))?;
+            file.offset = position.offset;
+            let known = position.offset.max(position.fingerprint.len.into());
+            file.prefix = read_prefix(file.fd.as_fd(), known.min(FINGERPRINT_MAX as u64) as usize)?;
+            if at_path.as_ref().is_some_and(|(_, id)| *id == want) {
+                self.current = Some(file);
+            } else {
+                file.grace_end = Some(now + self.options.rotate_wait);
+                self.rotated.push_back(file);
+            }
+        }
+        if self.current.is_none()
+            && let Some((Some(fd), id)) = at_path
+        {
+            // A file the checkpoint does not know: new since, read from its start.
+            self.current = Some(self.track(fd, id)?);
+        }
+        self.path_state = if self.current.is_some() {
+            PathState::Present
+        } else if self.rotated.is_empty() {
+            PathState::Absent
+        } else {
+            PathState::Vanished
+        };
+        self.arm_timer(now)
+    }
+
+    fn mismatch(&mut self, position: &FilePosition, inode_reused: bool) {
+        self.notices.push_back(FollowNotice::CheckpointMismatch {
+            path: self.path.clone(),
+            file: Box::new(*position),
+            inode_reused,
+        });
+    }
+
+    /// Looks for the file `want` among the first 10,000 entries of the directory.
+    fn scan_for(&self, want: FileId) -> io::Result<Option<OwnedFd>> {
+        use std::os::unix::fs::DirEntryExt;
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for entry in entries.take(MAX_SCAN) {
+            let entry = entry?;
+            if entry.ino() != want.ino || entry.file_name() == self.name {
+                continue;
+            }
+            let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+            let Ok(fd) = rustix::fs::open(entry.path(), flags, Mode::empty()) else {
+                continue;
+            };
+            let stat = rustix::fs::fstat(&fd)?;
+            if FileId::of(&stat) == want
+                && FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
+            {
+                return Ok(Some(fd));
+            }
+        }
+        Ok(None)
+    }
+}
