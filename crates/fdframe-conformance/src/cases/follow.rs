@@ -340,8 +340,7 @@ pub fn copytruncate_is_a_notice_and_the_writer_goes_on<B: Backend>() -> Outcome 
 
 /// A deleted file is finished like a rotated one (a line its writer adds after the unlink, within
 /// the grace period, still comes), then a `Removed` notice and a wait that does not spin; a new
-/// file at the path gives a
-/// `Created` notice and its lines from the start.
+/// file at the path gives a `Created` notice and its lines from the start.
 pub fn a_deleted_file_is_finished_then_removed_then_recreated<B: Backend>() -> Outcome {
     let dir = TempDir::new("follow-delete");
     let path = dir.path().join("app.log");
