@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use std::task::Poll;
 
+use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 use fdframe_async_std::{BatchStream, FdStream};
 use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
@@ -54,6 +55,10 @@ impl<D: Decoder> Reader<D> for AsyncStdReader<FdStream<D>> {
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
     }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.0.checkpoint()
+    }
 }
 
 impl<D: Decoder> BatchReader<D> for AsyncStdReader<BatchStream<D>> {
@@ -70,6 +75,10 @@ impl<D: Decoder> BatchReader<D> for AsyncStdReader<BatchStream<D>> {
 
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.0.checkpoint()
     }
 }
 

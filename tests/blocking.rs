@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use fdframe::blocking::FdReader;
 use std::task::Poll;
 
+use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
 
@@ -59,6 +60,10 @@ impl<D: Decoder> Reader<D> for BlockingReader<D> {
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
     }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.0.checkpoint()
+    }
 }
 
 impl<D: Decoder> BatchReader<D> for BlockingBatchReader<D> {
@@ -75,6 +80,10 @@ impl<D: Decoder> BatchReader<D> for BlockingBatchReader<D> {
 
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.0.checkpoint()
     }
 }
 

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, Frames, ReadFd, Step};
 use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
 use fdframe_mio::FdReader;
@@ -118,6 +119,15 @@ impl<D: Decoder> Reader<D> for MioReader<D, D::Item> {
     fn framer(&self) -> &Framer<D> {
         self.reader.framer()
     }
+
+    /// Only once the glue has handed out everything the last drain gave: the reader's own
+    /// checkpoint is past all of it.
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.drained
+            .is_empty()
+            .then(|| self.reader.checkpoint())
+            .flatten()
+    }
 }
 
 impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
@@ -134,6 +144,15 @@ impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
 
     fn framer(&self) -> &Framer<D> {
         self.reader.framer()
+    }
+
+    /// Only once the glue has handed out everything the last drain gave: the reader's own
+    /// checkpoint is past all of it.
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.drained
+            .is_empty()
+            .then(|| self.reader.checkpoint())
+            .flatten()
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use std::task::Poll;
 
+use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 use fdframe_async_std::{BatchStream, FdStream};
 use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
@@ -55,6 +56,10 @@ impl<D: Decoder> Reader<D> for SmolReader<FdStream<D>> {
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
     }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.0.checkpoint()
+    }
 }
 
 impl<D: Decoder> BatchReader<D> for SmolReader<BatchStream<D>> {
@@ -71,6 +76,10 @@ impl<D: Decoder> BatchReader<D> for SmolReader<BatchStream<D>> {
 
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.0.checkpoint()
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use std::task::Poll;
 
+use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
 use fdframe_tokio::{BatchStream, FdStream};
@@ -77,6 +78,10 @@ impl<D: Decoder> Reader<D> for TokioReader<FdStream<D>> {
     fn framer(&self) -> &Framer<D> {
         self.stream.framer()
     }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.stream.checkpoint()
+    }
 }
 
 impl<D: Decoder> BatchReader<D> for TokioReader<BatchStream<D>> {
@@ -93,6 +98,10 @@ impl<D: Decoder> BatchReader<D> for TokioReader<BatchStream<D>> {
 
     fn framer(&self) -> &Framer<D> {
         self.stream.framer()
+    }
+
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.stream.checkpoint()
     }
 }
 

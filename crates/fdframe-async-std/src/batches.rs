@@ -3,6 +3,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, Error, Framer, Frames, ReadFd};
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
@@ -54,6 +55,31 @@ impl<D: Decoder> BatchStream<D> {
     /// The engine.
     pub fn framer(&self) -> &Framer<D> {
         self.stream.framer()
+    }
+
+    /// Where a followed file stands after the last batch this stream handed out (see
+    /// [`FdStream::checkpoint`]); `None` when the descriptor is not followed. Commit it once
+    /// every message of those batches is handled.
+    ///
+    /// ```no_run
+    /// # use fdframe::codec::LinesDecoder;
+    /// # use fdframe::follow::FollowOptions;
+    /// # use fdframe_async_std::FdStream;
+    /// # use futures_lite::StreamExt;
+    /// # fn main() -> std::io::Result<()> { futures_lite::future::block_on(async {
+    /// let mut batches =
+    ///     FdStream::follow("app.log", LinesDecoder::new(), FollowOptions::new())?.batches();
+    /// if let Some(Ok(lines)) = batches.next().await {
+    ///     println!("{} lines", lines.len()); // all handled: now commit
+    ///     if let Some(checkpoint) = batches.checkpoint() {
+    ///         std::fs::write("app.log.checkpoint", checkpoint.encode())?;
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }) }
+    /// ```
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        self.stream.checkpoint()
     }
 
     /// Leaves the reactor and returns the descriptor with the engine (see

@@ -3,6 +3,7 @@
 use std::io;
 use std::time::Duration;
 
+use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, Framer, ReadFd, Step};
 
 /// A backend under test: how to turn a descriptor and an engine into a [`Reader`].
@@ -48,4 +49,11 @@ pub trait Reader<D: Decoder> {
 
     /// The engine, to check buffer bounds.
     fn framer(&self) -> &Framer<D>;
+
+    /// Where a followed file stands after the last item this reader returned (the backend's
+    /// `checkpoint()`); `None` when the descriptor is not followed, or when the glue holds items
+    /// the backend handed out but the case has not taken yet (the rest of a batch or of a
+    /// drain): the backend's checkpoint is past those, so it is not the position after the
+    /// last item returned.
+    fn checkpoint(&self) -> Option<Checkpoint>;
 }

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use std::task::Poll;
 use std::time::Duration;
 
+use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 
 use crate::{Backend, Reader};
@@ -41,6 +42,9 @@ pub trait BatchReader<D: Decoder> {
 
     /// The engine, to check buffer bounds.
     fn framer(&self) -> &Framer<D>;
+
+    /// As [`Reader::checkpoint`]: the position after the last batch returned.
+    fn checkpoint(&self) -> Option<Checkpoint>;
 }
 
 /// `B`'s batch path as a [`Backend`]: cases read single messages, taken from the batches in
@@ -107,5 +111,15 @@ impl<D: Decoder, R: BatchReader<D>> Reader<D> for Flatten<D, R> {
 
     fn framer(&self) -> &Framer<D> {
         self.reader.framer()
+    }
+
+    /// Only between batches: inside one, the backend's checkpoint is already past the messages
+    /// still queued here.
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        if self.queue.is_empty() {
+            self.reader.checkpoint()
+        } else {
+            None
+        }
     }
 }

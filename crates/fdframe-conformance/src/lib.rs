@@ -2,7 +2,7 @@
 //!
 //! "All backends behave the same" is checked here, case by case. A case is a function generic
 //! over a [`Backend`]: it builds a real descriptor (pipe, FIFO, pty, socket, inotify, signalfd,
-//! timerfd, eventfd, TUN, `/dev/kmsg`), opens it through the backend with a decoder, and states
+//! timerfd, eventfd, TUN, `/dev/kmsg`, a followed log file), opens it through the backend with a decoder, and states
 //! what must come out. Each backend's test glue implements [`Backend`] (a constructor and a
 //! "next, within a timeout" that drops the pending `next()` when the time runs out — which is
 //! exactly a cancellation) and invokes [`conformance_tests!`], which expands to one `#[test]`
@@ -75,6 +75,17 @@ macro_rules! conformance_tests {
             robustness::ten_thousand_readers_leak_no_descriptors,
             robustness::garbage_gives_typed_errors_and_the_stream_goes_on,
             robustness::endless_input_lets_other_work_run_and_the_reader_drops_cleanly,
+            follow::appends_of_every_size_arrive_once_in_order_and_the_reader_waits_between,
+            follow::thousand_rotations_under_a_writer_that_never_stops_lose_and_repeat_nothing,
+            follow::hard_link_rotation_finishes_the_old_file_then_reads_the_new_one,
+            follow::truncation_is_a_notice_then_the_new_content_from_its_start,
+            follow::copytruncate_is_a_notice_and_the_writer_goes_on,
+            follow::a_deleted_file_is_finished_then_removed_then_recreated,
+            follow::a_file_created_after_the_reader_started_is_read_from_its_start,
+            follow::descriptors_and_watches_do_not_grow_over_ten_thousand_rotations,
+            follow::restart_from_a_checkpoint_loses_and_repeats_nothing,
+            follow::a_partial_last_line_is_held_until_completed_and_delivered_once_rotated_away,
+            follow::following_from_the_end_sees_only_new_lines,
         );
     };
     (@each $backend:ty; $($module:ident :: $case:ident),* $(,)?) => {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::task::Poll;
 use std::time::Duration;
 
+use fdframe::follow::FollowNotice;
 use fdframe::{Decoder, Error};
 
 use crate::Reader;
@@ -14,7 +15,7 @@ pub enum Seen<T> {
     /// A decoded item.
     Item(T),
     /// An error or notice, as `Class: detail` (`Io: 5`, `Lost: 12 (100..=111)`,
-    /// `Decode: ...`, `FrameTooLarge: 9 > 8`, `Truncated: 4 bytes`).
+    /// `Decode: ...`, `FrameTooLarge: 9 > 8`, `Truncated: 4 bytes`, `Follow: Rotated`).
     Error(String),
     /// The end of the stream.
     End,
@@ -92,6 +93,19 @@ pub(crate) fn describe<E: fmt::Display>(error: &Error<E>) -> String {
         },
         Error::FrameTooLarge { limit, len, .. } => format!("FrameTooLarge: {len} > {limit}"),
         Error::Truncated(bytes) => format!("Truncated: {} bytes", bytes.len()),
+        Error::Follow(notice) => format!("Follow: {}", follow_notice(notice)),
         other => format!("Other: {other}"),
+    }
+}
+
+/// A follow notice's kind: the paths and offsets in it depend on the run.
+fn follow_notice(notice: &FollowNotice) -> String {
+    match notice {
+        FollowNotice::Truncated { .. } => "Truncated".to_string(),
+        FollowNotice::Rotated { .. } => "Rotated".to_string(),
+        FollowNotice::Removed { .. } => "Removed".to_string(),
+        FollowNotice::Created { .. } => "Created".to_string(),
+        FollowNotice::CheckpointMismatch { .. } => "CheckpointMismatch".to_string(),
+        other => format!("{other}"),
     }
 }

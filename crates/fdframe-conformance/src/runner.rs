@@ -19,6 +19,7 @@ pub type Outcome = Result<(), Skip>;
 const EXCLUSIVE: &[&str] = &[
     "thousand_descriptors_on_one_runtime",
     "ten_thousand_readers_leak_no_descriptors",
+    "descriptors_and_watches_do_not_grow_over_ten_thousand_rotations",
 ];
 
 /// Held shared by ordinary cases and exclusively by the cases in [`EXCLUSIVE`].

@@ -4,6 +4,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use fdframe::follow::{Checkpoint, FollowOptions};
 use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 use mio::unix::SourceFd;
@@ -113,6 +114,78 @@ impl<D: Decoder> FdReader<D> {
     /// with nobody) and reads it with `decoder`.
     pub fn open(path: impl AsRef<Path>, decoder: D) -> io::Result<Self> {
         Self::new(ReadFd::open(path)?, decoder)
+    }
+
+    /// Follows the growing file at `path`, as `tail -F` does (see [`ReadFd::follow`] and
+    /// [`fdframe::follow`] for rotation, truncation and deletion). The reader must be
+    /// registered: its descriptor is the follow source's wait descriptor, which becomes readable
+    /// when the file (or its directory) changes. Rotations, truncations and the like come as
+    /// non-fatal [`Error::Follow`](fdframe::Error::Follow) notices between the messages.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    /// use fdframe::codec::LinesDecoder;
+    /// use fdframe::follow::FollowOptions;
+    /// use fdframe_mio::FdReader;
+    /// use mio::{Events, Interest, Poll, Token};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("fdframe-mio-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("app.log");
+    /// std::fs::write(&path, "")?;
+    /// let mut lines = FdReader::follow(&path, LinesDecoder::new(), FollowOptions::new())?;
+    /// let mut poll = Poll::new()?;
+    /// poll.registry().register(&mut lines, Token(0), Interest::READABLE)?;
+    ///
+    /// std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"appended\n")?;
+    /// let mut events = Events::with_capacity(8);
+    /// let mut got = Vec::new();
+    /// // An event loop would go on for ever: a rotation, truncation or deletion is an
+    /// // `Err(Error::Follow(notice))` to log, not an end.
+    /// for _ in 0..10 {
+    ///     for line in lines.drain() {
+    ///         match line {
+    ///             Ok(line) => got.push(line),
+    ///             Err(notice) => eprintln!("{notice}"),
+    ///         }
+    ///     }
+    ///     if !got.is_empty() {
+    ///         break;
+    ///     }
+    ///     if lines.is_drained() {
+    ///         poll.poll(&mut events, Some(Duration::from_secs(1)))?;
+    ///     }
+    /// }
+    /// assert_eq!(got, ["appended"]);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn follow(path: impl AsRef<Path>, decoder: D, options: FollowOptions) -> io::Result<Self> {
+        Self::new(ReadFd::follow(path, options)?, decoder)
+    }
+
+    /// Where a followed file stands after the last message (or batch) this reader handed out
+    /// (see [`fdframe::follow::checkpoint`]); `None` when the descriptor is not followed. Commit
+    /// it only once those messages are handled, and resume with
+    /// [`FollowStart::Checkpoint`](fdframe::follow::FollowStart::Checkpoint).
+    ///
+    /// ```no_run
+    /// # use fdframe::codec::LinesDecoder;
+    /// # use fdframe::follow::FollowOptions;
+    /// # use fdframe_mio::FdReader;
+    /// # let mut lines = FdReader::follow("app.log", LinesDecoder::new(), FollowOptions::new())?;
+    /// for line in lines.drain() {
+    ///     println!("{}", String::from_utf8_lossy(&line?));
+    /// }
+    /// // Everything drained is handled: commit.
+    /// if let Some(checkpoint) = lines.checkpoint() {
+    ///     std::fs::write("app.log.checkpoint", checkpoint.encode())?;
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        fdframe::follow::checkpoint(&self.fd, &self.framer)
     }
 
     /// Takes ownership of `fd` and reads it with `decoder`.

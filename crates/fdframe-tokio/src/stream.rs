@@ -7,6 +7,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use fdframe::follow::{Checkpoint, FollowOptions};
 use fdframe::{BatchStep, Decoder, Error, Framer, ReadFd};
 use futures_core::{FusedStream, Stream};
 
@@ -117,6 +118,64 @@ impl<D: Decoder> FdStream<D> {
     /// `decoder`.
     pub fn open(path: impl AsRef<Path>, decoder: D) -> io::Result<Self> {
         Self::new(ReadFd::open(path)?, decoder)
+    }
+
+    /// Follows the growing file at `path`, as `tail -F` does (see [`ReadFd::follow`] and
+    /// [`fdframe::follow`] for rotation, truncation and deletion): the stream waits in tokio's
+    /// reactor for the file to grow and never ends by itself. Rotations, truncations and the
+    /// like come as non-fatal [`Error::Follow`] notices between the messages.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use fdframe::codec::LinesDecoder;
+    /// use fdframe::follow::FollowOptions;
+    /// use fdframe_tokio::FdStream;
+    /// use tokio_stream::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("fdframe-tokio-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("app.log");
+    /// std::fs::write(&path, "")?;
+    /// let mut lines = FdStream::follow(&path, LinesDecoder::new(), FollowOptions::new())?;
+    ///
+    /// std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"appended\n")?;
+    /// // Waits in the reactor until the line is there. A loop would go on for ever: a rotation,
+    /// // truncation or deletion is an `Err(Error::Follow(notice))` to log, not an end.
+    /// assert_eq!(lines.next().await.transpose()?.as_deref(), Some(&b"appended"[..]));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn follow(path: impl AsRef<Path>, decoder: D, options: FollowOptions) -> io::Result<Self> {
+        Self::new(ReadFd::follow(path, options)?, decoder)
+    }
+
+    /// Where a followed file stands after the last message this stream handed out (see
+    /// [`fdframe::follow::checkpoint`]); `None` when the descriptor is not followed. Commit it
+    /// only once those messages are handled, and resume with
+    /// [`FollowStart::Checkpoint`](fdframe::follow::FollowStart::Checkpoint).
+    ///
+    /// ```no_run
+    /// # use fdframe::codec::LinesDecoder;
+    /// # use fdframe::follow::FollowOptions;
+    /// # use fdframe_tokio::FdStream;
+    /// # use tokio_stream::StreamExt;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let mut lines = FdStream::follow("app.log", LinesDecoder::new(), FollowOptions::new())?;
+    /// if let Some(Ok(line)) = lines.next().await {
+    ///     println!("{}", String::from_utf8_lossy(&line)); // handled: now commit
+    ///     if let Some(checkpoint) = lines.checkpoint() {
+    ///         std::fs::write("app.log.checkpoint", checkpoint.encode())?;
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        fdframe::follow::checkpoint(self.get_ref(), &self.framer)
     }
 
     /// Takes ownership of `fd` and reads it with `decoder`.

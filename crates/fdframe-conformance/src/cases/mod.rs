@@ -2,6 +2,7 @@
 //! `fn <name><B: Backend>() -> Outcome` and is listed in [`conformance_tests!`](crate::conformance_tests).
 
 pub mod devices;
+pub mod follow;
 pub mod kmsg;
 pub mod pipes;
 pub mod robustness;
