@@ -1,6 +1,10 @@
 //! fdframe on async-io's reactor: Linux file descriptors as [`Stream`](futures_core::Stream)s of
 //! decoded messages, for async-std and smol.
 //!
+//! Runnable programs for this crate are in the fdframe workspace's `examples/` package: `cargo run
+//! --example NAME` from the workspace root, NAME one of `kmsg_smol`, `kmsg_async_std`,
+//! `fifo_lines_smol`.
+//!
 //! [async-io](https://docs.rs/async-io) is the reactor under both
 //! [smol](https://docs.rs/smol) and [async-std](https://docs.rs/async-std); this crate registers
 //! descriptors with it, so its streams run on either runtime (and on any executor, since

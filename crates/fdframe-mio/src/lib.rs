@@ -1,5 +1,8 @@
 //! Decoded messages from Linux file descriptors in a hand-written [`mio`] event loop.
 //!
+//! Runnable programs for this crate are in the fdframe workspace's `examples/` package: `cargo run
+//! --example NAME` from the workspace root, NAME one of `kmsg_mio`, `inotify_mio`.
+//!
 //! [`FdReader`] wraps a descriptor (`/dev/kmsg`, a pipe or FIFO, a pty, a socket, inotify, ...)
 //! and an [`fdframe`] decoder. It is a [`mio::event::Source`]: register it with your
 //! [`mio::Poll`] under a token of your choice, and on every event for that token call

@@ -1,6 +1,11 @@
 //! fdframe on tokio: Linux file descriptors as [`Stream`](futures_core::Stream)s of decoded
 //! messages, woken by tokio's reactor.
 //!
+//! Runnable programs for this crate are in the fdframe workspace's `examples/` package: `cargo run
+//! --example NAME` from the workspace root, NAME one of `kmsg_tokio`, `fifo_lines_tokio`,
+//! `inotify_tokio`, `signalfd_tokio`, `tun_tokio`, `tokio_util_codec`, `batches_tokio`,
+//! `follow_file`.
+//!
 //! [`FdStream`] reads a descriptor — `/dev/kmsg`, a pipe or FIFO, a pty, a socket, inotify, a
 //! regular file — and yields what an [`fdframe::Decoder`] makes of the bytes. The framing is
 //! [`fdframe`]'s engine, the same in every backend; this crate only waits for readiness the way
