@@ -107,6 +107,13 @@ fn contenders() -> Vec<Contender<FollowRun>> {
             }),
         });
     }
+    // The batch path: one `Frames` per read, so what is left over the ceiling is follow mode's
+    // own cost (the end-of-file checks), not one `Bytes` per line.
+    list.push(Contender {
+        name: "fdframe blocking, ReadFd::follow, batches".into(),
+        role: Role::Batch(Backend::Blocking),
+        run: Box::new(|path, expected, go| Ok((follow_batches(path, expected, go)?, None))),
+    });
     if has_tail() {
         list.push(Contender {
             name: "tail -n +1 -F (a process; output counted)".into(),
@@ -219,6 +226,25 @@ fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> 
                 }
                 drive::mio_wait(&mut poll, &mut events)?;
             }
+        }
+    }
+    Ok(tally)
+}
+
+/// fdframe's blocking reader on the followed file, one batch per read, until every line was
+/// seen.
+fn follow_batches(path: &Path, expected: Tally, go: Start) -> Res<Tally> {
+    let fd = ReadFd::follow(path, FollowOptions::new())?;
+    let mut reader = fdframe::blocking::FdReader::new(fd, LinesDecoder::new());
+    let mut tally = Tally::default();
+    go.wait();
+    while let Some(batch) = reader.next_batch() {
+        // Each frame as a slice of the batch's buffer (no `Bytes` per line).
+        for line in &batch? {
+            tally.frame(line.len());
+        }
+        if tally.frames >= expected.frames {
+            break;
         }
     }
     Ok(tally)
@@ -362,6 +388,16 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
         options.print_runs,
     );
     let tail = report::baseline(&runs, Role::Peer);
+    targets.at_least(
+        format!("follow {LINE_LEN} B: fdframe blocking batches / raw (CPU)"),
+        report::ratio_of(
+            &runs,
+            Role::Batch(Backend::Blocking),
+            report::baseline(&runs, Role::Raw),
+        ),
+        0.85,
+        "not selected",
+    );
     for backend in Backend::ALL {
         targets.at_least(
             format!("follow {LINE_LEN} B: fdframe {backend} / tail -F (CPU)"),

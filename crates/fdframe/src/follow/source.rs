@@ -215,7 +215,15 @@ impl FollowSource {
                 i += 1;
                 continue;
             }
-            if file.caught_up && is_truncated(file)? {
+            // Past an end of file already reached, one `fstat` says whether there is anything
+            // to read (and whether the file shrank); only a grown file needs its first bytes
+            // compared (a truncate-and-rewrite longer than the offset looks like growth).
+            let since = if file.caught_up {
+                since_caught_up(file)?
+            } else {
+                Since::Grown
+            };
+            if since == Since::Truncated {
                 let owns_partial = pending && self.last == Some(file.id);
                 restart(file, owns_partial, &self.path, buf)?;
                 if owns_partial {
@@ -224,7 +232,10 @@ impl FollowSource {
                 return Ok(Pass::Done);
             }
             let room = buf.capacity();
-            let n = buf.read_from(&file.fd)?;
+            let n = match since {
+                Since::Unchanged => 0,
+                _ => buf.read_from(&file.fd)?,
+            };
             file.caught_up = n < room;
             if n > 0 {
                 extend_prefix(&mut file.prefix, file.offset, buf.filled_bytes());
@@ -544,6 +555,35 @@ fn restart(
     file.prefix.clear();
     file.caught_up = false;
     Ok(())
+}
+
+/// What became of a file since a read reached its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Since {
+    /// Its size is the read offset: nothing to read (no `read(2)` needed).
+    Unchanged,
+    /// Longer, and its first bytes are the ones read: appended to.
+    Grown,
+    /// Shorter than the read offset, or longer with other first bytes: truncated (and
+    /// maybe rewritten).
+    Truncated,
+}
+
+/// One `fstat`, and a read of the first bytes only when the file grew. A same-size rewrite is
+/// left to [`is_truncated`], which the end-of-file check runs once per wake-up.
+fn since_caught_up(file: &Tracked) -> io::Result<Since> {
+    let size = rustix::fs::fstat(&file.fd)?.st_size as u64;
+    Ok(if size < file.offset {
+        Since::Truncated
+    } else if size == file.offset {
+        Since::Unchanged
+    } else if !file.prefix.is_empty()
+        && read_prefix(file.fd.as_fd(), file.prefix.len())? != file.prefix
+    {
+        Since::Truncated
+    } else {
+        Since::Grown
+    })
 }
 
 /// The file shrank below the read offset, or its first bytes are not the ones read.
