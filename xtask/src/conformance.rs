@@ -44,19 +44,52 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ),
         _ => return Err("usage: cargo xtask conformance [--backend NAME]".into()),
     };
-    let started = Instant::now();
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo
-        .args(["test", "-p", "fdframe-tests", "--test", "conformance"])
-        .env("FDFRAME_CONFORMANCE_REPORT", "1")
-        .current_dir(workspace_root());
+    let mut cargo = cargo();
+    cargo.args(["test", "-p", "fdframe-tests", "--test", "conformance"]);
     if let Some((_, module)) = backend {
         cargo.args(["--", &format!("{module}::")]);
     }
+    run_and_report(cargo, backend, false)
+}
+
+/// `cargo test --workspace` (the README's test command: every test of the workspace, the
+/// conformance suite included, each once), then the suite's matrix from that same run.
+pub(crate) fn workspace_tests() -> Result<(), String> {
+    let mut cargo = cargo();
+    cargo.args(["test", "--workspace"]);
+    run_and_report(cargo, None, true)
+}
+
+fn cargo() -> Command {
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .env("FDFRAME_CONFORMANCE_REPORT", "1")
+        .current_dir(workspace_root());
+    cargo
+}
+
+/// Runs `cargo`, prints the matrix of the conformance results it reported, and fails if the
+/// run failed (any test, with `echo` also printing the whole output) or no case ran.
+fn run_and_report(
+    mut cargo: Command,
+    backend: Option<&(&str, &str)>,
+    echo: bool,
+) -> Result<(), String> {
+    let started = Instant::now();
     let output = cargo
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
+    if echo {
+        // The test log as cargo printed it, minus the report lines the matrix shows.
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        for line in stderr
+            .lines()
+            .filter(|l| !l.contains("conformance-result "))
+        {
+            eprintln!("{line}");
+        }
+    }
     let cells = parse(&stderr);
     let backends: Vec<&str> = BACKENDS
         .iter()
@@ -88,8 +121,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     }
     if !output.status.success() || ran == 0 {
-        println!("\n{}", String::from_utf8_lossy(&output.stdout));
-        return Err(format!("the conformance suite failed ({})", output.status));
+        if !echo {
+            println!("\n{}", String::from_utf8_lossy(&output.stdout));
+        }
+        return Err(format!("the tests failed ({})", output.status));
     }
     Ok(())
 }
