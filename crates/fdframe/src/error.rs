@@ -313,6 +313,10 @@ impl fmt::Display for Loss {
         let one = self.count == Some(1);
         let what = self.cause.noun(one);
         match self.count {
+            // A third party's noun is plural only.
+            Some(1) if matches!(self.cause, LossCause::Other { .. }) => {
+                write!(f, "1 of the {what} lost")?
+            }
             Some(n) => write!(f, "{n} {what} lost")?,
             None => write!(f, "an unknown number of {what} lost")?,
         }
@@ -326,9 +330,26 @@ impl fmt::Display for Loss {
 }
 
 /// Why messages were lost; part of a [`Loss`].
+///
+/// A decoder outside this crate names its own cause with [`Other`](LossCause::Other):
+///
+/// ```
+/// use fdframe::{Loss, LossCause};
+///
+/// const BUS_OVERRUN: LossCause = LossCause::Other {
+///     what: "CAN frames",
+///     why: "the controller's receive FIFO overflowed",
+/// };
+/// let loss = Loss::sequence_gap(BUS_OVERRUN, 7, 10);
+/// assert_eq!(loss.to_string(), "3 CAN frames lost (seq 7..=9): the controller's receive FIFO overflowed");
+/// assert_eq!(Loss::sequence_gap(BUS_OVERRUN, 7, 8).to_string(), "1 of the CAN frames lost (seq 7): the controller's receive FIFO overflowed");
+/// ```
+///
+/// With the `serde` feature a cause is its name in kebab case (`"kmsg-overrun"`), and `Other`
+/// is `{"other": {"what": ..., "why": ...}}`. Deserializing an `Other` keeps its texts for the
+/// rest of the process (they are `&'static`): at most 64 distinct texts of at most 256 bytes
+/// each, past which deserializing fails rather than letting input grow memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum LossCause {
     /// `/dev/kmsg` returned `EPIPE`, or sequence numbers jumped: the kernel's ring buffer
@@ -340,6 +361,14 @@ pub enum LossCause {
     InotifyOverflow,
     /// evdev reported `SYN_DROPPED`: its event buffer was full.
     EvdevDropped,
+    /// A cause this crate does not know, named by the decoder that reports it.
+    Other {
+        /// What was lost, in the plural: "CAN frames". A [`Loss`] of one message says "1 of
+        /// the CAN frames lost".
+        what: &'static str,
+        /// Why: "the controller's receive FIFO overflowed".
+        why: &'static str,
+    },
 }
 
 impl LossCause {
@@ -352,6 +381,7 @@ impl LossCause {
             (LossCause::InotifyOverflow, false) => "inotify events",
             (LossCause::EvdevDropped, true) => "input event",
             (LossCause::EvdevDropped, false) => "input events",
+            (LossCause::Other { what, .. }, _) => what,
         }
     }
 
@@ -367,6 +397,7 @@ impl LossCause {
             }
             (LossCause::InotifyOverflow, _) => "the inotify queue overflowed",
             (LossCause::EvdevDropped, _) => "the device's event buffer overflowed (SYN_DROPPED)",
+            (LossCause::Other { why, .. }, _) => why,
         }
     }
 }

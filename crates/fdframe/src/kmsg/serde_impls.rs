@@ -246,6 +246,91 @@ pub(crate) mod seq_range {
     }
 }
 
+/// [`LossCause`](crate::LossCause) as serde's derive would write it (a unit variant is its
+/// kebab-case name, `Other` a struct variant), written by hand because `Other`'s texts are
+/// `&'static str`, which no input can be borrowed for.
+mod loss_cause {
+    use std::borrow::Cow;
+    use std::sync::{Mutex, PoisonError};
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::LossCause;
+
+    /// The most distinct `Other` texts deserializing keeps, and the longest: the memory input
+    /// can make this process keep is bounded (64 × 256 bytes).
+    const MAX_TEXTS: usize = 64;
+    const MAX_TEXT_LEN: usize = 256;
+
+    /// The texts deserialized `Other` causes point to, kept for the rest of the process.
+    static TEXTS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+    /// The serialized form.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "LossCause", rename_all = "kebab-case")]
+    enum Form<'a> {
+        KmsgOverrun,
+        KmsgResumeGap,
+        InotifyOverflow,
+        EvdevDropped,
+        Other {
+            #[serde(borrow)]
+            what: Cow<'a, str>,
+            #[serde(borrow)]
+            why: Cow<'a, str>,
+        },
+    }
+
+    impl Serialize for LossCause {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let form = match *self {
+                LossCause::KmsgOverrun => Form::KmsgOverrun,
+                LossCause::KmsgResumeGap => Form::KmsgResumeGap,
+                LossCause::InotifyOverflow => Form::InotifyOverflow,
+                LossCause::EvdevDropped => Form::EvdevDropped,
+                LossCause::Other { what, why } => Form::Other {
+                    what: Cow::Borrowed(what),
+                    why: Cow::Borrowed(why),
+                },
+            };
+            form.serialize(serializer)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for LossCause {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Ok(match Form::deserialize(deserializer)? {
+                Form::KmsgOverrun => LossCause::KmsgOverrun,
+                Form::KmsgResumeGap => LossCause::KmsgResumeGap,
+                Form::InotifyOverflow => LossCause::InotifyOverflow,
+                Form::EvdevDropped => LossCause::EvdevDropped,
+                Form::Other { what, why } => LossCause::Other {
+                    what: keep(&what).map_err(D::Error::custom)?,
+                    why: keep(&why).map_err(D::Error::custom)?,
+                },
+            })
+        }
+    }
+
+    /// `text` as a `&'static str`: the one kept before, or a new one while there is room.
+    fn keep(text: &str) -> Result<&'static str, &'static str> {
+        if text.len() > MAX_TEXT_LEN {
+            return Err("a loss cause's text is longer than 256 bytes");
+        }
+        let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = texts.iter().find(|kept| **kept == text) {
+            return Ok(kept);
+        }
+        if texts.len() == MAX_TEXTS {
+            return Err("more than 64 distinct loss cause texts deserialized in this process");
+        }
+        let kept: &'static str = Box::leak(text.into());
+        texts.push(kept);
+        Ok(kept)
+    }
+}
+
 #[cfg(test)]
 #[path = "serde_tests.rs"]
 mod tests;
