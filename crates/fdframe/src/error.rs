@@ -314,7 +314,7 @@ impl fmt::Display for Loss {
         let what = self.cause.noun(one);
         match self.count {
             // A third party's noun is plural only.
-            Some(1) if matches!(self.cause, LossCause::Other { .. }) => {
+            Some(1) if matches!(self.cause, LossCause::Other(_)) => {
                 write!(f, "1 of the {what} lost")?
             }
             Some(n) => write!(f, "{n} {what} lost")?,
@@ -334,21 +334,21 @@ impl fmt::Display for Loss {
 /// A decoder outside this crate names its own cause with [`Other`](LossCause::Other):
 ///
 /// ```
-/// use fdframe::{Loss, LossCause};
+/// use fdframe::{Loss, LossCause, OtherCause};
 ///
-/// const BUS_OVERRUN: LossCause = LossCause::Other {
+/// const BUS_OVERRUN: LossCause = LossCause::Other(&OtherCause {
 ///     what: "CAN frames",
 ///     why: "the controller's receive FIFO overflowed",
-/// };
+/// });
 /// let loss = Loss::sequence_gap(BUS_OVERRUN, 7, 10);
 /// assert_eq!(loss.to_string(), "3 CAN frames lost (seq 7..=9): the controller's receive FIFO overflowed");
 /// assert_eq!(Loss::sequence_gap(BUS_OVERRUN, 7, 8).to_string(), "1 of the CAN frames lost (seq 7): the controller's receive FIFO overflowed");
 /// ```
 ///
 /// With the `serde` feature a cause is its name in kebab case (`"kmsg-overrun"`), and `Other`
-/// is `{"other": {"what": ..., "why": ...}}`. Deserializing an `Other` keeps its texts for the
-/// rest of the process (they are `&'static`): at most 64 distinct texts of at most 256 bytes
-/// each, past which deserializing fails rather than letting input grow memory.
+/// is `{"other": {"what": ..., "why": ...}}`. Deserializing an `Other` keeps its cause for the
+/// rest of the process (it is `&'static`): at most 64 distinct causes with texts of at most
+/// 256 bytes each, past which deserializing fails rather than letting input grow memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LossCause {
@@ -361,14 +361,20 @@ pub enum LossCause {
     InotifyOverflow,
     /// evdev reported `SYN_DROPPED`: its event buffer was full.
     EvdevDropped,
-    /// A cause this crate does not know, named by the decoder that reports it.
-    Other {
-        /// What was lost, in the plural: "CAN frames". A [`Loss`] of one message says "1 of
-        /// the CAN frames lost".
-        what: &'static str,
-        /// Why: "the controller's receive FIFO overflowed".
-        why: &'static str,
-    },
+    /// A cause this crate does not know, named by the decoder that reports it. A reference,
+    /// so that a `LossCause` stays one word: a [`Loss`] travels inside every stream's error
+    /// type, which every step of the per-message path returns.
+    Other(&'static OtherCause),
+}
+
+/// A third party's cause of a loss: [`LossCause::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OtherCause {
+    /// What was lost, in the plural: "CAN frames". A [`Loss`] of one message says "1 of the
+    /// CAN frames lost".
+    pub what: &'static str,
+    /// Why: "the controller's receive FIFO overflowed".
+    pub why: &'static str,
 }
 
 impl LossCause {
@@ -381,7 +387,7 @@ impl LossCause {
             (LossCause::InotifyOverflow, false) => "inotify events",
             (LossCause::EvdevDropped, true) => "input event",
             (LossCause::EvdevDropped, false) => "input events",
-            (LossCause::Other { what, .. }, _) => what,
+            (LossCause::Other(other), _) => other.what,
         }
     }
 
@@ -397,7 +403,7 @@ impl LossCause {
             }
             (LossCause::InotifyOverflow, _) => "the inotify queue overflowed",
             (LossCause::EvdevDropped, _) => "the device's event buffer overflowed (SYN_DROPPED)",
-            (LossCause::Other { why, .. }, _) => why,
+            (LossCause::Other(other), _) => other.why,
         }
     }
 }

@@ -87,7 +87,7 @@ linux_only! {
 
     pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
     pub use engine::{BatchStep, Framer, ReadBuf, Step};
-    pub use error::{Error, Loss, LossCause};
+    pub use error::{Error, Loss, LossCause, OtherCause};
     pub use fd::{FdKind, ReadFd};
     pub use frames::Frames;
 }

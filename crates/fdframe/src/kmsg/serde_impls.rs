@@ -256,15 +256,15 @@ mod loss_cause {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use crate::LossCause;
+    use crate::{LossCause, OtherCause};
 
-    /// The most distinct `Other` texts deserializing keeps, and the longest: the memory input
-    /// can make this process keep is bounded (64 × 256 bytes).
-    const MAX_TEXTS: usize = 64;
+    /// The most distinct `Other` causes deserializing keeps, and their longest text: the memory
+    /// input can make this process keep is bounded (64 × 2 × 256 bytes).
+    const MAX_CAUSES: usize = 64;
     const MAX_TEXT_LEN: usize = 256;
 
-    /// The texts deserialized `Other` causes point to, kept for the rest of the process.
-    static TEXTS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    /// The causes deserialized `Other`s point to, kept for the rest of the process.
+    static CAUSES: Mutex<Vec<&'static OtherCause>> = Mutex::new(Vec::new());
 
     /// The serialized form.
     #[derive(Serialize, Deserialize)]
@@ -289,9 +289,9 @@ mod loss_cause {
                 LossCause::KmsgResumeGap => Form::KmsgResumeGap,
                 LossCause::InotifyOverflow => Form::InotifyOverflow,
                 LossCause::EvdevDropped => Form::EvdevDropped,
-                LossCause::Other { what, why } => Form::Other {
-                    what: Cow::Borrowed(what),
-                    why: Cow::Borrowed(why),
+                LossCause::Other(other) => Form::Other {
+                    what: Cow::Borrowed(other.what),
+                    why: Cow::Borrowed(other.why),
                 },
             };
             form.serialize(serializer)
@@ -305,28 +305,30 @@ mod loss_cause {
                 Form::KmsgResumeGap => LossCause::KmsgResumeGap,
                 Form::InotifyOverflow => LossCause::InotifyOverflow,
                 Form::EvdevDropped => LossCause::EvdevDropped,
-                Form::Other { what, why } => LossCause::Other {
-                    what: keep(&what).map_err(D::Error::custom)?,
-                    why: keep(&why).map_err(D::Error::custom)?,
-                },
+                Form::Other { what, why } => {
+                    LossCause::Other(keep(&what, &why).map_err(D::Error::custom)?)
+                }
             })
         }
     }
 
-    /// `text` as a `&'static str`: the one kept before, or a new one while there is room.
-    fn keep(text: &str) -> Result<&'static str, &'static str> {
-        if text.len() > MAX_TEXT_LEN {
+    /// The cause with these texts: the one kept before, or a new one while there is room.
+    fn keep(what: &str, why: &str) -> Result<&'static OtherCause, &'static str> {
+        if what.len().max(why.len()) > MAX_TEXT_LEN {
             return Err("a loss cause's text is longer than 256 bytes");
         }
-        let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = texts.iter().find(|kept| **kept == text) {
+        let mut causes = CAUSES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = causes.iter().find(|c| c.what == what && c.why == why) {
             return Ok(kept);
         }
-        if texts.len() == MAX_TEXTS {
-            return Err("more than 64 distinct loss cause texts deserialized in this process");
+        if causes.len() == MAX_CAUSES {
+            return Err("more than 64 distinct loss causes deserialized in this process");
         }
-        let kept: &'static str = Box::leak(text.into());
-        texts.push(kept);
+        let kept: &'static OtherCause = Box::leak(Box::new(OtherCause {
+            what: Box::leak(what.into()),
+            why: Box::leak(why.into()),
+        }));
+        causes.push(kept);
         Ok(kept)
     }
 }

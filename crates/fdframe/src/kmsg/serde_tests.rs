@@ -129,10 +129,10 @@ fn loss_causes_are_named_in_kebab_case() {
 
 #[test]
 fn a_third_party_loss_cause_round_trips_and_keeps_its_display() {
-    let cause = LossCause::Other {
+    let cause = LossCause::Other(&crate::OtherCause {
         what: "CAN frames",
         why: "the receive FIFO overflowed",
-    };
+    });
     let loss = Loss::sequence_gap(cause, 7, 10);
     let text = serde_json::to_string(&loss).unwrap();
     assert_eq!(
@@ -146,10 +146,10 @@ fn a_third_party_loss_cause_round_trips_and_keeps_its_display() {
     let escaped = "{\"other\":{\"what\":\"\\\"quoted\\\" frames\",\"why\":\"w\"}}";
     assert_eq!(
         serde_json::from_str::<LossCause>(escaped).unwrap(),
-        LossCause::Other {
+        LossCause::Other(&crate::OtherCause {
             what: "\"quoted\" frames",
             why: "w"
-        }
+        })
     );
 }
 
@@ -160,8 +160,8 @@ fn deserialized_loss_cause_texts_are_bounded() {
         "x".repeat(257)
     );
     assert!(serde_json::from_str::<LossCause>(&long).is_err());
-    // Distinct texts past the bound fail instead of growing the kept set (other tests keep
-    // a few texts too, so this counts up to the bound from wherever it is).
+    // Distinct causes past the bound fail instead of growing the kept set (other tests keep
+    // a few causes too, so this counts up to the bound from wherever it is).
     let failed = (0..100).find(|i| {
         let text = format!("{{\"other\":{{\"what\":\"bounded {i}\",\"why\":\"w\"}}}}");
         serde_json::from_str::<LossCause>(&text).is_err()
