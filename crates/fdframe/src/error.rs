@@ -641,6 +641,33 @@ mod tests {
         let _ = item::<SignalfdDecoder>;
         let _ = item::<InputEventDecoder>;
     }
+
+    #[test]
+    fn a_third_party_loss_cause_names_what_was_lost_and_why() {
+        static CAN: OtherCause = OtherCause {
+            what: "CAN frames",
+            why: "the receive FIFO overflowed",
+        };
+        let cause = LossCause::Other(&CAN);
+        // Copy and Eq by value: another reference to equal texts is the same cause.
+        static ALSO_CAN: OtherCause = OtherCause { ..CAN };
+        let same = LossCause::Other(&ALSO_CAN);
+        assert_eq!(cause, same);
+        assert_ne!(cause, LossCause::KmsgOverrun);
+        let shown = |loss: Loss| loss.to_string();
+        assert_eq!(
+            shown(Loss::unknown(cause)),
+            "an unknown number of CAN frames lost: the receive FIFO overflowed"
+        );
+        assert_eq!(
+            shown(Loss::sequence_gap(cause, 3, 4)),
+            "1 of the CAN frames lost (seq 3): the receive FIFO overflowed"
+        );
+        assert_eq!(
+            shown(Loss::sequence_gap(cause, 3, 6)),
+            "3 CAN frames lost (seq 3..=5): the receive FIFO overflowed"
+        );
+    }
 }
 
 #[cfg(test)]
