@@ -8,8 +8,8 @@ use std::task::Poll;
 
 use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
-use fdframe_async_std::{BatchStream, FdStream};
-use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
+use fdframe_async_std::{BatchStream, FdRead, FdStream};
+use fdframe_conformance::{Backend, BatchBackend, BatchReader, ByteReader, Reader};
 use futures_lite::{Stream, StreamExt};
 
 use crate::within::within;
@@ -25,6 +25,21 @@ impl Backend for AsyncStd {
 
     fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>> {
         FdStream::with_framer(fd, framer).map(AsyncStdReader)
+    }
+
+    fn open_bytes(fd: ReadFd) -> io::Result<Box<dyn ByteReader>> {
+        Ok(Box::new(AsyncStdReader(FdRead::new(fd)?)))
+    }
+}
+
+/// `FdRead`'s `AsyncRead`, one `read` future per read.
+impl ByteReader for AsyncStdReader<FdRead> {
+    fn read_within(&mut self, buf: &mut [u8], timeout: Duration) -> Option<io::Result<usize>> {
+        let one_read = futures_lite::AsyncReadExt::read(&mut self.0, buf);
+        match async_std::task::block_on(within(one_read, async_io::Timer::after(timeout))) {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use std::task::Poll;
 
 use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
-use fdframe_async_std::{BatchStream, FdStream};
-use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
+use fdframe_async_std::{BatchStream, FdRead, FdStream};
+use fdframe_conformance::{Backend, BatchBackend, BatchReader, ByteReader, Reader};
 use futures_lite::{Stream, StreamExt};
 
 use crate::within::within;
@@ -26,6 +26,21 @@ impl Backend for Smol {
 
     fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>> {
         FdStream::with_framer(fd, framer).map(SmolReader)
+    }
+
+    fn open_bytes(fd: ReadFd) -> io::Result<Box<dyn ByteReader>> {
+        Ok(Box::new(SmolReader(FdRead::new(fd)?)))
+    }
+}
+
+/// `FdRead`'s `AsyncRead`, one `read` future per read.
+impl ByteReader for SmolReader<FdRead> {
+    fn read_within(&mut self, buf: &mut [u8], timeout: Duration) -> Option<io::Result<usize>> {
+        let one_read = futures_lite::AsyncReadExt::read(&mut self.0, buf);
+        match smol::block_on(within(one_read, async_io::Timer::after(timeout))) {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use std::task::Poll;
 
 use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
-use fdframe_conformance::{Backend, BatchBackend, BatchReader, Reader};
-use fdframe_tokio::{BatchStream, FdStream};
+use fdframe_conformance::{Backend, BatchBackend, BatchReader, ByteReader, Reader};
+use fdframe_tokio::{BatchStream, FdRead, FdStream};
 use futures_lite::{Stream, StreamExt};
 
 use crate::within::within;
@@ -44,6 +44,35 @@ impl Backend for Tokio {
             FdStream::with_framer(fd, framer)?
         };
         Ok(TokioReader { runtime, stream })
+    }
+
+    fn open_bytes(fd: ReadFd) -> io::Result<Box<dyn ByteReader>> {
+        let runtime = RUNTIME.with(Rc::clone);
+        let stream = {
+            let _inside = runtime.enter();
+            FdRead::new(fd)?
+        };
+        Ok(Box::new(TokioReader { runtime, stream }))
+    }
+}
+
+/// `FdRead`'s `AsyncRead`, one `poll_read` future per read.
+impl ByteReader for TokioReader<FdRead> {
+    fn read_within(&mut self, buf: &mut [u8], timeout: Duration) -> Option<io::Result<usize>> {
+        let read = &mut self.stream;
+        let one_read = std::future::poll_fn(|cx| {
+            let mut buf = tokio::io::ReadBuf::new(buf);
+            let poll =
+                tokio::io::AsyncRead::poll_read(std::pin::Pin::new(&mut *read), cx, &mut buf);
+            poll.map_ok(|()| buf.filled().len())
+        });
+        let step = self
+            .runtime
+            .block_on(async { within(one_read, tokio::time::sleep(timeout)).await });
+        match step {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use fdframe::{FdKind, ReadFd};
+use fdframe::ReadFd;
 use futures_io::AsyncRead;
 
 use crate::registration::Registration;
@@ -16,9 +16,12 @@ use crate::registration::Registration;
 ///
 /// Use it where a byte stream is wanted (`futures_lite::io::copy`, another crate's framing);
 /// use [`FdStream`](crate::FdStream) for messages. The descriptor rules are `FdStream`'s:
-/// regular files are read directly (a slow disk read happens inline), a pty master's `EIO` after
-/// the other side closed is end of file (`Ok(0)`), `EINTR` is retried, and a blocking pollable
+/// regular files are read directly (a slow disk read happens inline), and a blocking pollable
 /// descriptor is made non-blocking until it is dropped (see `FdStream`'s `O_NONBLOCK` caveat).
+/// Each read is the core's [`ReadFd::read`]: a pty master's `EIO` after the other side closed
+/// is end of file (`Ok(0)`), a FIFO that no writer has opened yet is waited on (not end of
+/// file), and `EINTR` is retried. A [followed](ReadFd::follow) file gives the followed files'
+/// bytes in order, without the notices (see [`ReadFd::read`]).
 ///
 /// Record devices (`/dev/kmsg`, inotify) fail reads into buffers smaller than one record with
 /// `EINVAL`; read them through `FdStream` and their decoder, which sizes every read.
@@ -85,16 +88,6 @@ impl FdRead {
     pub fn into_inner(self) -> ReadFd {
         self.registration.into_inner()
     }
-
-    /// One `read(2)`, with end of file for a closed pty.
-    fn read_once(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.registration.get_ref();
-        match rustix::io::read(fd, buf) {
-            Ok(n) => Ok(n),
-            Err(rustix::io::Errno::IO) if fd.kind() == FdKind::Terminal => Ok(0),
-            Err(e) => Err(e.into()),
-        }
-    }
 }
 
 impl AsyncRead for FdRead {
@@ -106,7 +99,7 @@ impl AsyncRead for FdRead {
         let this = self.get_mut();
         let mut interrupted = 0;
         loop {
-            match this.read_once(buf) {
+            match this.registration.get_ref().read(buf) {
                 // A storm of `EINTR` must not hold the executor thread: after as many attempts
                 // as the engine makes per call, yield and try again on the next poll.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {

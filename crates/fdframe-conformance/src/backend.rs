@@ -21,6 +21,20 @@ pub trait Backend: 'static {
 
     /// Opens a reader over `fd` driven by `framer` (the backend's `with_framer` constructor).
     fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>>;
+
+    /// Opens the backend's raw byte reader over `fd`: its `AsyncRead` (`FdRead`) on the async
+    /// backends. The default, for backends without one (blocking, mio), is the read they offer
+    /// instead: the core's [`ReadFd::read`], waiting in `poll(2)` while it would block.
+    fn open_bytes(fd: ReadFd) -> io::Result<Box<dyn ByteReader>> {
+        Ok(Box::new(crate::cases::async_read::PollRead(fd)))
+    }
+}
+
+/// A raw byte reader as the suite sees it (see [`Backend::open_bytes`]).
+pub trait ByteReader {
+    /// Waits at most `timeout` for one read into `buf`: `None` means the time ran out (async
+    /// glue drops the pending read: a cancellation); `Some(Ok(0))` is end of input.
+    fn read_within(&mut self, buf: &mut [u8], timeout: Duration) -> Option<io::Result<usize>>;
 }
 
 /// A reader as the suite sees it.

@@ -62,6 +62,10 @@ impl<B: BatchBackend> Backend for Batched<B> {
             queue: VecDeque::new(),
         })
     }
+
+    fn open_bytes(fd: ReadFd) -> io::Result<Box<dyn crate::ByteReader>> {
+        B::open_bytes(fd)
+    }
 }
 
 /// A [`BatchReader`] read one message at a time; see [`Batched`].

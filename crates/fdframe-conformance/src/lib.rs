@@ -31,7 +31,7 @@ pub mod fixtures;
 mod observe;
 mod runner;
 
-pub use backend::{Backend, Reader};
+pub use backend::{Backend, ByteReader, Reader};
 pub use batch::{BatchBackend, BatchReader, Batched, Flatten};
 pub use observe::{Seen, drain_until_end, expect_items, next_seen};
 pub use runner::{Outcome, Skip, run, skip_loudly};
@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             streams::fifo_ends_when_its_last_writer_closes,
             streams::fifo_without_a_writer_waits_for_its_first_writer,
             streams::fifo_opened_read_write_survives_writer_reconnects,
+            async_read::async_read_of_a_fifo_without_a_writer_waits_for_its_first_writer,
             streams::socketpair_stream_delivers_lines,
             streams::seqpacket_records_up_to_the_maximum_are_never_truncated,
             streams::pty_lines_then_hangup_is_a_clean_end,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use fdframe::{FdKind, ReadFd};
+use fdframe::ReadFd;
 use tokio::io::AsyncRead;
 
 use crate::source::Source;
@@ -19,9 +19,12 @@ use crate::source::Source;
 /// files) when you bring your own parser, e.g. `tokio_util::codec::FramedRead` or
 /// `tokio::io::BufReader`. It handles what differs between descriptors the same way
 /// [`FdStream`](crate::FdStream) does: regular files are read directly (never registered; see
-/// [`FdStream`'s notes](crate::FdStream#regular-files)), a pty master's `EIO` after the other
-/// side closed is end of input (`Ok` with nothing read), `EINTR` is retried, and readiness is
-/// cleared only after a real `WouldBlock`.
+/// [`FdStream`'s notes](crate::FdStream#regular-files)), and each read is the core's
+/// [`ReadFd::read`]: a pty master's `EIO` after the other side closed is end of input (`Ok`
+/// with nothing read), a FIFO that no writer has opened yet is waited on (not end of input),
+/// `EINTR` is retried, and readiness is cleared only after a real `WouldBlock`. A
+/// [followed](ReadFd::follow) file gives the followed files' bytes in order, without the
+/// notices (see [`ReadFd::read`]).
 ///
 /// # Record devices: use `FdStream`
 ///
@@ -115,7 +118,7 @@ impl AsyncRead for FdRead {
         let waited = self.source.poll_with(cx, |reader| {
             for _ in 0..MAX_READS_PER_POLL {
                 let room = buf.initialize_unfilled();
-                match reader.read(|fd| read_plain(fd, room)) {
+                match reader.read(|fd| fd.read(room)) {
                     Ok(n) => {
                         buf.advance(n);
                         return Poll::Ready(Ok(()));
@@ -137,16 +140,6 @@ impl AsyncRead for FdRead {
 /// engine's [`Framer::MAX_READS_PER_CALL`](fdframe::Framer::MAX_READS_PER_CALL): one call does
 /// bounded work.
 const MAX_READS_PER_POLL: usize = 32;
-
-/// One `read(2)` into `dst`. On a terminal, `EIO` (the other side of a pty has closed) is end
-/// of input, as in [`ReadFd::read_into`].
-fn read_plain(fd: &ReadFd, dst: &mut [u8]) -> io::Result<usize> {
-    match rustix::io::read(fd, dst) {
-        Ok(n) => Ok(n),
-        Err(rustix::io::Errno::IO) if fd.kind() == FdKind::Terminal => Ok(0),
-        Err(e) => Err(e.into()),
-    }
-}
 
 impl AsFd for FdRead {
     fn as_fd(&self) -> BorrowedFd<'_> {

@@ -313,6 +313,10 @@ impl fmt::Display for Loss {
         let one = self.count == Some(1);
         let what = self.cause.noun(one);
         match self.count {
+            // A third party's noun is plural only.
+            Some(1) if matches!(self.cause, LossCause::Other(_)) => {
+                write!(f, "1 of the {what} lost")?
+            }
             Some(n) => write!(f, "{n} {what} lost")?,
             None => write!(f, "an unknown number of {what} lost")?,
         }
@@ -326,9 +330,26 @@ impl fmt::Display for Loss {
 }
 
 /// Why messages were lost; part of a [`Loss`].
+///
+/// A decoder outside this crate names its own cause with [`Other`](LossCause::Other):
+///
+/// ```
+/// use fdframe::{Loss, LossCause, OtherCause};
+///
+/// const BUS_OVERRUN: LossCause = LossCause::Other(&OtherCause {
+///     what: "CAN frames",
+///     why: "the controller's receive FIFO overflowed",
+/// });
+/// let loss = Loss::sequence_gap(BUS_OVERRUN, 7, 10);
+/// assert_eq!(loss.to_string(), "3 CAN frames lost (seq 7..=9): the controller's receive FIFO overflowed");
+/// assert_eq!(Loss::sequence_gap(BUS_OVERRUN, 7, 8).to_string(), "1 of the CAN frames lost (seq 7): the controller's receive FIFO overflowed");
+/// ```
+///
+/// With the `serde` feature a cause is its name in kebab case (`"kmsg-overrun"`), and `Other`
+/// is `{"other": {"what": ..., "why": ...}}`. Deserializing an `Other` keeps its cause for the
+/// rest of the process (it is `&'static`): at most 64 distinct causes with texts of at most
+/// 256 bytes each, past which deserializing fails rather than letting input grow memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum LossCause {
     /// `/dev/kmsg` returned `EPIPE`, or sequence numbers jumped: the kernel's ring buffer
@@ -340,6 +361,20 @@ pub enum LossCause {
     InotifyOverflow,
     /// evdev reported `SYN_DROPPED`: its event buffer was full.
     EvdevDropped,
+    /// A cause this crate does not know, named by the decoder that reports it. A reference,
+    /// so that a `LossCause` stays one word: a [`Loss`] travels inside every stream's error
+    /// type, which every step of the per-message path returns.
+    Other(&'static OtherCause),
+}
+
+/// A third party's cause of a loss: [`LossCause::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OtherCause {
+    /// What was lost, in the plural: "CAN frames". A [`Loss`] of one message says "1 of the
+    /// CAN frames lost".
+    pub what: &'static str,
+    /// Why: "the controller's receive FIFO overflowed".
+    pub why: &'static str,
 }
 
 impl LossCause {
@@ -352,6 +387,7 @@ impl LossCause {
             (LossCause::InotifyOverflow, false) => "inotify events",
             (LossCause::EvdevDropped, true) => "input event",
             (LossCause::EvdevDropped, false) => "input events",
+            (LossCause::Other(other), _) => other.what,
         }
     }
 
@@ -367,6 +403,7 @@ impl LossCause {
             }
             (LossCause::InotifyOverflow, _) => "the inotify queue overflowed",
             (LossCause::EvdevDropped, _) => "the device's event buffer overflowed (SYN_DROPPED)",
+            (LossCause::Other(other), _) => other.why,
         }
     }
 }
@@ -603,6 +640,33 @@ mod tests {
         let _ = item::<CounterDecoder>;
         let _ = item::<SignalfdDecoder>;
         let _ = item::<InputEventDecoder>;
+    }
+
+    #[test]
+    fn a_third_party_loss_cause_names_what_was_lost_and_why() {
+        static CAN: OtherCause = OtherCause {
+            what: "CAN frames",
+            why: "the receive FIFO overflowed",
+        };
+        let cause = LossCause::Other(&CAN);
+        // Copy and Eq by value: another reference to equal texts is the same cause.
+        static ALSO_CAN: OtherCause = OtherCause { ..CAN };
+        let same = LossCause::Other(&ALSO_CAN);
+        assert_eq!(cause, same);
+        assert_ne!(cause, LossCause::KmsgOverrun);
+        let shown = |loss: Loss| loss.to_string();
+        assert_eq!(
+            shown(Loss::unknown(cause)),
+            "an unknown number of CAN frames lost: the receive FIFO overflowed"
+        );
+        assert_eq!(
+            shown(Loss::sequence_gap(cause, 3, 4)),
+            "1 of the CAN frames lost (seq 3): the receive FIFO overflowed"
+        );
+        assert_eq!(
+            shown(Loss::sequence_gap(cause, 3, 6)),
+            "3 CAN frames lost (seq 3..=5): the receive FIFO overflowed"
+        );
     }
 }
 

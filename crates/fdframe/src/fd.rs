@@ -6,11 +6,13 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
+use bytes::BytesMut;
 use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::ReadBuf;
 use crate::follow::source::FollowSource;
-use crate::follow::{Checkpoint, FollowOptions};
+use crate::follow::{Checkpoint, FollowNotice, FollowOptions};
+use crate::sys;
 
 /// An owned descriptor to read messages from, with its [kind](FdKind) and the `O_NONBLOCK`
 /// bookkeeping every backend needs.
@@ -52,8 +54,24 @@ pub struct ReadFd {
     /// For [`FdKind::Followed`]: the followed files (`fd` is then the wait descriptor). A
     /// `Mutex` because reads take `&self`; only one reader ever locks it, so it costs an
     /// uncontended atomic per read.
-    follow: Option<Box<Mutex<FollowSource>>>,
+    follow: Option<Box<Mutex<Followed>>>,
 }
+
+/// A followed file's reading state.
+#[derive(Debug)]
+struct Followed {
+    source: FollowSource,
+    /// Where a [plain read](ReadFd::read) of a followed file reads before copying out: the
+    /// source reads into a [`ReadBuf`]. Empty between reads; at most [`FOLLOW_PLAIN_MAX`].
+    scratch: BytesMut,
+}
+
+/// The most bytes one plain read of a followed file returns (the size of its scratch buffer).
+const FOLLOW_PLAIN_MAX: usize = 64 * 1024;
+
+/// The most signals (notices, segment ends) one plain read of a followed file passes over
+/// before it reports `Interrupted` ("try again"), as the engine bounds its reads per call.
+const FOLLOW_PLAIN_SIGNALS: usize = 32;
 
 /// What kind of file a [`ReadFd`] reads, as far as reading it differs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +161,10 @@ impl ReadFd {
             fd: Some(wait),
             kind: FdKind::Followed,
             original_flags: None,
-            follow: Some(Box::new(Mutex::new(source))),
+            follow: Some(Box::new(Mutex::new(Followed {
+                source,
+                scratch: BytesMut::new(),
+            }))),
         })
     }
 
@@ -151,14 +172,17 @@ impl ReadFd {
     #[cfg(test)]
     pub(crate) fn with_follow_source<T>(&self, f: impl FnOnce(&FollowSource) -> T) -> Option<T> {
         let follow = self.follow.as_ref()?;
-        Some(f(&follow.lock().unwrap_or_else(PoisonError::into_inner)))
+        Some(f(&follow
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .source))
     }
 
     /// The followed files' position, with `buffered` bytes not yet handed out.
     pub(crate) fn follow_checkpoint(&self, buffered: usize) -> Option<Checkpoint> {
         let follow = self.follow.as_ref()?;
-        let source = follow.lock().unwrap_or_else(PoisonError::into_inner);
-        Some(source.checkpoint(buffered))
+        let followed = follow.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(followed.source.checkpoint(buffered))
     }
 
     /// Duplicates a descriptor someone else owns (anything [`AsFd`]: a `File`, a `TcpStream`,
@@ -245,7 +269,7 @@ impl ReadFd {
         Ok(Some(flags))
     }
 
-    /// Performs one `read(2)` into `buf`, smoothing over two device quirks:
+    /// Performs one `read(2)` into the engine's `buf`, smoothing over two device quirks:
     ///
     /// - On a terminal, `EIO` (the other side of a pty has closed) is end of input: it fills
     ///   nothing and returns `Ok(())`.
@@ -254,9 +278,14 @@ impl ReadFd {
     ///   `cat` does, which blocks in `open`). End of input comes once a writer has come and gone:
     ///   `poll(2)` then reports `POLLHUP`.
     ///
+    /// `EINTR` is returned (as [`Interrupted`](io::ErrorKind::Interrupted)): the engine retries
+    /// it within its per-call budget. [`read`](ReadFd::read) is the same read into a plain
+    /// slice.
+    ///
     /// On a [followed](ReadFd::follow) file it reads the file whose turn it is, signals
     /// rotations and truncations through the [`ReadBuf`], and returns `WouldBlock` when every
     /// file is at its end.
+    #[inline]
     pub fn read_into(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
         if let Some(follow) = &self.follow {
             // A panic inside the source cannot leave it half-updated in a way that matters
@@ -264,14 +293,64 @@ impl ReadFd {
             return follow
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
+                .source
                 .read_into(buf);
         }
-        match buf.read_from(self.fd()) {
+        let result = buf.read_from(self.fd());
+        self.smooth(result).map(drop)
+    }
+
+    /// Performs one `read(2)` into `dst` and returns how many bytes it read, with the quirks
+    /// of [`read_into`](ReadFd::read_into) smoothed the same way: 0 is end of input (a closed
+    /// pty's `EIO` included), a FIFO without a writer yet is `WouldBlock`, and `EINTR` is
+    /// returned as [`Interrupted`](io::ErrorKind::Interrupted) for the caller to retry. This is
+    /// the read every backend's byte reader (`FdRead`, an `AsyncRead`) makes, and the one
+    /// behind this type's [`io::Read`].
+    ///
+    /// # Record devices
+    ///
+    /// One read of at most `dst.len()` bytes: a record device (`/dev/kmsg`, inotify, ...)
+    /// fails it with `EINVAL` when `dst` is smaller than its next record. Read those through
+    /// the engine, whose decoders size every read.
+    ///
+    /// # Followed files
+    ///
+    /// On a [followed](ReadFd::follow) file it returns the bytes of the followed files in the
+    /// order the engine would read them (a rotated file to its end, then the new one; a
+    /// truncated file again from its start), and `WouldBlock` when every file is at its end.
+    /// A byte stream has no place for the [notices](FollowNotice), so:
+    ///
+    /// - the notices that only say what happened to the files (`Truncated`, `Rotated`,
+    ///   `Removed`, `Created`) are passed over: the bytes that follow them are the news;
+    /// - a [`CheckpointMismatch`](FollowNotice::CheckpointMismatch), which says bytes may be
+    ///   lost, is returned once as an error of kind [`Other`](io::ErrorKind::Other) whose
+    ///   [`get_ref`](io::Error::get_ref) is the [`FollowNotice`]; the next read goes on.
+    ///
+    /// The end of a rotated file is not marked either: a partial last line of it runs into
+    /// the next file's first bytes. Read through the engine (a backend's stream and a decoder)
+    /// to get the notices and each file's last line as its own message. One read returns at
+    /// most 64 KiB here: the followed file is read into a buffer of the `ReadFd`'s and copied
+    /// out.
+    pub fn read(&self, dst: &mut [u8]) -> io::Result<usize> {
+        if let Some(follow) = &self.follow {
+            return read_followed(
+                &mut follow.lock().unwrap_or_else(PoisonError::into_inner),
+                dst,
+            );
+        }
+        let result = rustix::io::read(self.fd(), dst).map_err(io::Error::from);
+        self.smooth(result)
+    }
+
+    /// The device quirks of one `read(2)`'s `result`; see [`read_into`](ReadFd::read_into).
+    #[inline]
+    fn smooth(&self, result: io::Result<usize>) -> io::Result<usize> {
+        match result {
             Ok(0) if self.kind == FdKind::Fifo && !fifo_hung_up(self.fd())? => {
                 Err(io::ErrorKind::WouldBlock.into())
             }
-            Ok(_) => Ok(()),
-            Err(e) if self.kind == FdKind::Terminal && e.raw_os_error() == Some(EIO) => Ok(()),
+            Ok(n) => Ok(n),
+            Err(e) if self.kind == FdKind::Terminal && e.raw_os_error() == Some(EIO) => Ok(0),
             Err(e) => Err(e),
         }
     }
@@ -302,6 +381,48 @@ impl ReadFd {
 
 const EIO: i32 = 5;
 
+/// [`ReadFd::read`] of a followed file: the source reads into the scratch buffer, as into the
+/// engine's, and the bytes are copied out; notices are passed over or returned as documented
+/// there.
+fn read_followed(followed: &mut Followed, dst: &mut [u8]) -> io::Result<usize> {
+    if dst.is_empty() {
+        return Ok(0);
+    }
+    let room = dst.len().min(FOLLOW_PLAIN_MAX);
+    let Followed { source, scratch } = followed;
+    for _ in 0..FOLLOW_PLAIN_SIGNALS {
+        scratch.clear();
+        let mut notice = None;
+        let mut buf = ReadBuf::with_notice_slot(scratch, room, &mut notice);
+        let result = source.read_into(&mut buf);
+        let (filled, signalled) = (buf.filled(), buf.is_signalled());
+        if filled > 0 {
+            // As in the engine: bytes that arrived count even if the read then failed.
+            dst[..filled].copy_from_slice(&scratch[..filled]);
+            scratch.clear();
+            return Ok(filled);
+        }
+        result?;
+        match notice {
+            Some(notice @ FollowNotice::CheckpointMismatch { .. }) => {
+                return Err(io::Error::other(notice));
+            }
+            Some(
+                FollowNotice::Truncated { .. }
+                | FollowNotice::Rotated { .. }
+                | FollowNotice::Removed { .. }
+                | FollowNotice::Created { .. },
+            ) => {}
+            // A segment end alone: the next file's bytes follow.
+            None if signalled => {}
+            None => return Ok(0),
+        }
+    }
+    // A storm of signals: the caller's "try again", as after `EINTR`, so one call does bounded
+    // work.
+    Err(io::ErrorKind::Interrupted.into())
+}
+
 /// Whether a FIFO's writers have come and gone. Linux reports `POLLHUP` on a FIFO's read end
 /// only after a writer has opened it, so a 0-byte read without it means "no writer yet".
 fn fifo_hung_up(fd: BorrowedFd<'_>) -> io::Result<bool> {
@@ -330,6 +451,20 @@ impl fmt::Debug for ReadFd {
     }
 }
 
+/// One [`ReadFd::read`]: `WouldBlock` on a non-blocking descriptor with nothing to read.
+impl io::Read for ReadFd {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        ReadFd::read(self, dst)
+    }
+}
+
+/// One [`ReadFd::read`] through a shared reference, as [`std::fs::File`] allows.
+impl io::Read for &ReadFd {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        ReadFd::read(self, dst)
+    }
+}
+
 impl AsFd for ReadFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd()
@@ -339,6 +474,18 @@ impl AsFd for ReadFd {
 impl AsRawFd for ReadFd {
     fn as_raw_fd(&self) -> RawFd {
         self.fd().as_raw_fd()
+    }
+}
+
+/// The I/O side of [`ReadBuf`]: the engine offers the room, this module makes the system call.
+impl ReadBuf<'_> {
+    /// Performs one `read(2)` from `fd` into the free space and returns how many bytes it added
+    /// (0 at end of input). Errors, including `WouldBlock` and `EINTR`, are returned unchanged,
+    /// and no device quirk is smoothed: [`ReadFd::read_into`] is the read backends make.
+    #[inline]
+    pub fn read_from(&mut self, fd: impl AsFd) -> io::Result<usize> {
+        let (buf, room) = self.spare();
+        sys::read_into_spare(fd.as_fd(), buf, room)
     }
 }
 

@@ -52,12 +52,12 @@
 
 #![deny(unsafe_code)]
 
-// Linux only: say so first (expansion errors come before resolution errors), instead of leaving
-// it to unresolved Linux system calls. The backends never get this far on another target: they
-// fail on this crate.
+// Linux only, and that is the one error another target sees: every module below is gated on
+// `target_os = "linux"`, so nothing is left to fail on unresolved Linux system calls. The
+// backends never get this far on another target: they fail on this crate.
 #[cfg(not(target_os = "linux"))]
 compile_error!(
-    "fdframe supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, timerfd, TUN) through Linux system calls; the errors after this one follow from it"
+    "fdframe supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, timerfd, TUN) through Linux system calls"
 );
 
 // The README's example, compiled as a doctest (it is the crates.io page; the crate docs above
@@ -66,20 +66,28 @@ compile_error!(
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub mod blocking;
-pub mod codec;
-mod decoder;
-pub mod devices;
-mod engine;
-mod error;
-mod fd;
-pub mod follow;
-pub mod frames;
-pub mod kmsg;
-mod sys;
+/// Gates each item on Linux, so that on another target the `compile_error!` above is the only
+/// error (a module left in would fail on the Linux system calls it makes).
+macro_rules! linux_only {
+    ($($item:item)*) => { $(#[cfg(target_os = "linux")] $item)* };
+}
 
-pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
-pub use engine::{BatchStep, Framer, ReadBuf, Step};
-pub use error::{Error, Loss, LossCause};
-pub use fd::{FdKind, ReadFd};
-pub use frames::Frames;
+linux_only! {
+    pub mod blocking;
+    pub mod codec;
+    mod decoder;
+    pub mod devices;
+    mod engine;
+    mod error;
+    mod fd;
+    pub mod follow;
+    pub mod frames;
+    pub mod kmsg;
+    mod sys;
+
+    pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
+    pub use engine::{BatchStep, Framer, ReadBuf, Step};
+    pub use error::{Error, Loss, LossCause, OtherCause};
+    pub use fd::{FdKind, ReadFd};
+    pub use frames::Frames;
+}

@@ -1,6 +1,7 @@
 //! The conformance cases, one module per kind of descriptor. Each case is
 //! `fn <name><B: Backend>() -> Outcome` and is listed in [`conformance_tests!`](crate::conformance_tests).
 
+pub mod async_read;
 pub mod devices;
 pub mod follow;
 pub mod kmsg;

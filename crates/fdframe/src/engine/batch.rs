@@ -124,7 +124,7 @@ impl<D: Decoder> Framer<D> {
                     return Poll::Ready(Some(Err(self.end_frame_too_large())));
                 }
                 State::Reading => match self.read_step(&mut read, &mut budget) {
-                    ReadOutcome::Bytes => {}
+                    ReadOutcome::Progress => {}
                     ReadOutcome::Pending => return Poll::Pending,
                     ReadOutcome::Yield => {
                         self.yielding = true;

@@ -395,7 +395,7 @@ impl<D: Decoder> Framer<D> {
                     return Poll::Ready(Some(Err(self.end_frame_too_large())));
                 }
                 State::Reading => match self.read_step(&mut read, &mut budget) {
-                    ReadOutcome::Bytes => {}
+                    ReadOutcome::Progress => {}
                     ReadOutcome::Pending => return Poll::Pending,
                     ReadOutcome::Yield => {
                         self.yielding = true;
@@ -572,7 +572,7 @@ impl<D: Decoder> Framer<D> {
                         return self.signalled(segment_end);
                     }
                     self.state = State::Draining;
-                    return ReadOutcome::Bytes;
+                    return ReadOutcome::Progress;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Pending,
@@ -585,7 +585,7 @@ impl<D: Decoder> Framer<D> {
                     }
                     ReadErrorAction::EndOfInput => {
                         self.state = State::Draining;
-                        return ReadOutcome::Bytes;
+                        return ReadOutcome::Progress;
                     }
                     _ => {
                         self.state = State::Done;
@@ -604,12 +604,12 @@ impl<D: Decoder> Framer<D> {
             // The notice waits in `segment_notice` until the drain is over.
             self.state = State::Draining;
             self.segment_end = true;
-            return ReadOutcome::Bytes;
+            return ReadOutcome::Progress;
         }
         match self.segment_notice.take() {
             Some(notice) => ReadOutcome::Deliver(Err(Error::Follow(notice))),
             // The caller checked that something was signalled.
-            None => ReadOutcome::Bytes,
+            None => ReadOutcome::Progress,
         }
     }
 
@@ -646,7 +646,7 @@ impl<D: Decoder> Framer<D> {
             self.read_size = (self.read_size * 2).min(self.max_read_size);
         }
         self.decode_pending = true;
-        ReadOutcome::Bytes
+        ReadOutcome::Progress
     }
 
     /// A record much smaller than the room offered for it is copied into a buffer of its own,
@@ -689,8 +689,12 @@ impl<D: Decoder> Framer<D> {
     }
 }
 
+/// What one [`Framer::read_step`] came to.
 enum ReadOutcome<T, E> {
-    Bytes,
+    /// The state moved on: bytes arrived (`decode_pending`), or the input or a segment ended
+    /// (`Draining`). Not "bytes": end of input is progress too. The caller runs its state
+    /// machine again.
+    Progress,
     /// The reader would block.
     Pending,
     /// This call's read budget is spent.

@@ -1,15 +1,12 @@
-use std::io;
-use std::os::fd::AsFd;
-
 use bytes::{BufMut, BytesMut};
 
 use crate::follow::FollowNotice;
-use crate::sys;
 
 /// The free space the engine offers to one `read(2)`: at most [`capacity`](ReadBuf::capacity)
 /// bytes, appended to the engine's buffer.
 ///
-/// A backend fills it from a descriptor with [`read_from`](ReadBuf::read_from); a test double
+/// A backend fills it from a descriptor with [`ReadFd::read_into`](crate::ReadFd::read_into) (or
+/// [`read_from`](ReadBuf::read_from), the bare `read(2)`); a test double
 /// fills it with [`put_slice`](ReadBuf::put_slice). Filling nothing and returning `Ok(())` means
 /// end of input, as a 0-byte `read(2)` does — unless the read *signals* instead (the follow
 /// source of [`ReadFd::follow`](crate::ReadFd::follow) does): [`end_segment`](ReadBuf::end_segment)
@@ -145,10 +142,12 @@ impl<'a> ReadBuf<'a> {
         self.buf.put_slice(src);
     }
 
-    /// Performs one `read(2)` from `fd` into the free space and returns how many bytes it added
-    /// (0 at end of input). Errors, including `WouldBlock` and `EINTR`, are returned unchanged.
-    pub fn read_from(&mut self, fd: impl AsFd) -> io::Result<usize> {
+    /// The buffer and how many bytes this read may still add, for the one `read(2)` into its
+    /// spare capacity (`crate::sys`). The engine stays sans-IO: the system call is made by
+    /// the I/O side ([`ReadBuf::read_from`], in `fd.rs`), not here.
+    #[inline]
+    pub(crate) fn spare(&mut self) -> (&mut BytesMut, usize) {
         let room = self.capacity();
-        sys::read_into_spare(fd.as_fd(), self.buf, room)
+        (&mut *self.buf, room)
     }
 }

@@ -93,3 +93,6 @@ impl fmt::Display for FollowNotice {
         }
     }
 }
+
+/// So that a notice can travel inside an [`io::Error`](std::io::Error) ([`ReadFd::read`](crate::ReadFd::read) of a followed file).
+impl std::error::Error for FollowNotice {}

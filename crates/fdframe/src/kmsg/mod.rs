@@ -65,7 +65,7 @@
 //! | [`Level`] | its name, `"info"` | a name `Level::from_str` accepts, or a number 0..=7 |
 //! | [`Facility`] | its name, `"user"` (a number above 23 as its digits, `"200"`) | a name or digits, or a number |
 //! | [`Caller`] | `"T42"` / `"C2"` | the same text |
-//! | [`LossCause`](crate::LossCause) | `"kmsg-overrun"`, `"kmsg-resume-gap"`, `"inotify-overflow"`, `"evdev-dropped"` | the same |
+//! | [`LossCause`](crate::LossCause) | `"kmsg-overrun"`, `"kmsg-resume-gap"`, `"inotify-overflow"`, `"evdev-dropped"`; a third party's `{"other":{"what":…,"why":…}}` | the same (texts of `other` bounded: see [`LossCause`](crate::LossCause)) |
 //! | [`Loss`](crate::Loss) | `{"cause":…,"count":12,"first_seq":100,"last_seq":111}`; `count` `null` and no seqs when unknown | the same |
 //! | [`Dictionary`] | `{"KEY":"value",…}`, invalid UTF-8 as U+FFFD | — |
 //! | [`KmsgRecord`] | the object below | — (parse the raw bytes with [`KmsgRecord::parse`]) |

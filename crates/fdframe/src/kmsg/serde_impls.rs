@@ -246,6 +246,93 @@ pub(crate) mod seq_range {
     }
 }
 
+/// [`LossCause`](crate::LossCause) as serde's derive would write it (a unit variant is its
+/// kebab-case name, `Other` a struct variant), written by hand because `Other`'s texts are
+/// `&'static str`, which no input can be borrowed for.
+mod loss_cause {
+    use std::borrow::Cow;
+    use std::sync::{Mutex, PoisonError};
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::{LossCause, OtherCause};
+
+    /// The most distinct `Other` causes deserializing keeps, and their longest text: the memory
+    /// input can make this process keep is bounded (64 × 2 × 256 bytes).
+    const MAX_CAUSES: usize = 64;
+    const MAX_TEXT_LEN: usize = 256;
+
+    /// The causes deserialized `Other`s point to, kept for the rest of the process.
+    static CAUSES: Mutex<Vec<&'static OtherCause>> = Mutex::new(Vec::new());
+
+    /// The serialized form.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "LossCause", rename_all = "kebab-case")]
+    enum Form<'a> {
+        KmsgOverrun,
+        KmsgResumeGap,
+        InotifyOverflow,
+        EvdevDropped,
+        Other {
+            #[serde(borrow)]
+            what: Cow<'a, str>,
+            #[serde(borrow)]
+            why: Cow<'a, str>,
+        },
+    }
+
+    impl Serialize for LossCause {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let form = match *self {
+                LossCause::KmsgOverrun => Form::KmsgOverrun,
+                LossCause::KmsgResumeGap => Form::KmsgResumeGap,
+                LossCause::InotifyOverflow => Form::InotifyOverflow,
+                LossCause::EvdevDropped => Form::EvdevDropped,
+                LossCause::Other(other) => Form::Other {
+                    what: Cow::Borrowed(other.what),
+                    why: Cow::Borrowed(other.why),
+                },
+            };
+            form.serialize(serializer)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for LossCause {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Ok(match Form::deserialize(deserializer)? {
+                Form::KmsgOverrun => LossCause::KmsgOverrun,
+                Form::KmsgResumeGap => LossCause::KmsgResumeGap,
+                Form::InotifyOverflow => LossCause::InotifyOverflow,
+                Form::EvdevDropped => LossCause::EvdevDropped,
+                Form::Other { what, why } => {
+                    LossCause::Other(keep(&what, &why).map_err(D::Error::custom)?)
+                }
+            })
+        }
+    }
+
+    /// The cause with these texts: the one kept before, or a new one while there is room.
+    fn keep(what: &str, why: &str) -> Result<&'static OtherCause, &'static str> {
+        if what.len().max(why.len()) > MAX_TEXT_LEN {
+            return Err("a loss cause's text is longer than 256 bytes");
+        }
+        let mut causes = CAUSES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = causes.iter().find(|c| c.what == what && c.why == why) {
+            return Ok(kept);
+        }
+        if causes.len() == MAX_CAUSES {
+            return Err("more than 64 distinct loss causes deserialized in this process");
+        }
+        let kept: &'static OtherCause = Box::leak(Box::new(OtherCause {
+            what: Box::leak(what.into()),
+            why: Box::leak(why.into()),
+        }));
+        causes.push(kept);
+        Ok(kept)
+    }
+}
+
 #[cfg(test)]
 #[path = "serde_tests.rs"]
 mod tests;

@@ -126,3 +126,45 @@ fn loss_causes_are_named_in_kebab_case() {
         );
     }
 }
+
+#[test]
+fn a_third_party_loss_cause_round_trips_and_keeps_its_display() {
+    let cause = LossCause::Other(&crate::OtherCause {
+        what: "CAN frames",
+        why: "the receive FIFO overflowed",
+    });
+    let loss = Loss::sequence_gap(cause, 7, 10);
+    let text = serde_json::to_string(&loss).unwrap();
+    assert_eq!(
+        text,
+        "{\"cause\":{\"other\":{\"what\":\"CAN frames\",\"why\":\"the receive FIFO overflowed\"}},\"count\":3,\"first_seq\":7,\"last_seq\":9}"
+    );
+    let back = serde_json::from_str::<Loss>(&text).unwrap();
+    assert_eq!(back, loss);
+    assert_eq!(back.to_string(), loss.to_string());
+    // An escaped text cannot be borrowed from the input: it is kept all the same.
+    let escaped = "{\"other\":{\"what\":\"\\\"quoted\\\" frames\",\"why\":\"w\"}}";
+    assert_eq!(
+        serde_json::from_str::<LossCause>(escaped).unwrap(),
+        LossCause::Other(&crate::OtherCause {
+            what: "\"quoted\" frames",
+            why: "w"
+        })
+    );
+}
+
+#[test]
+fn deserialized_loss_cause_texts_are_bounded() {
+    let long = format!(
+        "{{\"other\":{{\"what\":\"{}\",\"why\":\"w\"}}}}",
+        "x".repeat(257)
+    );
+    assert!(serde_json::from_str::<LossCause>(&long).is_err());
+    // Distinct causes past the bound fail instead of growing the kept set (other tests keep
+    // a few causes too, so this counts up to the bound from wherever it is).
+    let failed = (0..100).find(|i| {
+        let text = format!("{{\"other\":{{\"what\":\"bounded {i}\",\"why\":\"w\"}}}}");
+        serde_json::from_str::<LossCause>(&text).is_err()
+    });
+    assert!(failed.is_some_and(|i| i <= 64), "{failed:?}");
+}
