@@ -65,6 +65,7 @@ pub(crate) fn run() -> Result<(), String> {
         };
         check_module_doc(&rel, &text, &mut problems);
         check_unsafe(&rel, &text, &mut problems);
+        check_engine_is_sans_io(&rel, &text, &mut problems);
     }
     let mut manifests = Vec::new();
     collect(&root.join("crates"), "toml", &mut manifests);
@@ -214,6 +215,24 @@ fn without_strings(line: &str) -> String {
     line.split('"').step_by(2).collect::<Vec<_>>().join("\"\"")
 }
 
+/// The engine is sans-IO: no file under `crates/fdframe/src/engine/` may reach the syscall
+/// layer (`sys`); the one read lives in `ReadFd`.
+fn check_engine_is_sans_io(rel: &str, text: &str, problems: &mut Vec<String>) {
+    if !rel.starts_with("crates/fdframe/src/engine/") {
+        return;
+    }
+    for (number, line) in text.lines().enumerate() {
+        let code = without_strings(line);
+        let code = code.split("//").next().unwrap_or("");
+        if code.contains("crate::sys") || code.contains("super::sys") || code.contains("sys::") {
+            problems.push(format!(
+                "{rel}:{}: the engine must not use the syscall layer (`sys`)",
+                number + 1
+            ));
+        }
+    }
+}
+
 fn check_runtime_deps(rel: &str, text: &str, problems: &mut Vec<String>) {
     let mut section = "";
     for line in text.lines() {
@@ -248,6 +267,24 @@ fn check_runtime_deps(rel: &str, text: &str, problems: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_engine_file_that_uses_sys_is_reported() {
+        let mut problems = Vec::new();
+        super::check_engine_is_sans_io(
+            "crates/fdframe/src/engine/read_buf.rs",
+            "use crate::sys;\n// sys:: in a comment is fine\n",
+            &mut problems,
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let mut problems = Vec::new();
+        super::check_engine_is_sans_io(
+            "crates/fdframe/src/fd.rs",
+            "use crate::sys;",
+            &mut problems,
+        );
+        assert!(problems.is_empty());
+    }
+
     #[test]
     fn repository_is_tidy() {
         if let Err(problems) = super::run() {
