@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use fdframe::{Decoder, Error, Framer, Frames, ReadFd};
+use fdframe::{BatchStep, Decoder, Error, Framer, Frames, ReadFd};
 use futures_core::{FusedStream, Stream};
 
 use crate::FdStream;
@@ -54,6 +54,13 @@ impl<D: Decoder> BatchStream<D> {
     /// The engine.
     pub fn framer(&self) -> &Framer<D> {
         self.stream.framer()
+    }
+
+    /// The next batch if it can be had now, without waiting and without a task context (see
+    /// [`FdStream::poll_next_now`] for what `Pending` and the end mean); as
+    /// [`FdStream::poll_batch_now`].
+    pub fn poll_next_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        self.stream.poll_batch_now()
     }
 
     /// Deregisters the descriptor and returns it with the engine (see

@@ -7,6 +7,8 @@
 //!   returned `WouldBlock`. Clearing it after a successful read would lose the edge and hang.
 //! - After clearing, `poll_read_ready` must be polled again before returning `Pending`: that call
 //!   either finds a newer readiness event (read again) or stores the waker.
+//! - A read outside a guard ([`Source::read_now`], for `FdStream::poll_next_now`) leaves the
+//!   cache alone, whatever it returns: see there why that is safe.
 
 use std::io;
 use std::task::{Context, Poll};
@@ -99,6 +101,25 @@ impl Source {
     /// Whether the reactor watches this descriptor.
     pub(crate) fn is_registered(&self) -> bool {
         matches!(self, Source::Reactor(_))
+    }
+
+    /// One read of the descriptor, directly, without asking the reactor for readiness and
+    /// without touching its cached readiness: the read behind the streams' `poll_next_now`,
+    /// which needs neither a task context nor a turn of the reactor.
+    ///
+    /// Safe with tokio's edge-triggered reactor because the engine reads until `WouldBlock`
+    /// before it reports "nothing now", and readiness is only ever cleared by a guard's
+    /// `WouldBlock` (see the module notes):
+    ///
+    /// - A `WouldBlock` here, with the cached readiness still set, only costs one extra read
+    ///   later: the next `poll_read_ready` returns the stale readiness at once, that read
+    ///   returns `WouldBlock` through the guard, which clears it, and the poll after it stores
+    ///   the waker.
+    /// - Data read here never loses an edge: nothing clears readiness on a successful read, and
+    ///   the stream waits (stores its waker) only after a `WouldBlock` seen through a guard, so
+    ///   every byte that arrives after that read brings a new edge.
+    pub(crate) fn read_now(&self, buf: &mut fdframe::ReadBuf<'_>) -> io::Result<()> {
+        self.get_ref().read_into(buf)
     }
 
     /// Hands out what the engine has without reading (`step`: a frame or a batch), spending one
