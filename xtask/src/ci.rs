@@ -52,6 +52,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ],
         &[],
     )?;
+    step("cli", &["test", "-p", "fdframe-cli", "--all-features"], &[])?;
     let started = Instant::now();
     println!("xtask ci: cargo xtask conformance");
     crate::conformance::run(&[])?;

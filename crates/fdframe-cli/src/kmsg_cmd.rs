@@ -16,7 +16,7 @@ use crate::filter::{FacilityFilter, LevelFilter};
 use crate::human::{ColorWhen, LineOptions, Multiline, Painter};
 use crate::json::{DmesgJson, JsonLines, JsonOptions};
 use crate::render::{HumanStyle, KmsgOutput, warn};
-use crate::source::{self, Backend, Event, Step};
+use crate::source::{self, Backend, Event, Item};
 use crate::stop::Stop;
 use crate::time::{Clocks, SleepScan, TimeFormat, TimePrinter, WallClock};
 
@@ -502,7 +502,7 @@ impl Session {
         Ok(())
     }
 
-    fn on(&mut self, out: &mut impl Write, event: Event<Step<KmsgDecoder>>) -> Result<(), Failure> {
+    fn on(&mut self, out: &mut impl Write, event: Event<Item<KmsgDecoder>>) -> Result<(), Failure> {
         match event {
             Event::Item(Ok(record)) => self.record(out, &record)?,
             Event::Item(Err(Error::Lost(loss))) => self.loss(out, loss)?,

@@ -10,6 +10,27 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The `fdframe` binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_fdframe");
 
+/// The `--backend`s the binary under test was built with (the tests are built with the same
+/// features: `cargo test -p fdframe-cli --all-features` runs them on every backend).
+pub(crate) const BACKENDS: &[&str] = &[
+    "tokio",
+    #[cfg(feature = "backend-async-io")]
+    "async-std",
+    #[cfg(feature = "backend-mio")]
+    "mio",
+    "blocking",
+];
+
+/// `backend` when the binary has it, else the default one (for tests that want different
+/// backends in turn, and still run on the default build).
+pub(crate) fn backend_or_default(backend: &'static str) -> &'static str {
+    if BACKENDS.contains(&backend) {
+        backend
+    } else {
+        BACKENDS[0]
+    }
+}
+
 /// `fdframe ARGS`, its output collected.
 pub(crate) fn fdframe(args: &[&str]) -> Output {
     Command::new(BIN)
