@@ -11,7 +11,7 @@ use fdframe::{Error, Loss, LossCause, ReadFd};
 use regex::Regex;
 
 use crate::cursor::{Cursor, CursorFile};
-use crate::failure::{Failure, Finished};
+use crate::failure::{Failure, Finished, Origin};
 use crate::filter::{FacilityFilter, LevelFilter};
 use crate::human::{ColorWhen, LineOptions, Multiline, Painter};
 use crate::json::{DmesgJson, JsonLines, JsonOptions};
@@ -507,7 +507,7 @@ impl Session {
             Event::Item(Ok(record)) => self.record(out, &record)?,
             Event::Item(Err(Error::Lost(loss))) => self.loss(out, loss)?,
             Event::Item(Err(Error::Io(e))) => {
-                self.fatal = Some(Failure::new(format_args!("reading /dev/kmsg failed: {e}")));
+                self.fatal = Some(Failure::io(Origin::Input("/dev/kmsg"), &e));
             }
             Event::Item(Err(Error::Decode(e))) => {
                 let seq = e.seq();
