@@ -86,6 +86,11 @@ pub(crate) fn assert_one_line_error(output: &Output, code: i32) -> String {
 
 /// Whether the test may run as root with `/dev/kmsg` readable and writable; otherwise reports
 /// the skip loudly (or panics under `FDFRAME_REQUIRE_PRIVILEGED=1`).
+///
+/// The one check of the CLI's tests (`kmsg_flood.rs` and `kmsg_json_flood.rs` include this
+/// file). The same as `fdframe_conformance::fixtures::require_kmsg` and the core's
+/// `tests/kmsg_device.rs`; a copy because fdframe-cli is published (`cargo install`) and its
+/// tests must build from its package, where the unpublished conformance crate does not exist.
 pub(crate) fn privileged(test: &str) -> bool {
     let reason = if !rustix::process::geteuid().is_root() {
         Some("not running as root".to_owned())
