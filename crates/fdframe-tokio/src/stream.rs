@@ -204,8 +204,10 @@ impl<D: Decoder> FdStream<D> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
     /// let (reader, mut writer) = std::io::pipe()?;
-    /// // Registration needs the runtime; the reads below do not run it.
-    /// let mut lines = runtime.block_on(async { FdStream::from_fd(reader.into(), LinesDecoder::new()) })?;
+    /// // Registration needs the runtime's reactor; the reads below do not run it.
+    /// let guard = runtime.enter();
+    /// let mut lines = FdStream::from_fd(reader.into(), LinesDecoder::new())?;
+    /// drop(guard);
     ///
     /// writer.write_all(b"ready\n")?;
     /// match lines.poll_next_now() {
