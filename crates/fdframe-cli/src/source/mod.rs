@@ -172,7 +172,6 @@ where
 
 /// [`Source::next`] without waiting, for the async backends: what their streams'
 /// `poll_next_now` step (a direct read, no reactor turn) found.
-#[cfg_attr(not(feature = "backend-async-io"), allow(dead_code))]
 fn next_now<D: Decoder>(
     step: fdframe::Step<D::Item, D::Error>,
     framer: &Framer<D>,
