@@ -45,6 +45,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ],
         &[],
     )?;
+    step("cli", &["test", "-p", "fdframe-cli", "--all-features"], &[])?;
     let started = Instant::now();
     println!("xtask ci: cargo xtask readme-check");
     crate::readme::run(&[])?;

@@ -30,6 +30,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "fdframe-stress",
             "-p",
             "fdframe-cli",
+            // The `cli` scenario runs a follower on every `--backend`.
+            "--features",
+            "fdframe-cli/all-backends",
         ])
         .args(profile_flag)
         .current_dir(workspace_root())

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use fdframe::follow::Checkpoint;
-use fdframe::{Decoder, Error, Framer, Frames, ReadFd};
+use fdframe::{BatchStep, Decoder, Error, Framer, Frames, ReadFd};
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
 
@@ -80,6 +80,13 @@ impl<D: Decoder> BatchStream<D> {
     /// ```
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         self.stream.checkpoint()
+    }
+
+    /// The next batch if it can be had now, without waiting and without a task context (see
+    /// [`FdStream::poll_next_now`] for what `Pending` and the end mean); as
+    /// [`FdStream::poll_batch_now`].
+    pub fn poll_next_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        self.stream.poll_batch_now()
     }
 
     /// Leaves the reactor and returns the descriptor with the engine (see

@@ -78,6 +78,22 @@ impl Registration {
         matches!(self.inner, Inner::Reactor { .. })
     }
 
+    /// One read of the descriptor, directly, without asking the reactor: the read behind the
+    /// streams' `poll_next_now`, which needs neither a task context nor a turn of the reactor.
+    ///
+    /// Safe with the reactor because the engine reads until `WouldBlock` before it reports
+    /// "nothing now", and the stream waits only through [`poll_readable`](Self::poll_readable)
+    /// after such a `WouldBlock`:
+    ///
+    /// - A `WouldBlock` here while the reactor still holds an event for the descriptor only
+    ///   costs one extra read later: `poll_readable` returns that stale `Ready`, the stream
+    ///   reads, gets `WouldBlock`, and the next `poll_readable` re-arms and stores the waker.
+    /// - Data read here never loses an edge: the wait starts only after a `WouldBlock`, and
+    ///   arming checks the file's current state, so bytes that arrive after that read wake it.
+    pub(crate) fn read_now(&self, buf: &mut fdframe::ReadBuf<'_>) -> io::Result<()> {
+        self.get_ref().read_into(buf)
+    }
+
     /// Deregisters and gives the descriptor back.
     pub(crate) fn into_inner(self) -> ReadFd {
         match self.inner {

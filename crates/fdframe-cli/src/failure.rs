@@ -39,14 +39,37 @@ impl Failure {
     }
 }
 
-/// Errors writing standard output: a closed pipe ends quietly, anything else is reported.
+/// Where an I/O error came from, for the one line that reports it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Origin<'a> {
+    /// Writing standard output (the records, messages, JSON, help text, man pages).
+    Stdout,
+    /// Reading the input named so (a path, or "standard input").
+    Input(&'a str),
+}
+
+impl Failure {
+    /// The failure for `e`, labelled by where it came from. A closed pipe on standard output
+    /// (`| head`) ends quietly: that is how pipelines end. Anywhere else it is an error like
+    /// any other.
+    pub(crate) fn io(origin: Origin<'_>, e: &io::Error) -> Failure {
+        let closed = e.kind() == io::ErrorKind::BrokenPipe;
+        match origin {
+            Origin::Stdout if closed => Failure::BrokenPipe,
+            Origin::Stdout => Failure::new(format_args!("cannot write to standard output: {e}")),
+            Origin::Input(what) => Failure::new(format_args!("reading {what} failed: {e}")),
+        }
+    }
+}
+
+/// `?` on an `io::Result` in a command: a write to standard output, the only I/O the commands
+/// let `?` convert. (An audit: without this impl, every conversion site that fails to compile
+/// is a write to the output, or `render::warn`, which never fails.) Anything else says where it
+/// came from: [`Failure::io`] with its [`Origin`], or [`Failure::new`] with its own words
+/// (opening, saving a cursor or a checkpoint).
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            Failure::BrokenPipe
-        } else {
-            Failure::new(format_args!("cannot write to standard output: {e}"))
-        }
+        Failure::io(Origin::Stdout, &e)
     }
 }
 
@@ -59,4 +82,48 @@ pub(crate) fn open_failure(path: &str, e: &io::Error) -> Failure {
         _ => e.to_string(),
     };
     Failure::new(format_args!("cannot read {path}: {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(failure: Failure) -> String {
+        match failure {
+            Failure::Message { text, .. } => text,
+            Failure::BrokenPipe => "(quiet)".to_owned(),
+        }
+    }
+
+    #[test]
+    fn io_errors_are_labelled_by_where_they_came_from() {
+        let e = || io::Error::from_raw_os_error(28); // ENOSPC
+        assert_eq!(
+            text(Failure::io(Origin::Stdout, &e())),
+            format!("cannot write to standard output: {}", e())
+        );
+        let eio = io::Error::from_raw_os_error(5);
+        let read = text(Failure::io(Origin::Input("/dev/ttyS0"), &eio));
+        assert_eq!(read, format!("reading /dev/ttyS0 failed: {eio}"));
+        assert!(!read.contains("standard output"), "{read}");
+        // `?` is the stdout label.
+        assert_eq!(
+            text(Failure::from(e())),
+            text(Failure::io(Origin::Stdout, &e()))
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_is_quiet_only_on_standard_output() {
+        let epipe = || io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(matches!(
+            Failure::io(Origin::Stdout, &epipe()),
+            Failure::BrokenPipe
+        ));
+        // A FIFO being read can report EPIPE only by mistake; it is not the end of a pipeline.
+        assert!(matches!(
+            Failure::io(Origin::Input("fifo"), &epipe()),
+            Failure::Message { code: 1, .. }
+        ));
+    }
 }

@@ -78,7 +78,7 @@ fn main() -> ExitCode {
         return report(failure);
     }
     // The matches are kept: dmesg's time options are resolved by their order (the last wins).
-    let parsed = Cli::command()
+    let parsed = command()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
     let (cli, matches) = match parsed {
@@ -95,6 +95,14 @@ fn main() -> ExitCode {
         Ok(Finished::Stopped(reason)) => ExitCode::from(reason.exit_code()),
         Err(failure) => report(failure),
     }
+}
+
+/// The command line: [`Cli`]'s, with `--backend` refusing a backend this build left out by
+/// naming the cargo feature that brings it (see `source::Backend`).
+fn command() -> clap::Command {
+    Cli::command()
+        .mut_subcommand("kmsg", source::backend_arg)
+        .mut_subcommand("read", source::backend_arg)
 }
 
 /// The exit status of a failure, after its line on stderr.

@@ -175,8 +175,10 @@ pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
     }
 }
 
-/// Opens `path` (`-`: standard input). A FIFO is opened blocking, which waits for a writer as
-/// `cat` does; a non-blocking open would see end of input at once.
+/// Opens `path` (`-`: standard input). A FIFO is opened blocking, so that `open(2)` waits for
+/// a writer as `cat` does, before the signal handlers exist (see [`run`]). A non-blocking open
+/// would not end at once either: [`ReadFd::read_into`] reports a FIFO that no writer has opened
+/// yet as "would block", not as end of input, so every backend would wait for the writer too.
 fn open_input(path: &str) -> Result<ReadFd, Failure> {
     if path == "-" {
         return ReadFd::stdin().map_err(|e| open_failure("standard input", &e));

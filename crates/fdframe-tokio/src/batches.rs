@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use fdframe::follow::Checkpoint;
-use fdframe::{Decoder, Error, Framer, Frames, ReadFd};
+use fdframe::{BatchStep, Decoder, Error, Framer, Frames, ReadFd};
 use futures_core::{FusedStream, Stream};
 
 use crate::FdStream;
@@ -81,6 +81,13 @@ impl<D: Decoder> BatchStream<D> {
     /// ```
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         self.stream.checkpoint()
+    }
+
+    /// The next batch if it can be had now, without waiting and without a task context (see
+    /// [`FdStream::poll_next_now`] for what `Pending` and the end mean); as
+    /// [`FdStream::poll_batch_now`].
+    pub fn poll_next_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        self.stream.poll_batch_now()
     }
 
     /// Deregisters the descriptor and returns it with the engine (see

@@ -7,6 +7,8 @@
 //!   returned `WouldBlock`. Clearing it after a successful read would lose the edge and hang.
 //! - After clearing, `poll_read_ready` must be polled again before returning `Pending`: that call
 //!   either finds a newer readiness event (read again) or stores the waker.
+//! - A read outside a guard ([`Source::read_now`], for `FdStream::poll_next_now`) leaves the
+//!   cache alone, whatever it returns: see there why that is safe.
 
 use std::io;
 use std::task::{Context, Poll};
@@ -101,11 +103,38 @@ impl Source {
         matches!(self, Source::Reactor(_))
     }
 
-    /// Hands out what the engine has without reading (`step`: a frame or a batch), spending one
-    /// unit of tokio's cooperative budget per `per_unit` steps handed out, so a task draining a
-    /// full buffer still yields to its neighbours. `unbudgeted` counts the steps handed out
-    /// since a unit was last spent (kept by the stream). Frames pass
-    /// [`FRAMES_PER_BUDGET_UNIT`]; a batch, a read's worth of frames, costs a unit each.
+    /// One read of the descriptor, directly, without asking the reactor for readiness and
+    /// without touching its cached readiness: the read behind the streams' `poll_next_now`,
+    /// which needs neither a task context nor a turn of the reactor.
+    ///
+    /// Safe with tokio's edge-triggered reactor because the engine reads until `WouldBlock`
+    /// before it reports "nothing now", and readiness is only ever cleared by a guard's
+    /// `WouldBlock` (see the module notes):
+    ///
+    /// - A `WouldBlock` here, with the cached readiness still set, only costs one extra read
+    ///   later: the next `poll_read_ready` returns the stale readiness at once, that read
+    ///   returns `WouldBlock` through the guard, which clears it, and the poll after it stores
+    ///   the waker.
+    /// - Data read here never loses an edge: nothing clears readiness on a successful read, and
+    ///   the stream waits (stores its waker) only after a `WouldBlock` seen through a guard, so
+    ///   every byte that arrives after that read brings a new edge.
+    pub(crate) fn read_now(&self, buf: &mut fdframe::ReadBuf<'_>) -> io::Result<()> {
+        self.get_ref().read_into(buf)
+    }
+
+    /// Hands out what the engine holds, without reading: `step` (a frame or a batch from the
+    /// engine's buffer) is called unless the cooperative budget is spent.
+    ///
+    /// tokio's budget is charged one unit per `per_unit` steps handed out, so a task draining a
+    /// full buffer still yields to its neighbours: `unbudgeted` (kept by the stream) counts the
+    /// ready steps since a unit was last spent, and once it reaches `per_unit` the next call
+    /// spends a unit **before** calling `step` (whether or not anything is buffered). Frames
+    /// pass [`FRAMES_PER_BUDGET_UNIT`]; a batch, a read's worth of frames, passes 1.
+    ///
+    /// `Ready`: `step`'s result. `Pending`: nothing is buffered (the caller reads next, through
+    /// [`poll_with`](Source::poll_with)), or the budget is spent, in which case tokio has
+    /// already arranged for the task to be woken and `poll_with`'s own budget check returns
+    /// `Pending` too.
     #[inline]
     pub(crate) fn poll_buffered<T>(
         &self,
@@ -128,7 +157,10 @@ impl Source {
         step
     }
 
-    /// Drives `step` with readiness glue until it is ready.
+    /// One round of reading by `step`, with the readiness glue around it: `Ready(Ok(_))` with
+    /// `step`'s result, `Ready(Err(_))` when waiting for readiness failed (the runtime is
+    /// shutting down), `Pending` when there is nothing to read now (the waker is stored with
+    /// the reactor) or when the task yields (it has woken itself; see below).
     ///
     /// `step` reads through the [`Reader`] it is given, as often as it likes, and returns
     /// `Pending` after a read returned `WouldBlock`, or without one when it pauses after its
@@ -136,9 +168,10 @@ impl Source {
     ///
     /// - Registered: each round takes a readiness guard. A read that would block clears the
     ///   guard's readiness (and nothing else does), and the next round's `poll_read_ready` either
-    ///   finds newer readiness (read again) or stores `cx`'s waker and returns `Pending`.
+    ///   finds newer readiness (`step` runs again) or stores `cx`'s waker and returns `Pending`.
     /// - Direct: reads never wait. One unit of tokio's cooperative budget is spent per ready
-    ///   step, so a huge regular file does not starve other tasks on the same thread.
+    ///   step (none when `step` is pending), so a huge regular file does not starve other tasks
+    ///   on the same thread.
     ///
     /// A `Pending` from `step` without a `WouldBlock` read (the engine's pause) and a
     /// `WouldBlock` from a direct read (not expected from non-pollable files) both yield to the

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use fdframe::follow::{Checkpoint, FollowOptions};
-use fdframe::{BatchStep, Decoder, Error, Framer, ReadFd};
+use fdframe::{BatchStep, Decoder, Error, Framer, ReadFd, Step};
 use futures_core::{FusedStream, Stream};
 
 use crate::BatchStream;
@@ -232,6 +232,67 @@ impl<D: Decoder> FdStream<D> {
         self.poll_engine(cx, 1, Framer::poll_batch_buffered, |framer, reader| {
             framer.poll_batch_with(|buf| reader.read(|fd| fd.read_into(buf)))
         })
+    }
+
+    /// Returns the next message if one can be had **now**, without waiting and without a task
+    /// context: what the engine holds, then reads of the descriptor until it would block. The
+    /// same step as the blocking and mio backends' `poll_next_now`
+    /// ([`fdframe::blocking::FdReader::poll_next_now`]).
+    ///
+    /// - `Ready(Some(_))`: a message, or an error or notice, as from [`poll_next`](Stream::poll_next).
+    /// - `Pending`: nothing is ready now. When [`framer().is_yielding()`](Framer::is_yielding)
+    ///   is true the engine paused after its per-call budget with input left: call again
+    ///   without waiting. Otherwise the descriptor would block: await the stream (or call
+    ///   `poll_next`) to wait for more.
+    /// - `Ready(None)`: the stream has ended (and stays ended).
+    ///
+    /// The descriptor is read directly, not through the reactor's cached readiness, so this
+    /// finds data the reactor has not reported yet (a "what is there now" pass, such as
+    /// `dmesg` without `-w`, needs no turn of the runtime). Mixing it with awaiting the stream
+    /// is fine: the engine reads until `WouldBlock` before it says "nothing now", so a later
+    /// wait costs at most one extra read (the reactor's readiness may still be set) and never
+    /// misses data. It spends none of tokio's cooperative budget, so a task that loops on it
+    /// without awaiting must yield on its own.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::task::Poll;
+    /// use fdframe::codec::LinesDecoder;
+    /// use fdframe_tokio::FdStream;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+    /// let (reader, mut writer) = std::io::pipe()?;
+    /// // Registration needs the runtime's reactor; the reads below do not run it.
+    /// let guard = runtime.enter();
+    /// let mut lines = FdStream::from_fd(reader.into(), LinesDecoder::new())?;
+    /// drop(guard);
+    ///
+    /// writer.write_all(b"ready\n")?;
+    /// match lines.poll_next_now() {
+    ///     Poll::Ready(Some(line)) => assert_eq!(line?, "ready"),
+    ///     other => panic!("expected the line, got {other:?}"),
+    /// }
+    /// // Nothing more now: the caller would await the stream to wait.
+    /// assert!(lines.poll_next_now().is_pending() && !lines.framer().is_yielding());
+    ///
+    /// drop(writer);
+    /// assert!(matches!(lines.poll_next_now(), Poll::Ready(None))); // end of input
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
+        let FdStream { source, framer, .. } = self;
+        framer.poll_next_with(|buf| source.read_now(buf))
+    }
+
+    /// The batch form of [`poll_next_now`](FdStream::poll_next_now): the next batch of messages
+    /// (one read's worth, see [`Framer::poll_batch_with`]), or the error, notice or end after
+    /// it, if it can be had now; the same rules for `Pending` and the end.
+    pub fn poll_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        let FdStream { source, framer, .. } = self;
+        framer.poll_batch_with(|buf| source.read_now(buf))
     }
 
     /// Turns this stream of messages into a [`BatchStream`] of batches of messages.

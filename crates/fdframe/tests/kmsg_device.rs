@@ -22,6 +22,12 @@ use fdframe::kmsg::{self, Facility, KmsgDecoder, KmsgFlag, KmsgRecord, KmsgStart
 
 /// Returns `true` when the test can run; otherwise reports the skip loudly (or panics when
 /// `FDFRAME_REQUIRE_PRIVILEGED=1`).
+///
+/// The same check as `fdframe_conformance::fixtures::require_kmsg` (which the conformance
+/// cases, the stress scenarios and the workspace's `tests/` share) and the CLI tests'
+/// `support::privileged`: root, `/dev/kmsg` open for reading and writing, `printk_devkmsg` not
+/// `off`. A copy because this crate is published and its tests must build from its package,
+/// where the unpublished conformance crate does not exist.
 fn can_run(test: &str) -> bool {
     let reason = if !rustix::process::geteuid().is_root() {
         Some("not running as root".to_owned())

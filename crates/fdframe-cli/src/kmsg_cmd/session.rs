@@ -15,12 +15,12 @@ use super::options::Options;
 use super::start;
 use super::tail::Tail;
 use crate::cursor::{Cursor, CursorFile};
-use crate::failure::{Failure, Finished};
+use crate::failure::{Failure, Finished, Origin};
 use crate::filter::{FacilityFilter, LevelFilter};
 use crate::human::{LineOptions, Multiline, Painter};
 use crate::json::{DmesgJson, JsonLines};
 use crate::render::{HumanStyle, KmsgOutput, warn};
-use crate::source::{self, Event, Next, Source, Step};
+use crate::source::{self, Event, Item, Next, Source};
 use crate::stop::Stop;
 use crate::time::{Clocks, SleepScan, TimeFormat, TimePrinter, WallClock};
 
@@ -308,13 +308,13 @@ impl Session {
     pub(super) fn on<W: Write>(
         &mut self,
         out: &mut Out<W>,
-        event: Event<Step<KmsgDecoder>>,
+        event: Event<Item<KmsgDecoder>>,
     ) -> Result<(), Failure> {
         match event {
             Event::Item(Ok(record)) => self.record(out, &record, None)?,
             Event::Item(Err(Error::Lost(loss))) => self.loss(out, loss)?,
             Event::Item(Err(Error::Io(e))) => {
-                self.fatal = Some(Failure::new(format_args!("reading /dev/kmsg failed: {e}")));
+                self.fatal = Some(Failure::io(Origin::Input("/dev/kmsg"), &e));
             }
             Event::Item(Err(Error::Decode(e))) => {
                 let seq = e.seq();

@@ -4,7 +4,7 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::task::Poll;
 
@@ -14,7 +14,7 @@ use fdframe::{Decoder, ReadFd};
 use fdframe_async_std::FdStream;
 use futures_core::Stream;
 
-use super::{Next, REACTOR_TURNS, Source, Step, readable_now};
+use super::{Item, Next, Source, next_now};
 use crate::stop::{Stop, StopFlag};
 
 pub(super) struct AsyncStdSource<D: Decoder> {
@@ -34,35 +34,28 @@ impl<D: Decoder> AsyncStdSource<D> {
 }
 
 impl<D: Decoder> Source<D> for AsyncStdSource<D> {
-    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+    fn next(&mut self, wait: bool) -> Next<Item<D>> {
         if self.stop_requested.is_set() {
             return Next::Stopped;
+        }
+        if !wait {
+            // What is there now, read directly: no reactor turn.
+            return next_now(self.stream.poll_next_now(), self.stream.framer());
         }
         let AsyncStdSource {
             stream, stop_fd, ..
         } = self;
-        let mut turns = 0;
         async_io::block_on(poll_fn(|cx| {
-            if wait && stop_fd.poll_readable(cx).is_ready() {
+            if stop_fd.poll_readable(cx).is_ready() {
                 return Poll::Ready(Next::Stopped);
             }
             match Pin::new(&mut *stream).poll_next(cx) {
-                Poll::Ready(Some(step)) => Poll::Ready(Next::Item(step)),
+                Poll::Ready(Some(item)) => Poll::Ready(Next::Item(item)),
                 Poll::Ready(None) => Poll::Ready(Next::End),
                 // The engine paused with input left: back to the caller's loop (and its stop
                 // flag) instead of polling on inside `block_on`.
                 Poll::Pending if stream.framer().is_yielding() => Poll::Ready(Next::Yielded),
-                Poll::Pending if wait => Poll::Pending,
-                // As in the tokio backend: a woken `block_on` lets the reactor process the
-                // descriptor's readiness before the stream is polled again.
-                Poll::Pending
-                    if turns < REACTOR_TURNS && readable_now(stream.get_ref().as_fd()) =>
-                {
-                    turns += 1;
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-                Poll::Pending => Poll::Ready(Next::Idle),
+                Poll::Pending => Poll::Pending,
             }
         }))
     }

@@ -9,7 +9,7 @@ use fdframe::blocking::FdReader;
 use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, Error, ReadFd};
 
-use super::{Next, Source, Step, wait_either};
+use super::{Item, Next, Source, wait_either};
 use crate::stop::{Stop, StopFlag};
 
 pub(super) struct BlockingSource<D: Decoder> {
@@ -29,13 +29,13 @@ impl<D: Decoder> BlockingSource<D> {
 }
 
 impl<D: Decoder> Source<D> for BlockingSource<D> {
-    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+    fn next(&mut self, wait: bool) -> Next<Item<D>> {
         loop {
             if self.stop_requested.is_set() {
                 return Next::Stopped;
             }
             match self.reader.poll_next_now() {
-                Poll::Ready(Some(step)) => return Next::Item(step),
+                Poll::Ready(Some(item)) => return Next::Item(item),
                 Poll::Ready(None) => return Next::End,
                 // The engine paused with input left: no wait, and the caller's loop checks
                 // the stop flag.

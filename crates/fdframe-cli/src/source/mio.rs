@@ -10,7 +10,7 @@ use fdframe_mio::FdReader;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use super::{Next, Source, Step};
+use super::{Item, Next, Source};
 use crate::stop::{Stop, StopFlag};
 
 const READER: Token = Token(0);
@@ -51,13 +51,13 @@ impl<D: Decoder> MioSource<D> {
 }
 
 impl<D: Decoder> Source<D> for MioSource<D> {
-    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+    fn next(&mut self, wait: bool) -> Next<Item<D>> {
         loop {
             if self.stop_requested.is_set() {
                 return Next::Stopped;
             }
             match self.reader.poll_next_now() {
-                TaskPoll::Ready(Some(step)) => return Next::Item(step),
+                TaskPoll::Ready(Some(item)) => return Next::Item(item),
                 TaskPoll::Ready(None) => return Next::End,
                 // The engine paused with data left (`is_drained()` is false): waiting for an
                 // edge would hang; the caller's loop checks the stop flag and calls again.

@@ -5,38 +5,30 @@
 //! Each backend waits for two descriptors: the one being read and the stop pipe
 //! ([`Stop`]), so Ctrl-C and a closed stdout wake a follower at once on every backend.
 
+#[cfg(feature = "backend-async-io")]
 mod async_std;
+mod backend;
 mod blocking;
+#[cfg(feature = "backend-mio")]
 mod mio;
 mod tokio;
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
+use std::task::Poll;
 
-use clap::ValueEnum;
 use fdframe::follow::Checkpoint;
-use fdframe::{Decoder, Error, ReadFd};
-use rustix::event::{PollFd, PollFlags, Timespec};
+use fdframe::{Decoder, Error, Framer, ReadFd};
+use rustix::event::{PollFd, PollFlags};
+
+pub(crate) use backend::{Backend, backend_arg};
 
 use crate::failure::{Failure, Finished};
 use crate::stop::Stop;
 
-/// What a stream yields: a message, or an error or notice about it.
-pub(crate) type Step<D> = Result<<D as Decoder>::Item, Error<<D as Decoder>::Error>>;
-
-/// The backend that waits for the descriptor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Backend {
-    /// fdframe-tokio's `FdStream` on a current-thread tokio runtime.
-    #[default]
-    Tokio,
-    /// fdframe-async-std's `FdStream` on async-io (the reactor of async-std and smol).
-    AsyncStd,
-    /// fdframe-mio's `FdReader` in a mio event loop.
-    Mio,
-    /// fdframe's own blocking `FdReader`, waiting in poll(2).
-    Blocking,
-}
+/// What a stream yields: a message, or an error or notice about it. (Not `fdframe::Step`,
+/// which is the `Poll` around one of these.)
+pub(crate) type Item<D> = Result<<D as Decoder>::Item, Error<<D as Decoder>::Error>>;
 
 /// What [`Source::next`] found.
 pub(crate) enum Next<T> {
@@ -61,7 +53,7 @@ pub(crate) trait Source<D: Decoder> {
     /// for; without, returns [`Next::Idle`] when nothing is ready now. Either way, returns
     /// [`Next::Yielded`] when the engine paused (never waiting after a pause), and
     /// [`Next::Stopped`] first thing when a stop was asked for.
-    fn next(&mut self, wait: bool) -> Next<Step<D>>;
+    fn next(&mut self, wait: bool) -> Next<Item<D>>;
 
     /// For a followed file ([`ReadFd::follow`]): the position right after the last item
     /// [`Source::next`] handed out (see [`fdframe::follow::checkpoint`]); `None` otherwise.
@@ -80,9 +72,19 @@ where
 {
     Ok(match backend {
         Backend::Tokio => Box::new(tokio::TokioSource::new(fd, decoder, stop)?),
+        #[cfg(feature = "backend-async-io")]
         Backend::AsyncStd => Box::new(async_std::AsyncStdSource::new(fd, decoder, stop)?),
+        #[cfg(feature = "backend-mio")]
         Backend::Mio => Box::new(mio::MioSource::new(fd, decoder, stop)?),
         Backend::Blocking => Box::new(blocking::BlockingSource::new(fd, decoder, stop)?),
+        // The argument parser refuses these already (see `Backend`); kept for other callers.
+        #[allow(unreachable_patterns)]
+        missing => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                missing.not_built(),
+            ));
+        }
     })
 }
 
@@ -112,7 +114,7 @@ pub(crate) fn drive<D, F>(
 ) -> Result<Finished, Failure>
 where
     D: Decoder,
-    F: FnMut(Event<Step<D>>) -> Result<(), Failure>,
+    F: FnMut(Event<Item<D>>) -> Result<(), Failure>,
 {
     drive_with(source, follow, stop, |event, _| handle(event))
 }
@@ -127,15 +129,15 @@ pub(crate) fn drive_with<D, F>(
 ) -> Result<Finished, Failure>
 where
     D: Decoder,
-    F: FnMut(Event<Step<D>>, &dyn Source<D>) -> Result<(), Failure>,
+    F: FnMut(Event<Item<D>>, &dyn Source<D>) -> Result<(), Failure>,
 {
     let mut wait = false;
     // Items were handled since the last `BatchEnd`.
     let mut unflushed = false;
     loop {
         match source.next(wait) {
-            Next::Item(step) => {
-                handle(Event::Item(step), &*source)?;
+            Next::Item(item) => {
+                handle(Event::Item(item), &*source)?;
                 unflushed = true;
                 wait = false;
                 continue;
@@ -168,15 +170,20 @@ where
     }
 }
 
-/// Whether `fd` would give something to a read now (data, an error, a hang-up): a zero-timeout
-/// poll(2). `PRI` because `/dev/kmsg` reports an overrun as `POLLPRI|POLLERR`.
-fn readable_now(fd: BorrowedFd<'_>) -> bool {
-    let mut fds = [PollFd::new(&fd, PollFlags::IN | PollFlags::PRI)];
-    let zero = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    rustix::event::poll(&mut fds, Some(&zero)).is_ok_and(|n| n > 0)
+/// [`Source::next`] without waiting, for the async backends: what their streams'
+/// `poll_next_now` step (a direct read, no reactor turn) found.
+fn next_now<D: Decoder>(
+    step: fdframe::Step<D::Item, D::Error>,
+    framer: &Framer<D>,
+) -> Next<Item<D>> {
+    match step {
+        Poll::Ready(Some(item)) => Next::Item(item),
+        Poll::Ready(None) => Next::End,
+        // The engine paused with input left: the caller's loop checks the stop flag and
+        // calls again.
+        Poll::Pending if framer.is_yielding() => Next::Yielded,
+        Poll::Pending => Next::Idle,
+    }
 }
 
 /// Waits until `fd` or `stop` is readable (or a signal interrupts the wait).
@@ -191,8 +198,3 @@ fn wait_either(fd: impl AsFd, stop: impl AsFd) -> io::Result<()> {
         Err(e) => Err(e.into()),
     }
 }
-
-/// How many times an async backend lets its reactor run, in one no-wait step, when poll(2) says
-/// the descriptor is readable but the stream is still pending: the reactor has not yet told the
-/// stream. A bound so that a descriptor whose poll(2) and read(2) disagree cannot spin.
-const REACTOR_TURNS: u32 = 64;

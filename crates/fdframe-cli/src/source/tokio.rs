@@ -3,7 +3,6 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::Poll;
 
@@ -14,7 +13,7 @@ use fdframe_tokio::FdStream;
 use futures_core::Stream;
 use tokio::runtime::Runtime;
 
-use super::{Next, REACTOR_TURNS, Source, Step, readable_now};
+use super::{Item, Next, Source, next_now};
 use crate::stop::{Stop, StopFlag};
 
 pub(super) struct TokioSource<D: Decoder> {
@@ -46,9 +45,13 @@ impl<D: Decoder> TokioSource<D> {
 }
 
 impl<D: Decoder> Source<D> for TokioSource<D> {
-    fn next(&mut self, wait: bool) -> Next<Step<D>> {
+    fn next(&mut self, wait: bool) -> Next<Item<D>> {
         if self.stop_requested.is_set() {
             return Next::Stopped;
+        }
+        if !wait {
+            // What is there now, read directly: no runtime turn, no cached readiness.
+            return next_now(self.stream.poll_next_now(), self.stream.framer());
         }
         let TokioSource {
             stream,
@@ -56,28 +59,17 @@ impl<D: Decoder> Source<D> for TokioSource<D> {
             runtime,
             ..
         } = self;
-        let mut turns = 0;
         runtime.block_on(poll_fn(|cx| {
-            if wait && Pin::new(&mut *stop_fd).poll_next(cx).is_ready() {
+            if Pin::new(&mut *stop_fd).poll_next(cx).is_ready() {
                 return Poll::Ready(Next::Stopped);
             }
             match Pin::new(&mut *stream).poll_next(cx) {
-                Poll::Ready(Some(step)) => Poll::Ready(Next::Item(step)),
+                Poll::Ready(Some(item)) => Poll::Ready(Next::Item(item)),
                 Poll::Ready(None) => Poll::Ready(Next::End),
                 // The engine paused with input left: back to the caller's loop (and its stop
                 // flag) instead of polling on inside `block_on`.
                 Poll::Pending if stream.framer().is_yielding() => Poll::Ready(Next::Yielded),
-                Poll::Pending if wait => Poll::Pending,
-                // The reactor may not have seen the descriptor's readiness yet: waking ourselves
-                // lets `block_on` turn the reactor once before polling again.
-                Poll::Pending
-                    if turns < REACTOR_TURNS && readable_now(stream.get_ref().as_fd()) =>
-                {
-                    turns += 1;
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-                Poll::Pending => Poll::Ready(Next::Idle),
+                Poll::Pending => Poll::Pending,
             }
         }))
     }

@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use rustix::process::Signal;
 
-use crate::support::{BIN, KillOnDrop, Lines, TempDir, signal, wait_exit};
-
-const BACKENDS: [&str; 4] = ["tokio", "async-std", "mio", "blocking"];
+use crate::support::{BACKENDS, BIN, KillOnDrop, Lines, TempDir, signal, wait_exit};
 
 /// How long a stopped run may take to exit, or a first sign of life to appear.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -72,7 +70,7 @@ fn stop(child: &mut Child, stderr: &mpsc::Receiver<String>, sig: Signal, code: i
 
 /// `fdframe read /dev/zero` (the default codec: lines) until the signal.
 fn dev_zero_stops_on(sig: Signal, code: i32) {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let what = format!("{backend}: read /dev/zero, {sig:?}");
         let mut child = start(backend, &["/dev/zero"], Stdio::null());
         let stderr = wait_for_stderr(child.0.stderr.take().unwrap(), TOO_LONG, &what);
@@ -100,7 +98,7 @@ fn a_huge_sparse_file_shows_the_lines_before_its_holes_and_ctrl_c_stops_the_run(
     file.write_all(b"before\n").unwrap();
     file.set_len(1 << 40).expect("make it sparse");
     drop(file);
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let what = format!("{backend}: read a sparse file");
         let mut child = start(backend, &[&path], Stdio::null());
         let lines = Lines::new(child.0.stdout.take().unwrap());
@@ -117,7 +115,7 @@ fn a_huge_sparse_file_shows_the_lines_before_its_holes_and_ctrl_c_stops_the_run(
 
 #[test]
 fn an_endless_line_on_a_pipe_shows_the_lines_before_it_and_ctrl_c_stops_the_run() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let what = format!("{backend}: an endless line on stdin");
         let mut child = start(backend, &["-"], Stdio::piped());
         let mut stdin = child.0.stdin.take().unwrap();
@@ -153,7 +151,7 @@ fn a_sparse_file_with_a_line_after_its_holes_is_read_to_the_end_on_every_backend
     file.seek(std::io::SeekFrom::End(0)).unwrap();
     file.write_all(b"\nafter\n").unwrap();
     drop(file);
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let mut child = start(backend, &[&path], Stdio::null());
         let lines = Lines::new(child.0.stdout.take().unwrap());
         assert_eq!(

@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 use rustix::fs::{CWD, FileType, Mode, mknodat};
 use rustix::process::Signal;
 
-use crate::support::{BIN, KillOnDrop, TempDir, assert_one_line_error, fdframe, signal, wait_exit};
+use crate::support::{
+    BACKENDS, BIN, KillOnDrop, TempDir, assert_one_line_error, backend_or_default, fdframe, signal,
+    wait_exit,
+};
 
 /// How long a step may take before the test gives up on it.
 const DEADLINE: Duration = Duration::from_secs(20);
-
-pub(crate) const BACKENDS: [&str; 4] = ["tokio", "async-std", "mio", "blocking"];
 
 /// A process following a file: its stdout lines, collected as they come.
 pub(crate) struct Follower {
@@ -268,7 +269,7 @@ pub(crate) fn check_exactly_once(got: &[String], written: &Written) -> Result<()
 
 #[test]
 fn appends_a_split_line_rotation_and_truncation_every_line_once_on_every_backend() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let dir = TempDir::new(&format!("follow-{backend}"));
         let path = dir.path("app.log");
         append(&path, b"");
@@ -296,7 +297,7 @@ fn appends_a_split_line_rotation_and_truncation_every_line_once_on_every_backend
 
 #[test]
 fn what_the_file_holds_at_the_start_is_printed_without_waiting_for_a_write_on_every_backend() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let dir = TempDir::new(&format!("follow-existing-{backend}"));
         let path = dir.path("app.log");
         let lines = numbered("there-", 1, 3);
@@ -370,7 +371,11 @@ fn a_restart_from_the_checkpoint_loses_and_repeats_nothing_across_a_rotation() {
     append(&path, &text(&written));
 
     // Run 1, stopped mid-stream: a writer appends while SIGTERM arrives.
-    let follower = Follower::fdframe("mio", &path, &["--checkpoint", &checkpoint]);
+    let follower = Follower::fdframe(
+        backend_or_default("mio"),
+        &path,
+        &["--checkpoint", &checkpoint],
+    );
     follower.wait_for("line-100", "run 1");
     let writer_path = path.clone();
     let writer = std::thread::spawn(move || {
@@ -403,7 +408,7 @@ fn a_restart_from_the_checkpoint_loses_and_repeats_nothing_across_a_rotation() {
     // Run 2: everything after run 1's last line, and not the half line.
     // Each run on another backend: each saves its own checkpoint at exit.
     got.extend(checkpointed_run(
-        "async-std",
+        backend_or_default("async-std"),
         &path,
         &checkpoint,
         Some("line-700"),

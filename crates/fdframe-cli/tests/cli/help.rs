@@ -1,6 +1,6 @@
 //! `--help` is complete: every option and an example section, for the tool and each subcommand.
 
-use crate::support::{fdframe, stdout};
+use crate::support::{BACKENDS, fdframe, stderr, stdout};
 
 fn help(args: &[&str]) -> String {
     let output = fdframe(args);
@@ -82,5 +82,43 @@ fn read_help_lists_every_codec_and_output_form() {
         "Examples:",
     ] {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+}
+
+/// `--backend`'s list in `--help` is what the binary was built with.
+#[test]
+fn backend_help_lists_exactly_the_backends_built_in() {
+    for command in ["kmsg", "read"] {
+        let text = help(&[command, "--help"]);
+        let listed = text
+            .split("--backend <BACKEND>")
+            .nth(1)
+            .and_then(|rest| rest.split("[default: tokio]").next())
+            .unwrap_or_else(|| panic!("no --backend section in {command} --help:\n{text}"));
+        for backend in ["tokio", "async-std", "mio", "blocking"] {
+            let built = BACKENDS.contains(&backend);
+            assert_eq!(
+                listed.contains(&format!("- {backend}:")),
+                built,
+                "{command}: {backend} (built: {built}) in:\n{listed}"
+            );
+        }
+    }
+}
+
+/// A backend this build left out is refused at argument parsing, with the feature to enable.
+#[test]
+fn a_backend_left_out_of_the_build_is_refused_with_its_feature() {
+    for (backend, feature) in [("async-std", "backend-async-io"), ("mio", "backend-mio")] {
+        if BACKENDS.contains(&backend) {
+            continue;
+        }
+        let output = fdframe(&["read", "--backend", backend, "-"]);
+        assert_eq!(output.status.code(), Some(2), "{backend}: {output:?}");
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!("--features {feature}")) && err.contains(backend),
+            "{backend}: {err}"
+        );
     }
 }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 
 use crate::support::{
-    BIN, KillOnDrop, Lines, TempDir, json, marker, privileged, signal, wait_exit, write_record,
+    BACKENDS, BIN, KillOnDrop, Lines, TempDir, json, marker, privileged, signal, wait_exit,
+    write_record,
 };
 
 /// Starts `fdframe kmsg -w ARGS` and waits until it prints a record written after its start,
@@ -40,7 +41,7 @@ fn a_new_record_shows_within_a_second_on_every_backend() {
     if !privileged("a_new_record_shows_within_a_second_on_every_backend") {
         return;
     }
-    for backend in ["tokio", "async-std", "mio", "blocking"] {
+    for &backend in BACKENDS {
         let (_child, lines) = start_follower(&["--backend", backend], backend);
         let fresh = marker(&format!("{backend}-fresh"));
         let written = Instant::now();

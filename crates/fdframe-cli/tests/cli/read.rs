@@ -9,16 +9,14 @@ use std::time::Duration;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
 use crate::support::{
-    BIN, KillOnDrop, Lines, TempDir, assert_one_line_error, fdframe, fdframe_with_input, json,
-    stderr, stdout, wait_exit,
+    BACKENDS, BIN, KillOnDrop, Lines, TempDir, assert_one_line_error, fdframe, fdframe_with_input,
+    json, stderr, stdout, wait_exit,
 };
-
-const BACKENDS: [&str; 4] = ["tokio", "async-std", "mio", "blocking"];
 
 #[test]
 fn lines_from_a_pipe_in_every_output_form_on_every_backend() {
     let input = b"one\ntwo\n\xff\nlast";
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let run = |form: &str| {
             let output =
                 fdframe_with_input(&["read", "--backend", backend, "-o", form, "-"], input);
@@ -307,7 +305,7 @@ fn a_named_fifo_on_stdin_whose_writer_is_gone_ends() {
     });
     let stdin = std::fs::File::open(&path).unwrap();
     writer.join().unwrap(); // the writer has written and closed
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let child = Command::new(BIN)
             .args(["read", "--backend", backend, "-"])
             .stdin(stdin.try_clone().unwrap())

@@ -10,6 +10,27 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The `fdframe` binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_fdframe");
 
+/// The `--backend`s the binary under test was built with (the tests are built with the same
+/// features: `cargo test -p fdframe-cli --all-features` runs them on every backend).
+pub(crate) const BACKENDS: &[&str] = &[
+    "tokio",
+    #[cfg(feature = "backend-async-io")]
+    "async-std",
+    #[cfg(feature = "backend-mio")]
+    "mio",
+    "blocking",
+];
+
+/// `backend` when the binary has it, else the default one (for tests that want different
+/// backends in turn, and still run on the default build).
+pub(crate) fn backend_or_default(backend: &'static str) -> &'static str {
+    if BACKENDS.contains(&backend) {
+        backend
+    } else {
+        BACKENDS[0]
+    }
+}
+
 /// `fdframe ARGS`, its output collected.
 pub(crate) fn fdframe(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -65,6 +86,11 @@ pub(crate) fn assert_one_line_error(output: &Output, code: i32) -> String {
 
 /// Whether the test may run as root with `/dev/kmsg` readable and writable; otherwise reports
 /// the skip loudly (or panics under `FDFRAME_REQUIRE_PRIVILEGED=1`).
+///
+/// The one check of the CLI's tests (`kmsg_flood.rs` and `kmsg_json_flood.rs` include this
+/// file). The same as `fdframe_conformance::fixtures::require_kmsg` and the core's
+/// `tests/kmsg_device.rs`; a copy because fdframe-cli is published (`cargo install`) and its
+/// tests must build from its package, where the unpublished conformance crate does not exist.
 pub(crate) fn privileged(test: &str) -> bool {
     let reason = if !rustix::process::geteuid().is_root() {
         Some("not running as root".to_owned())
