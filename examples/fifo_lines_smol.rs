@@ -8,7 +8,7 @@
 //! Linux-only (like all of fdframe).
 
 use fdframe::codec::LinesDecoder;
-use fdframe_async_std::FdStream;
+use fdframe_async_io::FdStream;
 use futures_lite::StreamExt; // `next()` for streams
 use rustix::fs::{CWD, FileType, Mode, OFlags};
 

@@ -13,7 +13,7 @@ use std::io::{ErrorKind, Write};
 use async_std::stream::StreamExt; // `next()` for streams
 use fdframe::Error;
 use fdframe::kmsg::KmsgStart;
-use fdframe_async_std::FdStream;
+use fdframe_async_io::FdStream;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = if std::env::args().any(|arg| arg == "--new") {

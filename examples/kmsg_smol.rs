@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_io::Timer;
 use fdframe::Error;
 use fdframe::kmsg::KmsgStart;
-use fdframe_async_std::FdStream;
+use fdframe_async_io::FdStream;
 use futures_lite::{StreamExt, future};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,4 +1,4 @@
-//! `fdframe-async-std` driven by the async-std runtime.
+//! `fdframe-async-io` driven by the async-std runtime.
 
 use std::cell::Cell;
 use std::io;
@@ -8,7 +8,7 @@ use std::task::Poll;
 
 use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
-use fdframe_async_std::{BatchStream, FdRead, FdStream};
+use fdframe_async_io::{BatchStream, FdAsyncRead, FdStream};
 use fdframe_conformance::{Backend, BatchBackend, BatchReader, ByteReader, Reader};
 use futures_lite::{Stream, StreamExt};
 
@@ -28,12 +28,12 @@ impl Backend for AsyncStd {
     }
 
     fn open_bytes(fd: ReadFd) -> io::Result<Box<dyn ByteReader>> {
-        Ok(Box::new(AsyncStdReader(FdRead::new(fd)?)))
+        Ok(Box::new(AsyncStdReader(FdAsyncRead::new(fd)?)))
     }
 }
 
-/// `FdRead`'s `AsyncRead`, one `read` future per read.
-impl ByteReader for AsyncStdReader<FdRead> {
+/// `FdAsyncRead`'s `AsyncRead`, one `read` future per read.
+impl ByteReader for AsyncStdReader<FdAsyncRead> {
     fn read_within(&mut self, buf: &mut [u8], timeout: Duration) -> Option<io::Result<usize>> {
         let one_read = futures_lite::AsyncReadExt::read(&mut self.0, buf);
         match async_std::task::block_on(within(one_read, async_io::Timer::after(timeout))) {

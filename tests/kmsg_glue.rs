@@ -1,6 +1,6 @@
 //! `/dev/kmsg` through the raw `AsyncRead`s (as root): why the streams exist.
 //!
-//! Not conformance cases (they test what a backend's `FdRead` does *wrong* on a record device,
+//! Not conformance cases (they test what a backend's `FdAsyncRead` does *wrong* on a record device,
 //! as documented), and not in the backends' own test suites: they need the kmsg fixtures of
 //! `fdframe-conformance`, which is not published, and the published packages' tests must build
 //! without it. Skips are loud; `FDFRAME_REQUIRE_PRIVILEGED=1` turns them into failures.
@@ -81,7 +81,7 @@ fn kmsg_ring_buffer_reads_whole_where_framed_read_fails_with_einval() {
             "the ring must hold more than one FramedRead buffer"
         );
 
-        let naive = fdframe_tokio::FdRead::open("/dev/kmsg").unwrap();
+        let naive = fdframe_tokio::FdAsyncRead::open("/dev/kmsg").unwrap();
         let mut framed =
             tokio_util::codec::FramedRead::new(naive, tokio_util::codec::BytesCodec::new());
         let mut naive_records = 0;
@@ -108,17 +108,17 @@ fn kmsg_ring_buffer_reads_whole_where_framed_read_fails_with_einval() {
     });
 }
 
-/// What `fdframe_async_std::FdRead`'s docs warn about, and what the kmsg decoder's read sizing
+/// What `fdframe_async_io::FdAsyncRead`'s docs warn about, and what the kmsg decoder's read sizing
 /// prevents: a read into a buffer shorter than the record is `EINVAL`.
 #[test]
 fn kmsg_raw_read_into_a_small_buffer_is_einval() {
-    if !kmsg_or_skip("async-io kmsg FdRead") {
+    if !kmsg_or_skip("async-io kmsg FdAsyncRead") {
         return;
     }
     let _kmsg = kmsg_lock();
     write_records(&unique_marker("einval"), 1);
     smol::block_on(async {
-        let mut raw = fdframe_async_std::FdRead::open("/dev/kmsg").unwrap();
+        let mut raw = fdframe_async_io::FdAsyncRead::open("/dev/kmsg").unwrap();
         // EPIPE first is fine: records were overwritten since the open (other tests log too)
         // and the device has moved on to the oldest one left.
         let einval = rustix::io::Errno::INVAL.raw_os_error();

@@ -9,8 +9,8 @@
 //! |-------------|-------------------------------------------|-----------------------------------|
 //! | `blocking`  | `fdframe::blocking::FdReader`             | `poll(2)`                         |
 //! | `tokio`     | `fdframe_tokio::FdStream`                 | tokio current-thread runtime      |
-//! | `async_std` | `fdframe_async_std::FdStream`             | `async_std::task::block_on`       |
-//! | `smol`      | `fdframe_async_std::FdStream`             | `smol::block_on`                  |
+//! | `async_std` | `fdframe_async_io::FdStream`             | `async_std::task::block_on`       |
+//! | `smol`      | `fdframe_async_io::FdStream`             | `smol::block_on`                  |
 //! | `mio`       | `fdframe_mio::FdReader` (`drain`)         | one `mio::Poll` per thread        |
 
 #![forbid(unsafe_code)]

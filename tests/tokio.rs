@@ -11,7 +11,7 @@ use std::task::Poll;
 use fdframe::follow::Checkpoint;
 use fdframe::{BatchStep, Decoder, Framer, ReadFd, Step};
 use fdframe_conformance::{Backend, BatchBackend, BatchReader, ByteReader, Reader};
-use fdframe_tokio::{BatchStream, FdRead, FdStream};
+use fdframe_tokio::{BatchStream, FdAsyncRead, FdStream};
 use futures_lite::{Stream, StreamExt};
 
 use crate::within::within;
@@ -50,14 +50,14 @@ impl Backend for Tokio {
         let runtime = RUNTIME.with(Rc::clone);
         let stream = {
             let _inside = runtime.enter();
-            FdRead::new(fd)?
+            FdAsyncRead::new(fd)?
         };
         Ok(Box::new(TokioReader { runtime, stream }))
     }
 }
 
-/// `FdRead`'s `AsyncRead`, one `poll_read` future per read.
-impl ByteReader for TokioReader<FdRead> {
+/// `FdAsyncRead`'s `AsyncRead`, one `poll_read` future per read.
+impl ByteReader for TokioReader<FdAsyncRead> {
     fn read_within(&mut self, buf: &mut [u8], timeout: Duration) -> Option<io::Result<usize>> {
         let read = &mut self.stream;
         let one_read = std::future::poll_fn(|cx| {

@@ -40,7 +40,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "-p",
             "fdframe-tokio",
             "-p",
-            "fdframe-async-std",
+            "fdframe-async-io",
             "--all-features",
         ],
         &[],

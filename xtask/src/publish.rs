@@ -25,7 +25,7 @@ use crate::workspace_root;
 const PUBLISHED: &[&str] = &[
     "fdframe",
     "fdframe-tokio",
-    "fdframe-async-std",
+    "fdframe-async-io",
     "fdframe-mio",
     "fdframe-cli",
 ];

@@ -235,7 +235,7 @@ cargo run -p something
 ```
 
 ```sh
-cargo add fdframe-async-std smol
+cargo add fdframe-async-io smol
 ```
 
 ```rust
@@ -256,7 +256,7 @@ fn main() { smol(); }
             ]
         );
         assert_eq!(programs[0].source, "fn main() {}\n");
-        assert_eq!(programs[1].label, "fdframe-async-std");
+        assert_eq!(programs[1].label, "fdframe-async-io");
         assert_eq!(programs[1].source, "fn main() { smol(); }\n");
     }
 

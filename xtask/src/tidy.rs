@@ -31,9 +31,9 @@ const CASES_LIST: &str = "crates/fdframe-conformance/src/lib.rs";
 const RUNTIMES: &[(&str, &str)] = &[
     ("tokio", "crates/fdframe-tokio"),
     ("mio", "crates/fdframe-mio"),
-    ("async-io", "crates/fdframe-async-std"),
-    ("async-std", "crates/fdframe-async-std"),
-    ("smol", "crates/fdframe-async-std"),
+    ("async-io", "crates/fdframe-async-io"),
+    ("async-std", "crates/fdframe-async-io"),
+    ("smol", "crates/fdframe-async-io"),
 ];
 
 /// Runs every rule and reports all violations at once.

@@ -45,7 +45,7 @@ where
             Ok(())
         }),
         Backend::AsyncIo => async_io::block_on(async {
-            let mut stream = fdframe_async_std::FdStream::from_fd(fd, decoder)?;
+            let mut stream = fdframe_async_io::FdStream::from_fd(fd, decoder)?;
             while let Some(item) = stream.next().await {
                 each(item?);
             }
@@ -116,7 +116,7 @@ where
             Ok(())
         }),
         Backend::AsyncIo => async_io::block_on(async {
-            let mut stream = fdframe_async_std::FdStream::from_fd(fd, decoder)?.batches();
+            let mut stream = fdframe_async_io::FdStream::from_fd(fd, decoder)?.batches();
             while let Some(frames) = stream.next().await {
                 batch(&frames?);
             }

@@ -24,7 +24,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use fdframe::codec::LinesDecoder;
 use fdframe::kmsg::KmsgDecoder;
-use fdframe::{Decoder, Framer, ReadBuf};
+use fdframe::{Decoder, Framer, ReadSpace};
 
 use crate::harness::Tally;
 
@@ -56,7 +56,7 @@ struct MemSource<'a> {
 
 impl MemSource<'_> {
     #[inline(never)]
-    fn read(&mut self, buf: &mut ReadBuf<'_>) {
+    fn read(&mut self, buf: &mut ReadSpace<'_>) {
         let take = buf
             .capacity()
             .min(READ)
@@ -79,7 +79,7 @@ fn measure_lines_ceiling(payload: &[u8], total: usize) -> Tally {
     let mut buf = BytesMut::new();
     let mut tally = Tally::default();
     loop {
-        let mut read_buf = ReadBuf::new(&mut buf, READ);
+        let mut read_buf = ReadSpace::new(&mut buf, READ);
         src.read(&mut read_buf);
         if read_buf.filled() == 0 {
             return tally;
@@ -216,7 +216,7 @@ fn measure_kmsg_decode(records: &[Vec<u8>]) -> Tally {
 }
 
 /// Reads of one record each (as `/dev/kmsg` gives them), `WouldBlock` at the end.
-fn kmsg_reads<'a>(records: &'a [Vec<u8>]) -> impl FnMut(&mut ReadBuf<'_>) -> io::Result<()> + 'a {
+fn kmsg_reads<'a>(records: &'a [Vec<u8>]) -> impl FnMut(&mut ReadSpace<'_>) -> io::Result<()> + 'a {
     let mut next = records.iter();
     move |buf| match next.next() {
         Some(raw) => {

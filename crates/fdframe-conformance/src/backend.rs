@@ -22,7 +22,7 @@ pub trait Backend: 'static {
     /// Opens a reader over `fd` driven by `framer` (the backend's `with_framer` constructor).
     fn open<D: Decoder + 'static>(fd: ReadFd, framer: Framer<D>) -> io::Result<Self::Reader<D>>;
 
-    /// Opens the backend's raw byte reader over `fd`: its `AsyncRead` (`FdRead`) on the async
+    /// Opens the backend's raw byte reader over `fd`: its `AsyncRead` (`FdAsyncRead`) on the async
     /// backends. The default, for backends without one (blocking, mio), is the read they offer
     /// instead: the core's [`ReadFd::read`], waiting in `poll(2)` while it would block.
     fn open_bytes(fd: ReadFd) -> io::Result<Box<dyn ByteReader>> {

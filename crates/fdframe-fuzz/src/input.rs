@@ -34,7 +34,7 @@
 use std::io;
 use std::ops::Range;
 
-use fdframe::ReadBuf;
+use fdframe::ReadSpace;
 
 pub(crate) const EINTR: i32 = 4;
 pub(crate) const EIO: i32 = 5;
@@ -210,7 +210,7 @@ impl<'a> Script<'a> {
     }
 
     /// One `read(2)`.
-    pub(crate) fn read(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+    pub(crate) fn read(&mut self, buf: &mut ReadSpace<'_>) -> io::Result<()> {
         self.reads += 1;
         self.min_offer = self.min_offer.min(buf.capacity());
         if self.ended {
@@ -264,7 +264,7 @@ impl<'a> Script<'a> {
         io::Error::from_raw_os_error(errno)
     }
 
-    fn fill(&mut self, buf: &mut ReadBuf<'_>, k: usize) -> io::Result<()> {
+    fn fill(&mut self, buf: &mut ReadSpace<'_>, k: usize) -> io::Result<()> {
         let left = self.data.len() - self.pos;
         let k = k.min(left);
         if k == 0 {

@@ -34,9 +34,9 @@ pub(crate) enum Backend {
     BlockingFd,
     /// `fdframe_tokio::FdStream` on a current-thread runtime.
     Tokio,
-    /// `fdframe_async_std::FdStream` under `async_std::task::block_on`.
+    /// `fdframe_async_io::FdStream` under `async_std::task::block_on`.
     AsyncStd,
-    /// `fdframe_async_std::FdStream` under `smol::block_on`.
+    /// `fdframe_async_io::FdStream` under `smol::block_on`.
     Smol,
     /// `fdframe_mio::FdReader` in a `mio::Poll` loop, drained to `WouldBlock`.
     Mio,
@@ -127,12 +127,12 @@ impl Session {
                 })
             }
             Backend::AsyncStd => async_std::task::block_on(async {
-                let stream = fdframe_async_std::FdStream::with_framer(fd, framer)
+                let stream = fdframe_async_io::FdStream::with_framer(fd, framer)
                     .map_err(|e| format!("open: {e}"))?;
                 consume(stream, async_io::Timer::after, chaos, sink).await
             }),
             Backend::Smol => smol::block_on(async {
-                let stream = fdframe_async_std::FdStream::with_framer(fd, framer)
+                let stream = fdframe_async_io::FdStream::with_framer(fd, framer)
                     .map_err(|e| format!("open: {e}"))?;
                 consume(stream, async_io::Timer::after, chaos, sink).await
             }),

@@ -12,7 +12,7 @@
 //! tokio's `AsyncFd` wants it (read until `WouldBlock`, clear readiness only then).
 //! [`FdStream::batches`] turns it into a [`BatchStream`]: each read's messages as one
 //! [`fdframe::Frames`] batch, for throughput. For your own
-//! codec there is [`FdRead`], the descriptor's bytes as a `tokio::io::AsyncRead`, and with the
+//! codec there is [`FdAsyncRead`], the descriptor's bytes as a `tokio::io::AsyncRead`, and with the
 //! `tokio-util` feature, `TokioUtilDecoder` runs a `tokio_util::codec::Decoder` on the engine.
 //!
 //! # Features
@@ -63,7 +63,7 @@
 //!   thread for that read. The same applies to devices epoll refuses (`/dev/null`).
 //! - **One reader per descriptor.** The reader owns the registration; dropping it
 //!   deregisters and closes the descriptor (`into_inner` deregisters and gives it back).
-//! - **[`FdRead`] is for byte streams.** It reads into the caller's buffer, so it cannot
+//! - **[`FdAsyncRead`] is for byte streams.** It reads into the caller's buffer, so it cannot
 //!   guarantee record devices the room they need; read those with [`FdStream`].
 
 #![deny(unsafe_code)]
@@ -88,7 +88,12 @@ mod stream;
 mod tokio_util_decoder;
 
 pub use batches::BatchStream;
-pub use read::FdRead;
+pub use read::FdAsyncRead;
+
+/// The old name of [`FdAsyncRead`] (next to `FdReader` and `FdStream` it did not say which one
+/// is the `AsyncRead`).
+#[deprecated(since = "0.1.0", note = "renamed to `FdAsyncRead`")]
+pub type FdRead = FdAsyncRead;
 pub use stream::FdStream;
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
@@ -103,7 +108,7 @@ pub use tokio_util_decoder::TokioUtilDecoder;
 /// uses `futures::StreamExt` instead should import the types by name rather than this prelude,
 /// or both traits' `next` are in scope and the call is ambiguous.
 pub mod prelude {
-    pub use crate::{BatchStream, FdRead, FdStream};
+    pub use crate::{BatchStream, FdAsyncRead, FdStream};
     pub use fdframe::codec::{LinesDecoder, Utf8LinesDecoder};
     pub use fdframe::kmsg::{KmsgDecoder, KmsgRecord, KmsgStart};
     pub use tokio_stream::StreamExt;

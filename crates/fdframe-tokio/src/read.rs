@@ -1,4 +1,4 @@
-//! [`FdRead`]: raw bytes from a descriptor as a tokio [`AsyncRead`], for users with their own
+//! [`FdAsyncRead`]: raw bytes from a descriptor as a tokio [`AsyncRead`], for users with their own
 //! codec.
 
 use std::fmt;
@@ -46,7 +46,7 @@ use crate::source::Source;
 ///
 /// ```
 /// use std::io::Write;
-/// use fdframe_tokio::FdRead;
+/// use fdframe_tokio::FdAsyncRead;
 /// use tokio::io::AsyncReadExt;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -56,20 +56,20 @@ use crate::source::Source;
 /// drop(writer);
 ///
 /// let mut text = String::new();
-/// FdRead::from_fd(reader.into())?.read_to_string(&mut text).await?;
+/// FdAsyncRead::from_fd(reader.into())?.read_to_string(&mut text).await?;
 /// assert_eq!(text, "raw bytes");
 /// # Ok(())
 /// # }
 /// ```
-pub struct FdRead {
+pub struct FdAsyncRead {
     source: Source,
 }
 
-impl FdRead {
+impl FdAsyncRead {
     /// Reads `fd`, registering it with the current tokio runtime; see
     /// [`FdStream::new`](crate::FdStream::new) for the `O_NONBLOCK` handling, errors and panics.
     pub fn new(fd: ReadFd) -> io::Result<Self> {
-        Ok(FdRead {
+        Ok(FdAsyncRead {
             source: Source::new(fd)?,
         })
     }
@@ -106,7 +106,7 @@ impl FdRead {
     }
 }
 
-impl AsyncRead for FdRead {
+impl AsyncRead for FdAsyncRead {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -141,21 +141,21 @@ impl AsyncRead for FdRead {
 /// bounded work.
 const MAX_READS_PER_POLL: usize = 32;
 
-impl AsFd for FdRead {
+impl AsFd for FdAsyncRead {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.get_ref().as_fd()
     }
 }
 
-impl AsRawFd for FdRead {
+impl AsRawFd for FdAsyncRead {
     fn as_raw_fd(&self) -> RawFd {
         self.get_ref().as_raw_fd()
     }
 }
 
-impl fmt::Debug for FdRead {
+impl fmt::Debug for FdAsyncRead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FdRead")
+        f.debug_struct("FdAsyncRead")
             .field("fd", self.get_ref())
             .field("registered", &self.is_registered())
             .finish()

@@ -118,7 +118,7 @@ impl Source {
     /// - Data read here never loses an edge: nothing clears readiness on a successful read, and
     ///   the stream waits (stores its waker) only after a `WouldBlock` seen through a guard, so
     ///   every byte that arrives after that read brings a new edge.
-    pub(crate) fn read_now(&self, buf: &mut fdframe::ReadBuf<'_>) -> io::Result<()> {
+    pub(crate) fn read_now(&self, buf: &mut fdframe::ReadSpace<'_>) -> io::Result<()> {
         self.get_ref().read_into(buf)
     }
 

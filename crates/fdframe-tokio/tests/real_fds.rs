@@ -1,5 +1,5 @@
 //! What only the tokio backend has, over real descriptors: readiness wake-ups, `select!`
-//! cancellation, ownership and `O_NONBLOCK` handling, the runtime check, [`FdRead`], the
+//! cancellation, ownership and `O_NONBLOCK` handling, the runtime check, [`FdAsyncRead`], the
 //! `tokio-util` adapter. (`/dev/kmsg` against the naive `FramedRead` glue needs the unpublished
 //! kmsg fixtures: it is in the workspace's `tests/kmsg_glue.rs`.)
 //!
@@ -15,7 +15,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use fdframe::Error;
-use fdframe_tokio::{FdRead, FdStream};
+use fdframe_tokio::{FdAsyncRead, FdStream};
 use tokio::io::AsyncReadExt;
 use tokio_stream::StreamExt;
 
@@ -201,7 +201,7 @@ async fn devices_epoll_refuses_are_read_directly() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// FdRead
+// FdAsyncRead
 
 #[tokio::test]
 async fn fd_read_reads_a_pipe_to_its_end() {
@@ -213,9 +213,13 @@ async fn fd_read_reads_a_pipe_to_its_end() {
         }
     });
     let mut text = String::new();
-    within(FdRead::from_fd(reader).unwrap().read_to_string(&mut text))
-        .await
-        .unwrap();
+    within(
+        FdAsyncRead::from_fd(reader)
+            .unwrap()
+            .read_to_string(&mut text),
+    )
+    .await
+    .unwrap();
     writing.join().unwrap();
     let expected: String = (0..10_000).map(|i| format!("{i},")).collect();
     assert_eq!(text, expected);
@@ -224,7 +228,7 @@ async fn fd_read_reads_a_pipe_to_its_end() {
 #[tokio::test]
 async fn fd_read_treats_pty_eio_as_end_of_input() {
     let (master, mut slave) = pty();
-    let mut read = FdRead::from_fd(master).unwrap();
+    let mut read = FdAsyncRead::from_fd(master).unwrap();
     slave.write_all(b"bye").unwrap();
     drop(slave);
     let mut got = Vec::new();
@@ -234,7 +238,7 @@ async fn fd_read_treats_pty_eio_as_end_of_input() {
 
 #[tokio::test]
 async fn fd_read_reads_a_regular_file() {
-    let mut read = FdRead::open("/proc/self/status").unwrap();
+    let mut read = FdAsyncRead::open("/proc/self/status").unwrap();
     assert!(!read.is_registered());
     let mut text = String::new();
     within(read.read_to_string(&mut text)).await.unwrap();
@@ -244,9 +248,9 @@ async fn fd_read_reads_a_regular_file() {
 #[tokio::test]
 async fn fd_read_into_inner_deregisters() {
     let (reader, mut writer) = pipe();
-    let read = FdRead::from_fd(reader).unwrap();
+    let read = FdAsyncRead::from_fd(reader).unwrap();
     let fd = read.into_inner();
-    let mut again = FdRead::new(fd).unwrap();
+    let mut again = FdAsyncRead::new(fd).unwrap();
     writer.write_all(b"x").unwrap();
     let mut byte = [0u8; 1];
     assert_eq!(within(again.read(&mut byte)).await.unwrap(), 1);

@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use bytes::BytesMut;
 use rustix::fs::{FileType, Mode, OFlags};
 
-use crate::ReadBuf;
+use crate::ReadSpace;
 use crate::follow::source::FollowSource;
 use crate::follow::{Checkpoint, FollowNotice, FollowOptions};
 use crate::sys;
@@ -62,7 +62,7 @@ pub struct ReadFd {
 struct Followed {
     source: FollowSource,
     /// Where a [plain read](ReadFd::read) of a followed file reads before copying out: the
-    /// source reads into a [`ReadBuf`]. Empty between reads; at most [`FOLLOW_PLAIN_MAX`].
+    /// source reads into a [`ReadSpace`]. Empty between reads; at most [`FOLLOW_PLAIN_MAX`].
     scratch: BytesMut,
 }
 
@@ -283,10 +283,10 @@ impl ReadFd {
     /// slice.
     ///
     /// On a [followed](ReadFd::follow) file it reads the file whose turn it is, signals
-    /// rotations and truncations through the [`ReadBuf`], and returns `WouldBlock` when every
+    /// rotations and truncations through the [`ReadSpace`], and returns `WouldBlock` when every
     /// file is at its end.
     #[inline]
-    pub fn read_into(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+    pub fn read_into(&self, buf: &mut ReadSpace<'_>) -> io::Result<()> {
         if let Some(follow) = &self.follow {
             // A panic inside the source cannot leave it half-updated in a way that matters
             // more than stopping would: go on with what it holds.
@@ -304,7 +304,7 @@ impl ReadFd {
     /// of [`read_into`](ReadFd::read_into) smoothed the same way: 0 is end of input (a closed
     /// pty's `EIO` included), a FIFO without a writer yet is `WouldBlock`, and `EINTR` is
     /// returned as [`Interrupted`](io::ErrorKind::Interrupted) for the caller to retry. This is
-    /// the read every backend's byte reader (`FdRead`, an `AsyncRead`) makes, and the one
+    /// the read every backend's byte reader (`FdAsyncRead`, an `AsyncRead`) makes, and the one
     /// behind this type's [`io::Read`].
     ///
     /// # Record devices
@@ -393,7 +393,7 @@ fn read_followed(followed: &mut Followed, dst: &mut [u8]) -> io::Result<usize> {
     for _ in 0..FOLLOW_PLAIN_SIGNALS {
         scratch.clear();
         let mut notice = None;
-        let mut buf = ReadBuf::with_notice_slot(scratch, room, &mut notice);
+        let mut buf = ReadSpace::with_notice_slot(scratch, room, &mut notice);
         let result = source.read_into(&mut buf);
         let (filled, signalled) = (buf.filled(), buf.is_signalled());
         if filled > 0 {
@@ -477,8 +477,8 @@ impl AsRawFd for ReadFd {
     }
 }
 
-/// The I/O side of [`ReadBuf`]: the engine offers the room, this module makes the system call.
-impl ReadBuf<'_> {
+/// The I/O side of [`ReadSpace`]: the engine offers the room, this module makes the system call.
+impl ReadSpace<'_> {
     /// Performs one `read(2)` from `fd` into the free space and returns how many bytes it added
     /// (0 at end of input). Errors, including `WouldBlock` and `EINTR`, are returned unchanged,
     /// and no device quirk is smoothed: [`ReadFd::read_into`] is the read backends make.

@@ -22,7 +22,7 @@
 //! - [`follow`]: growing files followed like `tail -F` (rotation, truncation, deletion,
 //!   checkpoints) as a [`ReadFd`] of its own kind, on every backend.
 //!
-//! The async backends live in their own crates: `fdframe-tokio`, `fdframe-async-std` (async-std
+//! The async backends live in their own crates: `fdframe-tokio`, `fdframe-async-io` (async-std
 //! and smol) and `fdframe-mio`. They add readiness, nothing else.
 //!
 //! # Example
@@ -86,8 +86,13 @@ linux_only! {
     mod sys;
 
     pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
-    pub use engine::{BatchStep, Framer, ReadBuf, Step};
+    pub use engine::{BatchStep, Framer, ReadSpace, Step};
     pub use error::{Error, Loss, LossCause, OtherCause};
     pub use fd::{FdKind, ReadFd};
     pub use frames::Frames;
+
+    /// The old name of [`ReadSpace`] (it clashed with `tokio::io::ReadBuf` where both are in
+    /// scope).
+    #[deprecated(since = "0.1.0", note = "renamed to `ReadSpace`")]
+    pub type ReadBuf<'a> = ReadSpace<'a>;
 }

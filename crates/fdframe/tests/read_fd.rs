@@ -1,4 +1,4 @@
-//! `ReadFd::read`, the plain-slice read every byte reader (`FdRead`) makes: the device quirks
+//! `ReadFd::read`, the plain-slice read every byte reader (`FdAsyncRead`) makes: the device quirks
 //! it smooths (FIFO without a writer, closed pty) and what it does on a followed file.
 
 use std::fs::{self, OpenOptions};

@@ -200,7 +200,7 @@ fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> 
             Res::Ok(())
         })?,
         Backend::AsyncIo => async_io::block_on(async {
-            let mut stream = fdframe_async_std::FdStream::new(fd, decoder)?;
+            let mut stream = fdframe_async_io::FdStream::new(fd, decoder)?;
             go.wait();
             while let Some(line) = stream.next().await {
                 tally.frame(line?.len());

@@ -188,7 +188,7 @@ fn fdframe_read_all(backend: Backend) -> Res<ReadAll> {
             drained(stream.get_ref())
         })?,
         Backend::AsyncIo => async_io::block_on(async {
-            let mut stream = fdframe_async_std::FdStream::kmsg(KmsgStart::Oldest)?;
+            let mut stream = fdframe_async_io::FdStream::kmsg(KmsgStart::Oldest)?;
             // This backend reads before it waits: its Pending follows a real EAGAIN.
             until_would_block(&mut stream, &mut on, || std::future::ready(())).await?;
             drained(stream.get_ref())

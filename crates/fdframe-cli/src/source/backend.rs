@@ -16,9 +16,11 @@ pub(crate) enum Backend {
     /// fdframe-tokio's `FdStream` on a current-thread tokio runtime.
     #[default]
     Tokio,
-    /// fdframe-async-std's `FdStream` on async-io (the reactor of async-std and smol).
+    /// fdframe-async-io's `FdStream` on async-io (the reactor of async-std and smol).
+    /// (Also `async-std` and `smol`: the runtimes on that reactor.)
+    #[value(name = "async-io", alias = "async-std", alias = "smol")]
     #[cfg_attr(not(feature = "backend-async-io"), value(hide = true))]
-    AsyncStd,
+    AsyncIo,
     /// fdframe-mio's `FdReader` in a mio event loop.
     #[cfg_attr(not(feature = "backend-mio"), value(hide = true))]
     Mio,
@@ -31,7 +33,7 @@ impl Backend {
     fn feature(self) -> Option<&'static str> {
         match self {
             Backend::Tokio | Backend::Blocking => None,
-            Backend::AsyncStd => Some("backend-async-io"),
+            Backend::AsyncIo => Some("backend-async-io"),
             Backend::Mio => Some("backend-mio"),
         }
     }
@@ -40,7 +42,7 @@ impl Backend {
     pub(crate) fn is_built(self) -> bool {
         match self {
             Backend::Tokio | Backend::Blocking => true,
-            Backend::AsyncStd => cfg!(feature = "backend-async-io"),
+            Backend::AsyncIo => cfg!(feature = "backend-async-io"),
             Backend::Mio => cfg!(feature = "backend-mio"),
         }
     }
@@ -49,7 +51,7 @@ impl Backend {
     fn name(self) -> &'static str {
         match self {
             Backend::Tokio => "tokio",
-            Backend::AsyncStd => "async-std",
+            Backend::AsyncIo => "async-io",
             Backend::Mio => "mio",
             Backend::Blocking => "blocking",
         }
@@ -108,6 +110,17 @@ impl TypedValueParser for BackendParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtimes_on_async_io_name_its_backend_too() {
+        for name in ["async-io", "async-std", "smol"] {
+            assert_eq!(
+                Backend::from_str(name, false),
+                Ok(Backend::AsyncIo),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn every_backend_name_matches_its_value() {

@@ -6,7 +6,7 @@
 //! ([`Stop`]), so Ctrl-C and a closed stdout wake a follower at once on every backend.
 
 #[cfg(feature = "backend-async-io")]
-mod async_std;
+mod async_io;
 mod backend;
 mod blocking;
 #[cfg(feature = "backend-mio")]
@@ -73,7 +73,7 @@ where
     Ok(match backend {
         Backend::Tokio => Box::new(tokio::TokioSource::new(fd, decoder, stop)?),
         #[cfg(feature = "backend-async-io")]
-        Backend::AsyncStd => Box::new(async_std::AsyncStdSource::new(fd, decoder, stop)?),
+        Backend::AsyncIo => Box::new(async_io::AsyncIoSource::new(fd, decoder, stop)?),
         #[cfg(feature = "backend-mio")]
         Backend::Mio => Box::new(mio::MioSource::new(fd, decoder, stop)?),
         Backend::Blocking => Box::new(blocking::BlockingSource::new(fd, decoder, stop)?),

@@ -408,7 +408,7 @@ fn a_restart_from_the_checkpoint_loses_and_repeats_nothing_across_a_rotation() {
     // Run 2: everything after run 1's last line, and not the half line.
     // Each run on another backend: each saves its own checkpoint at exit.
     got.extend(checkpointed_run(
-        backend_or_default("async-std"),
+        backend_or_default("async-io"),
         &path,
         &checkpoint,
         Some("line-700"),

@@ -95,7 +95,7 @@ fn backend_help_lists_exactly_the_backends_built_in() {
             .nth(1)
             .and_then(|rest| rest.split("[default: tokio]").next())
             .unwrap_or_else(|| panic!("no --backend section in {command} --help:\n{text}"));
-        for backend in ["tokio", "async-std", "mio", "blocking"] {
+        for backend in ["tokio", "async-io", "mio", "blocking"] {
             let built = BACKENDS.contains(&backend);
             assert_eq!(
                 listed.contains(&format!("- {backend}:")),
@@ -109,7 +109,7 @@ fn backend_help_lists_exactly_the_backends_built_in() {
 /// A backend this build left out is refused at argument parsing, with the feature to enable.
 #[test]
 fn a_backend_left_out_of_the_build_is_refused_with_its_feature() {
-    for (backend, feature) in [("async-std", "backend-async-io"), ("mio", "backend-mio")] {
+    for (backend, feature) in [("async-io", "backend-async-io"), ("mio", "backend-mio")] {
         if BACKENDS.contains(&backend) {
             continue;
         }

@@ -15,7 +15,7 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_fdframe");
 pub(crate) const BACKENDS: &[&str] = &[
     "tokio",
     #[cfg(feature = "backend-async-io")]
-    "async-std",
+    "async-io",
     #[cfg(feature = "backend-mio")]
     "mio",
     "blocking",

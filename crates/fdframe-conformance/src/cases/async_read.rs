@@ -1,4 +1,4 @@
-//! The backends' raw byte readers ([`Backend::open_bytes`]: `FdRead`, an `AsyncRead`), which
+//! The backends' raw byte readers ([`Backend::open_bytes`]: `FdAsyncRead`, an `AsyncRead`), which
 //! must treat descriptors as their message streams do: they make the core's one read,
 //! [`ReadFd::read`].
 

@@ -42,7 +42,7 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         label: "cli async-std",
-        args: &["--backend", "async-std"],
+        args: &["--backend", "async-io"],
         stop_before_reading: false,
         known: None,
     },

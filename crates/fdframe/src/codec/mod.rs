@@ -55,7 +55,7 @@
 //!
 //! An existing codec runs unchanged through an adapter: `fdframe_tokio::TokioUtilDecoder` for a
 //! `tokio_util::codec::Decoder` (feature `tokio-util`), and
-//! `fdframe_async_std::AsynchronousCodecDecoder` for an `asynchronous_codec::Decoder` (feature
+//! `fdframe_async_io::AsynchronousCodecDecoder` for an `asynchronous_codec::Decoder` (feature
 //! `asynchronous-codec`). Both work on every backend, since an fdframe decoder is
 //! runtime-neutral.
 //!

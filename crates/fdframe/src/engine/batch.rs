@@ -10,7 +10,7 @@
 use std::io;
 use std::task::Poll;
 
-use super::{Framer, ReadBuf, ReadOutcome, State};
+use super::{Framer, ReadSpace, ReadOutcome, State};
 use crate::{Decoder, Error, Frames};
 
 /// What one batch step of the engine produced: `Ready(Some(Ok(..)))` a non-empty batch of
@@ -72,7 +72,7 @@ impl<D: Decoder> Framer<D> {
     /// ```
     pub fn poll_batch_with<R>(&mut self, mut read: R) -> BatchStep<D::Item, D::Error>
     where
-        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+        R: FnMut(&mut ReadSpace<'_>) -> io::Result<()>,
     {
         self.yielding = false;
         if let Some(first) = self.held_first.take() {

@@ -2,7 +2,7 @@
 //! messages, without ever blocking or waiting.
 //!
 //! A backend drives it with a closure that performs one non-blocking `read(2)` into a
-//! [`ReadBuf`]. When the closure fails with `WouldBlock`, the engine returns
+//! [`ReadSpace`]. When the closure fails with `WouldBlock`, the engine returns
 //! [`Poll::Pending`](std::task::Poll::Pending) and the backend waits for readiness in its own
 //! runtime's way. One call does bounded work: after
 //! [`MAX_READS_PER_CALL`](Framer::MAX_READS_PER_CALL) reads without a message it also returns
@@ -11,7 +11,7 @@
 //! notices live here, written and tested once for every backend.
 
 mod batch;
-mod read_buf;
+mod read_space;
 #[cfg(test)]
 pub(crate) mod script;
 #[cfg(test)]
@@ -20,7 +20,7 @@ mod segment_tests;
 mod tests;
 
 pub use batch::BatchStep;
-pub use read_buf::ReadBuf;
+pub use read_space::ReadSpace;
 
 use std::io;
 use std::task::Poll;
@@ -121,10 +121,10 @@ pub struct Framer<D: Decoder> {
     /// The last call returned `Pending` because its read budget ran out, not because the
     /// descriptor would block.
     yielding: bool,
-    /// The drain under way ends a segment ([`ReadBuf::end_segment`]), not the stream: it goes
+    /// The drain under way ends a segment ([`ReadSpace::end_segment`]), not the stream: it goes
     /// back to `Reading` when done.
     segment_end: bool,
-    /// Where a read puts a notice it signals ([`ReadBuf::notice`]); one signalled with a
+    /// Where a read puts a notice it signals ([`ReadSpace::notice`]); one signalled with a
     /// segment end waits here until the segment's drain is done.
     segment_notice: Option<FollowNotice>,
 }
@@ -280,7 +280,7 @@ impl<D: Decoder> Framer<D> {
 
     /// Returns the next message, notice or error, reading with `read` as needed.
     ///
-    /// `read` performs one read into the offered [`ReadBuf`]: fill it (or fill nothing, for end
+    /// `read` performs one read into the offered [`ReadSpace`]: fill it (or fill nothing, for end
     /// of input) and return `Ok(())`, or return the read's error. A `WouldBlock` error makes this
     /// method return `Poll::Pending`; the backend then waits for readiness and calls again.
     ///
@@ -299,13 +299,13 @@ impl<D: Decoder> Framer<D> {
     /// | `Reading`  | `decode_pending`                  | `decode`; item / error → return it       |
     /// | `Reading`  | buffer over `max_frame_len`       | `FrameTooLarge`, → `Done`                |
     /// | `Reading`  | `MAX_READS_PER_CALL` reads made in this call | `Pending`, `is_yielding()` → `true` (poll again without waiting) |
-    /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; 0 with [`end_segment`](ReadBuf::end_segment) → `Draining` a segment; 0 with only a [`notice`](ReadBuf::notice) → return it; `WouldBlock` → `Pending`; `EINTR` or a retried error → read again |
+    /// | `Reading`  | otherwise                         | read: bytes → `decode_pending`; 0 → `Draining`; 0 with [`end_segment`](ReadSpace::end_segment) → `Draining` a segment; 0 with only a [`notice`](ReadSpace::notice) → return it; `WouldBlock` → `Pending`; `EINTR` or a retried error → read again |
     /// | `Draining` | —                                 | `decode_eof`; nothing left → `Done` (leftover bytes → `Truncated`), or for a segment → `Reading` (then its notice, if any) |
     /// | `Done`     | —                                 | `Ready(None)`                            |
     #[inline]
     pub fn poll_next_with<R>(&mut self, read: R) -> Step<D::Item, D::Error>
     where
-        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+        R: FnMut(&mut ReadSpace<'_>) -> io::Result<()>,
     {
         self.yielding = false;
         // The per-frame path, inlined into the backend: one read often brings hundreds of
@@ -349,7 +349,7 @@ impl<D: Decoder> Framer<D> {
     #[inline(never)]
     fn poll_after_decoded_nothing<R>(&mut self, read: R) -> Step<D::Item, D::Error>
     where
-        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+        R: FnMut(&mut ReadSpace<'_>) -> io::Result<()>,
     {
         let step = self.decoded_nothing();
         if step.is_ready() {
@@ -363,7 +363,7 @@ impl<D: Decoder> Framer<D> {
     #[inline(never)]
     fn poll_next_slow<R>(&mut self, mut read: R) -> Step<D::Item, D::Error>
     where
-        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+        R: FnMut(&mut ReadSpace<'_>) -> io::Result<()>,
     {
         // What the batch path held back comes out here too, in the same order, so a caller may
         // switch between the paths at any point (`held_first` is only ever set beside a
@@ -542,7 +542,7 @@ impl<D: Decoder> Framer<D> {
     /// must be delivered, or `budget` read attempts are spent (`Yield`).
     fn read_step<R>(&mut self, read: &mut R, budget: &mut usize) -> ReadOutcome<D::Item, D::Error>
     where
-        R: FnMut(&mut ReadBuf<'_>) -> io::Result<()>,
+        R: FnMut(&mut ReadSpace<'_>) -> io::Result<()>,
     {
         loop {
             if *budget == 0 {
@@ -555,7 +555,7 @@ impl<D: Decoder> Framer<D> {
             }
             let offer = self.read_offer();
             let mut read_buf =
-                ReadBuf::with_notice_slot(&mut self.buf, offer, &mut self.segment_notice);
+                ReadSpace::with_notice_slot(&mut self.buf, offer, &mut self.segment_notice);
             let result = read(&mut read_buf);
             let filled = read_buf.filled();
             let segment_end = read_buf.is_segment_end();

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::task::Poll;
 
-use super::{Framer, ReadBuf};
+use super::{Framer, ReadSpace};
 use crate::{Decoder, Error};
 
 /// One outcome of `read(2)`, replayed in order.
@@ -36,7 +36,7 @@ pub(crate) struct Script {
     pub(crate) offered: Vec<usize>,
     /// How many reads failed with `EINVAL` because the room was too small.
     pub(crate) einvals: usize,
-    /// [`ReadBuf::pending`] at every read, in order.
+    /// [`ReadSpace::pending`] at every read, in order.
     pub(crate) pending: Vec<usize>,
 }
 
@@ -54,7 +54,7 @@ impl Script {
         }
     }
 
-    pub(crate) fn read(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+    pub(crate) fn read(&mut self, buf: &mut ReadSpace<'_>) -> io::Result<()> {
         self.offered.push(buf.capacity());
         self.pending.push(buf.pending());
         match self.outcomes.pop_front() {

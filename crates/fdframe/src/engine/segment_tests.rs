@@ -1,4 +1,4 @@
-//! The follow signals of [`ReadBuf`]: `pending`, `end_segment` and `notice`, on both paths.
+//! The follow signals of [`ReadSpace`]: `pending`, `end_segment` and `notice`, on both paths.
 
 use std::path::PathBuf;
 use std::task::Poll;

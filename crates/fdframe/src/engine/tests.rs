@@ -229,7 +229,7 @@ fn short_buffer_would_be_einval_not_eof() {
     // The fake device itself: a record bigger than the room fails and is lost, as on /dev/kmsg.
     let mut script = Script::new([record("0123456789")]);
     let mut buf = BytesMut::new();
-    let mut read_buf = ReadBuf::new(&mut buf, 4);
+    let mut read_buf = ReadSpace::new(&mut buf, 4);
     let error = script.read(&mut read_buf).unwrap_err();
     assert_eq!(error.raw_os_error(), Some(22));
     assert_eq!(script.einvals, 1);

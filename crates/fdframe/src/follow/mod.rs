@@ -47,7 +47,7 @@
 //!   [`Created`](FollowNotice::Created) notice, whatever the start.
 //! - **Reading order**: the open files are kept oldest first: rotated files still being
 //!   finished, then the file at the path. While the engine holds no partial record
-//!   ([`ReadBuf::pending`](crate::ReadBuf::pending) is 0), the oldest file that has bytes is
+//!   ([`ReadSpace::pending`](crate::ReadSpace::pending) is 0), the oldest file that has bytes is
 //!   read; with a partial record pending, only the file it came from.
 //! - **Rotation** (rename + new file, hard-link rotation, delete + re-create while the old file
 //!   is still being finished): seen when `stat(path)` names another (device, inode) than the

@@ -14,7 +14,7 @@ use super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
 use super::moves::Moves;
 use super::watch::Watch;
 use super::{Checkpoint, FilePosition, Fingerprint, FollowNotice, FollowOptions, FollowStart};
-use crate::ReadBuf;
+use crate::ReadSpace;
 
 #[path = "resume.rs"]
 mod resume;
@@ -166,7 +166,7 @@ impl FollowSource {
 
     /// One read for the engine: bytes from the file whose turn it is, a signal (segment end,
     /// notice), or `WouldBlock` once every file is at its end and the watch is drained.
-    pub(crate) fn read_into(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+    pub(crate) fn read_into(&mut self, buf: &mut ReadSpace<'_>) -> io::Result<()> {
         if let Some(notice) = self.notices.pop_front() {
             buf.notice(notice);
             return Ok(());
@@ -197,7 +197,7 @@ impl FollowSource {
 
     /// Reads the oldest file that has bytes; with a partial record pending, only the file it
     /// came from. Rotated files at their end after their grace period are finished here.
-    fn read_pass(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<Pass> {
+    fn read_pass(&mut self, buf: &mut ReadSpace<'_>) -> io::Result<Pass> {
         let now = Instant::now();
         let pending = buf.pending() > 0 && self.last.is_some_and(|id| self.is_open(id));
         let mut i = 0;
@@ -274,7 +274,7 @@ impl FollowSource {
 
     /// The end-of-file check: truncation of the open files, what the path names now, the
     /// bound on rotated files, and the grace timer.
-    fn check(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+    fn check(&mut self, buf: &mut ReadSpace<'_>) -> io::Result<()> {
         let now = Instant::now();
         let pending = buf.pending() > 0;
         for file in self.rotated.iter_mut().chain(self.current.as_mut()) {
@@ -541,7 +541,7 @@ fn restart(
     file: &mut Tracked,
     owns_partial: bool,
     path: &Path,
-    buf: &mut ReadBuf<'_>,
+    buf: &mut ReadSpace<'_>,
 ) -> io::Result<()> {
     if owns_partial {
         buf.end_segment();

@@ -90,9 +90,9 @@ fn a_follow_notice_does_not_grow_the_error_type() {
 }
 
 #[test]
-#[should_panic(expected = "only a ReadBuf offered by a Framer")]
+#[should_panic(expected = "only a ReadSpace offered by a Framer")]
 fn a_notice_on_a_read_buf_no_engine_offered_panics() {
     let mut buf = bytes::BytesMut::new();
-    let mut read_buf = crate::ReadBuf::new(&mut buf, 4);
+    let mut read_buf = crate::ReadSpace::new(&mut buf, 4);
     read_buf.notice(FollowNotice::Removed { path: "x".into() });
 }

@@ -4,7 +4,7 @@
 //!
 //! - [`read_into_spare`]: one `read(2)` into a [`BytesMut`]'s uninitialised spare capacity,
 //!   without zeroing it first (zeroing 64 KiB per read would cost as much as the read). Its
-//!   caller is `ReadBuf::read_from` in `fd.rs`: the engine offers the room and never calls
+//!   caller is `ReadSpace::read_from` in `fd.rs`: the engine offers the room and never calls
 //!   here.
 //! - [`tun_set_iff`]: the `TUNSETIFF` ioctl that attaches a `/dev/net/tun` descriptor to an
 //!   interface (rustix's `ioctl` is `unsafe` because it cannot check the argument's type).

@@ -92,7 +92,7 @@ fn async_io(fds: Vec<OwnedFd>, frames: u64, go: &mut dyn FnMut()) -> Res<u64> {
     async_io::block_on(executor.run(async {
         let mut tasks = Vec::with_capacity(fds.len());
         for fd in fds {
-            let stream = fdframe_async_std::FdStream::from_fd(fd, LinesDecoder::new())?;
+            let stream = fdframe_async_io::FdStream::from_fd(fd, LinesDecoder::new())?;
             tasks.push(executor.spawn(count(stream, frames)));
         }
         go();

@@ -90,7 +90,7 @@ impl Registration {
     ///   reads, gets `WouldBlock`, and the next `poll_readable` re-arms and stores the waker.
     /// - Data read here never loses an edge: the wait starts only after a `WouldBlock`, and
     ///   arming checks the file's current state, so bytes that arrive after that read wake it.
-    pub(crate) fn read_now(&self, buf: &mut fdframe::ReadBuf<'_>) -> io::Result<()> {
+    pub(crate) fn read_now(&self, buf: &mut fdframe::ReadSpace<'_>) -> io::Result<()> {
         self.get_ref().read_into(buf)
     }
 

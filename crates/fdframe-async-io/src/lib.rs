@@ -17,14 +17,14 @@
 //!   [`FdReader`](fdframe::blocking::FdReader).
 //! - [`BatchStream`] (from [`FdStream::batches`]): the same messages, each read's worth as one
 //!   [`fdframe::Frames`] batch, for throughput.
-//! - [`FdRead`]: the raw bytes of a descriptor as a [`futures_io::AsyncRead`].
+//! - [`FdAsyncRead`]: the raw bytes of a descriptor as a [`futures_io::AsyncRead`].
 //!
 //! # Example
 //!
 //! Following the kernel log (`dmesg -w`), on smol or async-std alike:
 //!
 //! ```no_run
-//! use fdframe_async_std::prelude::*; // FdStream, KmsgStart, StreamExt, ...
+//! use fdframe_async_io::prelude::*; // FdStream, KmsgStart, StreamExt, ...
 //!
 //! # fn main() -> std::io::Result<()> {
 //! smol::block_on(async {
@@ -68,11 +68,11 @@
 // Linux only: say so once instead of a wall of unresolved Linux system calls.
 #[cfg(not(target_os = "linux"))]
 compile_error!(
-    "fdframe-async-std supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, epoll)"
+    "fdframe-async-io supports Linux only: it reads Linux descriptors (/dev/kmsg, inotify, signalfd, epoll)"
 );
 
-/// The core crate, re-exported so that `fdframe_async_std::fdframe::kmsg::KmsgStart` (and every
-/// decoder) is reachable with `fdframe-async-std` as the only fdframe dependency.
+/// The core crate, re-exported so that `fdframe_async_io::fdframe::kmsg::KmsgStart` (and every
+/// decoder) is reachable with `fdframe-async-io` as the only fdframe dependency.
 pub use fdframe;
 
 #[cfg(feature = "asynchronous-codec")]
@@ -87,10 +87,15 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "asynchronous-codec")))]
 pub use asynchronous_codec_decoder::AsynchronousCodecDecoder;
 pub use batches::BatchStream;
-pub use read::FdRead;
+pub use read::FdAsyncRead;
+
+/// The old name of [`FdAsyncRead`] (next to `FdReader` and `FdStream` it did not say which one
+/// is the `AsyncRead`).
+#[deprecated(since = "0.1.0", note = "renamed to `FdAsyncRead`")]
+pub type FdRead = FdAsyncRead;
 pub use stream::FdStream;
 
-/// What a first program needs, in one `use fdframe_async_std::prelude::*;`.
+/// What a first program needs, in one `use fdframe_async_io::prelude::*;`.
 ///
 /// The readers, the `/dev/kmsg` types and the common line decoders, and
 /// [`StreamExt`](futures_lite::StreamExt) for `stream.next().await`. That trait is
@@ -99,7 +104,7 @@ pub use stream::FdStream;
 /// `async_std::stream::StreamExt` or `futures::StreamExt` should import the types by name
 /// instead of this prelude, or two traits' `next` are in scope and the call is ambiguous.
 pub mod prelude {
-    pub use crate::{BatchStream, FdRead, FdStream};
+    pub use crate::{BatchStream, FdAsyncRead, FdStream};
     pub use fdframe::codec::{LinesDecoder, Utf8LinesDecoder};
     pub use fdframe::kmsg::{KmsgDecoder, KmsgRecord, KmsgStart};
     pub use futures_lite::StreamExt;

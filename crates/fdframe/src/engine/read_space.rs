@@ -2,48 +2,48 @@ use bytes::{BufMut, BytesMut};
 
 use crate::follow::FollowNotice;
 
-/// The free space the engine offers to one `read(2)`: at most [`capacity`](ReadBuf::capacity)
+/// The free space the engine offers to one `read(2)`: at most [`capacity`](ReadSpace::capacity)
 /// bytes, appended to the engine's buffer.
 ///
 /// A backend fills it from a descriptor with [`ReadFd::read_into`](crate::ReadFd::read_into) (or
-/// [`read_from`](ReadBuf::read_from), the bare `read(2)`); a test double
-/// fills it with [`put_slice`](ReadBuf::put_slice). Filling nothing and returning `Ok(())` means
+/// [`read_from`](ReadSpace::read_from), the bare `read(2)`); a test double
+/// fills it with [`put_slice`](ReadSpace::put_slice). Filling nothing and returning `Ok(())` means
 /// end of input, as a 0-byte `read(2)` does — unless the read *signals* instead (the follow
-/// source of [`ReadFd::follow`](crate::ReadFd::follow) does): [`end_segment`](ReadBuf::end_segment)
+/// source of [`ReadFd::follow`](crate::ReadFd::follow) does): [`end_segment`](ReadSpace::end_segment)
 /// ("the bytes buffered so far end a file, go on reading") and/or
-/// [`notice`](ReadBuf::notice) (deliver a [`FollowNotice`]). A read that signals fills nothing.
+/// [`notice`](ReadSpace::notice) (deliver a [`FollowNotice`]). A read that signals fills nothing.
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use fdframe::ReadBuf;
+/// use fdframe::ReadSpace;
 ///
 /// let mut buf = BytesMut::new();
-/// let mut read_buf = ReadBuf::new(&mut buf, 4);
+/// let mut read_buf = ReadSpace::new(&mut buf, 4);
 /// read_buf.put_slice(b"abc");
 /// assert_eq!(read_buf.filled(), 3);
 /// assert_eq!(read_buf.capacity(), 1);
 /// assert_eq!(&buf[..], b"abc");
 /// ```
 #[derive(Debug)]
-pub struct ReadBuf<'a> {
+pub struct ReadSpace<'a> {
     buf: &'a mut BytesMut,
     start: usize,
     limit: usize,
-    /// Set by [`ReadBuf::end_segment`].
+    /// Set by [`ReadSpace::end_segment`].
     end_segment: bool,
-    /// Where [`ReadBuf::notice`] puts its notice: a slot of the engine's. A reference, not
-    /// the notice itself, so that a `ReadBuf` needs no drop glue: the engine builds one per
+    /// Where [`ReadSpace::notice`] puts its notice: a slot of the engine's. A reference, not
+    /// the notice itself, so that a `ReadSpace` needs no drop glue: the engine builds one per
     /// read, which on a record device is one per message.
     notice: Option<&'a mut Option<FollowNotice>>,
 }
 
-impl<'a> ReadBuf<'a> {
+impl<'a> ReadSpace<'a> {
     /// Offers room for up to `capacity` bytes after the end of `buf`, reserving it if needed.
     #[inline]
     pub fn new(buf: &'a mut BytesMut, capacity: usize) -> Self {
         buf.reserve(capacity);
         let start = buf.len();
-        ReadBuf {
+        ReadSpace {
             buf,
             start,
             limit: start + capacity,
@@ -52,14 +52,14 @@ impl<'a> ReadBuf<'a> {
         }
     }
 
-    /// The engine's `ReadBuf`: a notice goes to `slot`.
+    /// The engine's `ReadSpace`: a notice goes to `slot`.
     #[inline]
     pub(crate) fn with_notice_slot(
         buf: &'a mut BytesMut,
         capacity: usize,
         slot: &'a mut Option<FollowNotice>,
     ) -> Self {
-        let mut this = ReadBuf::new(buf, capacity);
+        let mut this = ReadSpace::new(buf, capacity);
         this.notice = Some(slot);
         this
     }
@@ -85,23 +85,23 @@ impl<'a> ReadBuf<'a> {
 
     /// Signals a [`FollowNotice`]: the engine delivers it as
     /// [`Error::Follow`](crate::Error::Follow) (not fatal) after the segment drain if
-    /// [`end_segment`](ReadBuf::end_segment) was signalled too, before its next read. A later
+    /// [`end_segment`](ReadSpace::end_segment) was signalled too, before its next read. A later
     /// call replaces an earlier one of the same read. The read must fill nothing.
     ///
     /// # Panics
     ///
-    /// On a `ReadBuf` made with [`new`](ReadBuf::new) rather than offered by a
+    /// On a `ReadSpace` made with [`new`](ReadSpace::new) rather than offered by a
     /// [`Framer`](crate::Framer): there is no engine to deliver the notice.
     pub fn notice(&mut self, notice: FollowNotice) {
         let slot = self
             .notice
             .as_deref_mut()
-            .expect("ReadBuf::notice: only a ReadBuf offered by a Framer can deliver a notice");
+            .expect("ReadSpace::notice: only a ReadSpace offered by a Framer can deliver a notice");
         *slot = Some(notice);
     }
 
-    /// Whether this read signalled something (see [`end_segment`](ReadBuf::end_segment) and
-    /// [`notice`](ReadBuf::notice)).
+    /// Whether this read signalled something (see [`end_segment`](ReadSpace::end_segment) and
+    /// [`notice`](ReadSpace::notice)).
     pub fn is_signalled(&self) -> bool {
         self.end_segment || self.notice.as_deref().is_some_and(Option::is_some)
     }
@@ -130,12 +130,12 @@ impl<'a> ReadBuf<'a> {
     ///
     /// # Panics
     ///
-    /// If `src` is longer than [`capacity`](ReadBuf::capacity): a test double must respect the
+    /// If `src` is longer than [`capacity`](ReadSpace::capacity): a test double must respect the
     /// room it was offered, exactly as the kernel does.
     pub fn put_slice(&mut self, src: &[u8]) {
         assert!(
             src.len() <= self.capacity(),
-            "ReadBuf::put_slice: {} bytes offered room for {}",
+            "ReadSpace::put_slice: {} bytes offered room for {}",
             src.len(),
             self.capacity()
         );
@@ -144,7 +144,7 @@ impl<'a> ReadBuf<'a> {
 
     /// The buffer and how many bytes this read may still add, for the one `read(2)` into its
     /// spare capacity (`crate::sys`). The engine stays sans-IO: the system call is made by
-    /// the I/O side ([`ReadBuf::read_from`], in `fd.rs`), not here.
+    /// the I/O side ([`ReadSpace::read_from`], in `fd.rs`), not here.
     #[inline]
     pub(crate) fn spare(&mut self) -> (&mut BytesMut, usize) {
         let room = self.capacity();

@@ -1,4 +1,4 @@
-//! [`FdRead`]: the raw bytes of a descriptor as a `futures_io::AsyncRead`.
+//! [`FdAsyncRead`]: the raw bytes of a descriptor as a `futures_io::AsyncRead`.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -30,7 +30,7 @@ use crate::registration::Registration;
 ///
 /// ```
 /// use std::io::Write;
-/// use fdframe_async_std::FdRead;
+/// use fdframe_async_io::FdAsyncRead;
 /// use futures_lite::AsyncReadExt;
 ///
 /// # smol::block_on(async {
@@ -39,20 +39,20 @@ use crate::registration::Registration;
 /// drop(writer);
 ///
 /// let mut bytes = Vec::new();
-/// FdRead::from_fd(reader.into())?.read_to_end(&mut bytes).await?;
+/// FdAsyncRead::from_fd(reader.into())?.read_to_end(&mut bytes).await?;
 /// assert_eq!(bytes, b"raw bytes");
 /// # std::io::Result::Ok(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct FdRead {
+pub struct FdAsyncRead {
     registration: Registration,
 }
 
-impl FdRead {
+impl FdAsyncRead {
     /// Reads `fd`, registering it with the reactor.
     pub fn new(fd: ReadFd) -> io::Result<Self> {
-        Ok(FdRead {
+        Ok(FdAsyncRead {
             registration: Registration::new(fd)?,
         })
     }
@@ -90,7 +90,7 @@ impl FdRead {
     }
 }
 
-impl AsyncRead for FdRead {
+impl AsyncRead for FdAsyncRead {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -124,13 +124,13 @@ impl AsyncRead for FdRead {
 /// work.
 const MAX_READS_PER_POLL: usize = 32;
 
-impl AsFd for FdRead {
+impl AsFd for FdAsyncRead {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.get_ref().as_fd()
     }
 }
 
-impl AsRawFd for FdRead {
+impl AsRawFd for FdAsyncRead {
     fn as_raw_fd(&self) -> RawFd {
         self.get_ref().as_raw_fd()
     }

@@ -1,5 +1,5 @@
 //! What only the async-io backend has, over real descriptors: wake-ups, cancellation keeping a
-//! partial frame, ownership and `O_NONBLOCK` handling, descriptors epoll refuses, [`FdRead`]
+//! partial frame, ownership and `O_NONBLOCK` handling, descriptors epoll refuses, [`FdAsyncRead`]
 //! (`futures_io::AsyncRead`). (Its `EINVAL` on `/dev/kmsg` needs the unpublished kmsg fixtures:
 //! it is in the workspace's `tests/kmsg_glue.rs`.)
 //!
@@ -21,7 +21,7 @@ use async_io::Timer;
 use bytes::Bytes;
 use fdframe::codec::{LinesDecoder, LinesError};
 use fdframe::{Error, ReadFd};
-use fdframe_async_std::{FdRead, FdStream};
+use fdframe_async_io::{FdAsyncRead, FdStream};
 use futures_lite::{AsyncReadExt, StreamExt, future};
 use rustix::fs::OFlags;
 
@@ -141,7 +141,7 @@ struct TempFile(std::path::PathBuf);
 impl TempFile {
     fn with_contents(tag: &str, contents: &[u8]) -> Self {
         let path = std::env::temp_dir().join(format!(
-            "fdframe-async-std-{tag}-{}-{:?}",
+            "fdframe-async-io-{tag}-{}-{:?}",
             std::process::id(),
             std::thread::current().id()
         ));
@@ -273,11 +273,11 @@ async fn overlong_line_is_an_error_and_the_stream_goes_on() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// FdRead: raw bytes.
+// FdAsyncRead: raw bytes.
 
 async fn raw_read_returns_every_byte_then_eof() {
     let (reader, mut writer) = pipe();
-    let mut raw = FdRead::from_fd(reader).unwrap();
+    let mut raw = FdAsyncRead::from_fd(reader).unwrap();
     let expected: Vec<u8> = (0..200_000u32).map(|n| (n % 251) as u8).collect();
     // More than a pipe buffer: the writer runs on its own thread.
     let to_write = expected.clone();
@@ -293,7 +293,7 @@ async fn raw_read_returns_every_byte_then_eof() {
 
 async fn raw_read_sees_every_wakeup_of_a_trickling_writer() {
     let (reader, mut writer) = pipe();
-    let mut raw = FdRead::from_fd(reader).unwrap();
+    let mut raw = FdAsyncRead::from_fd(reader).unwrap();
     let writer_thread = std::thread::spawn(move || {
         for n in 0..2000u32 {
             writer.write_all(&n.to_le_bytes()).unwrap();
@@ -323,7 +323,7 @@ async fn raw_read_sees_every_wakeup_of_a_trickling_writer() {
 
 async fn raw_read_of_a_pty_ends_cleanly_when_the_slave_closes() {
     let (master, mut slave) = pty();
-    let mut raw = FdRead::from_fd(master).unwrap();
+    let mut raw = FdAsyncRead::from_fd(master).unwrap();
     slave.write_all(b"tty bytes\n").unwrap();
     drop(slave);
 
@@ -334,7 +334,7 @@ async fn raw_read_of_a_pty_ends_cleanly_when_the_slave_closes() {
 
 async fn raw_read_of_a_regular_file() {
     let file = TempFile::with_contents("raw", b"file bytes");
-    let mut raw = FdRead::open(&file.0).unwrap();
+    let mut raw = FdAsyncRead::open(&file.0).unwrap();
     let mut got = String::new();
     within(raw.read_to_string(&mut got)).await.unwrap();
     assert_eq!(got, "file bytes");

@@ -1,6 +1,6 @@
-//! The async-std backend: fdframe-async-std's `FdStream` on async-io's reactor (the one under
-//! async-std and smol), driven by `async_io::block_on`, with the stop pipe as an `Async` polled
-//! next to it.
+//! The async-io backend (`--backend async-io`, or `async-std`, `smol`): fdframe-async-io's
+//! `FdStream` on async-io's reactor (the one under async-std and smol), driven by
+//! `async_io::block_on`, with the stop pipe as an `Async` polled next to it.
 
 use std::future::poll_fn;
 use std::io;
@@ -11,21 +11,21 @@ use std::task::Poll;
 use async_io::Async;
 use fdframe::follow::Checkpoint;
 use fdframe::{Decoder, ReadFd};
-use fdframe_async_std::FdStream;
+use fdframe_async_io::FdStream;
 use futures_core::Stream;
 
 use super::{Item, Next, Source, next_now};
 use crate::stop::{Stop, StopFlag};
 
-pub(super) struct AsyncStdSource<D: Decoder> {
+pub(super) struct AsyncIoSource<D: Decoder> {
     stream: FdStream<D>,
     stop_fd: Async<OwnedFd>,
     stop_requested: StopFlag,
 }
 
-impl<D: Decoder> AsyncStdSource<D> {
+impl<D: Decoder> AsyncIoSource<D> {
     pub(super) fn new(fd: ReadFd, decoder: D, stop: &Stop) -> io::Result<Self> {
-        Ok(AsyncStdSource {
+        Ok(AsyncIoSource {
             stream: FdStream::new(fd, decoder)?,
             stop_fd: Async::new(stop.wait_fd()?)?,
             stop_requested: stop.flag(),
@@ -33,7 +33,7 @@ impl<D: Decoder> AsyncStdSource<D> {
     }
 }
 
-impl<D: Decoder> Source<D> for AsyncStdSource<D> {
+impl<D: Decoder> Source<D> for AsyncIoSource<D> {
     fn next(&mut self, wait: bool) -> Next<Item<D>> {
         if self.stop_requested.is_set() {
             return Next::Stopped;
@@ -42,7 +42,7 @@ impl<D: Decoder> Source<D> for AsyncStdSource<D> {
             // What is there now, read directly: no reactor turn.
             return next_now(self.stream.poll_next_now(), self.stream.framer());
         }
-        let AsyncStdSource {
+        let AsyncIoSource {
             stream, stop_fd, ..
         } = self;
         async_io::block_on(poll_fn(|cx| {

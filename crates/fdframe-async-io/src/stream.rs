@@ -50,7 +50,7 @@ use crate::registration::Registration;
 /// ```
 /// use std::io::Write;
 /// use fdframe::codec::LinesDecoder;
-/// use fdframe_async_std::FdStream;
+/// use fdframe_async_io::FdStream;
 /// use futures_lite::StreamExt;
 ///
 /// # smol::block_on(async {
@@ -99,7 +99,7 @@ impl<D: Decoder> FdStream<D> {
     /// use std::io::Write;
     /// use fdframe::codec::LinesDecoder;
     /// use fdframe::follow::FollowOptions;
-    /// use fdframe_async_std::FdStream;
+    /// use fdframe_async_io::FdStream;
     /// use futures_lite::StreamExt;
     ///
     /// # smol::block_on(async {
@@ -129,7 +129,7 @@ impl<D: Decoder> FdStream<D> {
     /// ```no_run
     /// # use fdframe::codec::LinesDecoder;
     /// # use fdframe::follow::FollowOptions;
-    /// # use fdframe_async_std::FdStream;
+    /// # use fdframe_async_io::FdStream;
     /// # use futures_lite::StreamExt;
     /// # smol::block_on(async {
     /// # let mut lines = FdStream::follow("app.log", LinesDecoder::new(), FollowOptions::new())?;
@@ -221,7 +221,7 @@ impl<D: Decoder> FdStream<D> {
     /// use std::io::Write;
     /// use std::task::Poll;
     /// use fdframe::codec::LinesDecoder;
-    /// use fdframe_async_std::FdStream;
+    /// use fdframe_async_io::FdStream;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let (reader, mut writer) = std::io::pipe()?;

@@ -28,7 +28,7 @@ use fdframe::{Decoder, ReadLimits};
 /// ```
 /// use std::io::Write;
 /// use asynchronous_codec::LinesCodec;
-/// use fdframe_async_std::{AsynchronousCodecDecoder, FdStream};
+/// use fdframe_async_io::{AsynchronousCodecDecoder, FdStream};
 /// use futures_lite::StreamExt;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -21,7 +21,7 @@ use crate::FdStream;
 ///
 /// ```no_run
 /// use fdframe::codec::LinesDecoder;
-/// use fdframe_async_std::FdStream;
+/// use fdframe_async_io::FdStream;
 /// use futures_lite::StreamExt;
 ///
 /// # fn main() -> std::io::Result<()> { futures_lite::future::block_on(async {
@@ -64,7 +64,7 @@ impl<D: Decoder> BatchStream<D> {
     /// ```no_run
     /// # use fdframe::codec::LinesDecoder;
     /// # use fdframe::follow::FollowOptions;
-    /// # use fdframe_async_std::FdStream;
+    /// # use fdframe_async_io::FdStream;
     /// # use futures_lite::StreamExt;
     /// # fn main() -> std::io::Result<()> { futures_lite::future::block_on(async {
     /// let mut batches =

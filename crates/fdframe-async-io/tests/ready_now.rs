@@ -10,7 +10,7 @@ use std::time::Duration;
 use fdframe::ReadFd;
 use fdframe::codec::LinesDecoder;
 use fdframe::follow::FollowOptions;
-use fdframe_async_std::FdStream;
+use fdframe_async_io::FdStream;
 use futures_lite::StreamExt;
 
 /// A guard against hanging, not a speed assertion.
@@ -149,7 +149,7 @@ impl TempDir {
             .unwrap()
             .as_nanos();
         let dir = std::env::temp_dir().join(format!(
-            "fdframe-async-std-{test}-{}-{nanos}",
+            "fdframe-async-io-{test}-{}-{nanos}",
             std::process::id()
         ));
         fs::create_dir(&dir).unwrap();

@@ -23,7 +23,7 @@ impl FdStream<KmsgDecoder> {
     ///
     /// ```no_run
     /// use fdframe::kmsg::KmsgStart;
-    /// use fdframe_async_std::FdStream;
+    /// use fdframe_async_io::FdStream;
     /// use futures_lite::StreamExt;
     ///
     /// # smol::block_on(async {
