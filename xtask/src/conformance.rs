@@ -76,20 +76,18 @@ fn run_and_report(
     echo: bool,
 ) -> Result<(), String> {
     let started = Instant::now();
-    let output = cargo
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if echo {
-        // The test log as cargo printed it, minus the report lines the matrix shows.
-        print!("{}", String::from_utf8_lossy(&output.stdout));
-        for line in stderr
-            .lines()
-            .filter(|l| !l.contains("conformance-result "))
-        {
-            eprintln!("{line}");
-        }
-    }
+    let (status, stdout, stderr) = if echo {
+        run_streaming(cargo)?
+    } else {
+        let output = cargo
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
     let cells = parse(&stderr);
     let backends: Vec<&str> = BACKENDS
         .iter()
@@ -120,13 +118,39 @@ fn run_and_report(
             }
         }
     }
-    if !output.status.success() || ran == 0 {
+    if !status.success() || ran == 0 {
         if !echo {
-            println!("\n{}", String::from_utf8_lossy(&output.stdout));
+            println!("\n{stdout}");
         }
-        return Err(format!("the tests failed ({})", output.status));
+        return Err(format!("the tests failed ({status})"));
     }
     Ok(())
+}
+
+/// Runs `cargo` with its standard output passed through as it comes, and its standard error
+/// echoed line by line except the `conformance-result` lines, which are kept for the matrix.
+fn run_streaming(mut cargo: Command) -> Result<(std::process::ExitStatus, String, String), String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = cargo
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut kept = String::new();
+    let stderr = child.stderr.take().expect("stderr is piped");
+    for line in BufReader::new(stderr).lines() {
+        let line = line.map_err(|e| format!("cannot read cargo's output: {e}"))?;
+        if line.contains("conformance-result ") {
+            kept.push_str(&line);
+            kept.push('\n');
+        } else {
+            eprintln!("{line}");
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for cargo: {e}"))?;
+    Ok((status, String::new(), kept))
 }
 
 /// `conformance-result <backend>::<case> <result> <ms> [reason]` lines, by case then backend.
