@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::script::{EAGAIN, EINTR, EIO, EPIPE, Outcome, Script, Seen, run};
 use super::*;
-use crate::{Loss, LossCause};
+use crate::{Loss, LossCause, ReadErrorAction};
 
 /// Newline-delimited test decoder: `!…` lines are malformed (consumed), a lone `?` line is
 /// malformed and *not* consumed.
