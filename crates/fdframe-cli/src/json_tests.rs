@@ -219,7 +219,7 @@ fn an_empty_dmesg_json_document_is_still_json() {
 
 /// The examples in `docs/json-schema.md`, one JSON object per line of each `json` block.
 fn documented_examples() -> Vec<serde_json::Value> {
-    let doc = include_str!("../../../docs/json-schema.md");
+    let doc = include_str!("../docs/json-schema.md");
     doc.split("```json\n")
         .skip(1)
         .flat_map(|block| block.split_once("\n```").expect("a closed block").0.lines())
