@@ -75,8 +75,7 @@ fn write_later(mut writer: File, bytes: &'static [u8], pause: Duration) -> JoinH
 /// Lines already in a pipe come out of `next_now` one by one, without a wait, and once they
 /// are drained it is `Pending` (not an error, not the end, not a pause), again and again while
 /// the writer stays open.
-pub fn lines_in_a_pipe_are_ready_now_then_pending_while_the_writer_stays<B: Backend>() -> Outcome
-{
+pub fn lines_in_a_pipe_are_ready_now_then_pending_while_the_writer_stays<B: Backend>() -> Outcome {
     let (mut reader, mut writer) = pipe_reader::<B>();
     writer.write_all(b"one\ntwo\nthree\n").unwrap();
     let (done, holding) = hold_open(writer);
@@ -156,7 +155,11 @@ pub fn a_followed_file_is_ready_now_then_appends_wake_a_wait<B: Backend>() -> Ou
     let mut reader = B::open(fd, Framer::new(LinesDecoder::new())).unwrap();
     assert_eq!(now(&mut reader), line("old-1"));
     assert_eq!(now(&mut reader), line("old-2"));
-    assert_eq!(now(&mut reader), Seen::Timeout, "at the file's end: Pending");
+    assert_eq!(
+        now(&mut reader),
+        Seen::Timeout,
+        "at the file's end: Pending"
+    );
     assert_eq!(now(&mut reader), Seen::Timeout);
     append(&path, b"new-1\n");
     assert_eq!(next_seen(&mut reader, STEP), line("new-1"));
