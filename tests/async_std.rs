@@ -67,6 +67,10 @@ impl<D: Decoder> Reader<D> for AsyncStdReader<FdStream<D>> {
         self.next_of_beside_other_work(timeout)
     }
 
+    fn next_now(&mut self) -> Step<D::Item, D::Error> {
+        self.0.poll_next_now()
+    }
+
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
     }
@@ -86,6 +90,11 @@ impl<D: Decoder> BatchReader<D> for AsyncStdReader<BatchStream<D>> {
         timeout: Duration,
     ) -> (BatchStep<D::Item, D::Error>, u64) {
         self.next_of_beside_other_work(timeout)
+    }
+
+    fn next_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        // `BatchStream::poll_next_now` is the stream's `poll_batch_now`.
+        self.0.poll_next_now()
     }
 
     fn framer(&self) -> &Framer<D> {

@@ -57,6 +57,10 @@ impl<D: Decoder> Reader<D> for BlockingReader<D> {
         until(&mut self.0, timeout, FdReader::next_timeout)
     }
 
+    fn next_now(&mut self) -> Step<D::Item, D::Error> {
+        self.0.poll_next_now()
+    }
+
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
     }
@@ -76,6 +80,10 @@ impl<D: Decoder> BatchReader<D> for BlockingBatchReader<D> {
         timeout: Duration,
     ) -> (BatchStep<D::Item, D::Error>, u64) {
         until(&mut self.0, timeout, FdReader::next_batch_timeout)
+    }
+
+    fn next_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        self.0.poll_batch_now()
     }
 
     fn framer(&self) -> &Framer<D> {

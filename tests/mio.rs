@@ -116,6 +116,14 @@ impl<D: Decoder> Reader<D> for MioReader<D, D::Item> {
         self.next_of(timeout)
     }
 
+    /// What the last drain gave first, in order; then the reader's own step.
+    fn next_now(&mut self) -> Step<D::Item, D::Error> {
+        match self.drained.pop_front() {
+            Some(step) => Poll::Ready(Some(step)),
+            None => self.reader.poll_next_now(),
+        }
+    }
+
     fn framer(&self) -> &Framer<D> {
         self.reader.framer()
     }
@@ -140,6 +148,14 @@ impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
         timeout: Duration,
     ) -> (BatchStep<D::Item, D::Error>, u64) {
         self.next_of(timeout)
+    }
+
+    /// What the last drain gave first, in order; then the reader's own step.
+    fn next_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        match self.drained.pop_front() {
+            Some(step) => Poll::Ready(Some(step)),
+            None => self.reader.poll_batch_now(),
+        }
     }
 
     fn framer(&self) -> &Framer<D> {

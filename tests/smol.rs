@@ -68,6 +68,10 @@ impl<D: Decoder> Reader<D> for SmolReader<FdStream<D>> {
         self.next_of_beside_other_work(timeout)
     }
 
+    fn next_now(&mut self) -> Step<D::Item, D::Error> {
+        self.0.poll_next_now()
+    }
+
     fn framer(&self) -> &Framer<D> {
         self.0.framer()
     }
@@ -87,6 +91,11 @@ impl<D: Decoder> BatchReader<D> for SmolReader<BatchStream<D>> {
         timeout: Duration,
     ) -> (BatchStep<D::Item, D::Error>, u64) {
         self.next_of_beside_other_work(timeout)
+    }
+
+    fn next_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        // `BatchStream::poll_next_now` is the stream's `poll_batch_now`.
+        self.0.poll_next_now()
     }
 
     fn framer(&self) -> &Framer<D> {

@@ -104,6 +104,12 @@ impl<D: Decoder> Reader<D> for TokioReader<FdStream<D>> {
         self.next_of_beside_other_work(timeout)
     }
 
+    fn next_now(&mut self) -> Step<D::Item, D::Error> {
+        // Inside the runtime, as a caller on it would be; no future is polled.
+        let _inside = self.runtime.enter();
+        self.stream.poll_next_now()
+    }
+
     fn framer(&self) -> &Framer<D> {
         self.stream.framer()
     }
@@ -123,6 +129,11 @@ impl<D: Decoder> BatchReader<D> for TokioReader<BatchStream<D>> {
         timeout: Duration,
     ) -> (BatchStep<D::Item, D::Error>, u64) {
         self.next_of_beside_other_work(timeout)
+    }
+
+    fn next_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
+        let _inside = self.runtime.enter();
+        self.stream.poll_next_now()
     }
 
     fn framer(&self) -> &Framer<D> {

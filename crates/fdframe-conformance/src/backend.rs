@@ -61,6 +61,13 @@ pub trait Reader<D: Decoder> {
         timeout: Duration,
     ) -> (Step<D::Item, D::Error>, u64);
 
+    /// The next item, notice or end if it can be had now: the backend's `poll_next_now`, which
+    /// neither waits nor needs a task context. `Pending` means nothing is ready (or the engine
+    /// paused on input without messages: then `framer().is_yielding()` is true). Glue that
+    /// holds items a drain gave hands those out first; async glue may enter its runtime
+    /// (as for registration) but polls no future.
+    fn next_now(&mut self) -> Step<D::Item, D::Error>;
+
     /// The engine, to check buffer bounds.
     fn framer(&self) -> &Framer<D>;
 

@@ -40,6 +40,9 @@ pub trait BatchReader<D: Decoder> {
         timeout: Duration,
     ) -> (BatchStep<D::Item, D::Error>, u64);
 
+    /// As [`Reader::next_now`], for a batch: the backend's `poll_batch_now`.
+    fn next_batch_now(&mut self) -> BatchStep<D::Item, D::Error>;
+
     /// The engine, to check buffer bounds.
     fn framer(&self) -> &Framer<D>;
 
@@ -111,6 +114,14 @@ impl<D: Decoder, R: BatchReader<D>> Reader<D> for Flatten<D, R> {
         }
         let (step, turns) = self.reader.next_batch_within_beside_other_work(timeout);
         (self.first_of(step), turns)
+    }
+
+    fn next_now(&mut self) -> Step<D::Item, D::Error> {
+        if let Some(item) = self.queue.pop_front() {
+            return Poll::Ready(Some(Ok(item)));
+        }
+        let step = self.reader.next_batch_now();
+        self.first_of(step)
     }
 
     fn framer(&self) -> &Framer<D> {

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod follow;
 pub mod kmsg;
 pub mod pipes;
+pub mod ready_now;
 pub mod robustness;
 pub mod streams;
 
