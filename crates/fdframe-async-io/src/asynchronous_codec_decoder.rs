@@ -19,7 +19,8 @@ use fdframe::{Decoder, ReadLimits};
 ///
 /// Error semantics: a codec error after which the codec consumed the bad frame is reported as
 /// [`fdframe::Error::Decode`] and the stream goes on; one that consumed no bytes would repeat
-/// forever, so the engine reports it and ends the stream. asynchronous-codec's default
+/// forever, so the engine reports it as [`fdframe::Error::DecodeStalled`] (fatal) and ends the
+/// stream. asynchronous-codec's default
 /// `decode_eof` is `decode`, so bytes left at the end of input (a partial frame) arrive as
 /// [`fdframe::Error::Truncated`].
 ///
@@ -128,6 +129,7 @@ mod tests {
                 .map(|item| {
                     item.map_err(|e| match e {
                         Error::Decode(e) => format!("Decode: {e}"),
+                        Error::DecodeStalled(e) => format!("DecodeStalled: {e}"),
                         Error::Truncated(bytes) => format!("Truncated: {bytes:?}"),
                         Error::FrameTooLarge { limit, .. } => format!("FrameTooLarge: {limit}"),
                         other => format!("{other}"),
@@ -202,9 +204,9 @@ mod tests {
     }
 
     #[test]
-    fn an_error_that_consumed_nothing_ends_the_stream() {
+    fn an_error_that_consumed_nothing_ends_the_stream_stalled() {
         let got = stream(b"anything", AsynchronousCodecDecoder::new(Stuck));
-        assert_eq!(got, [Err("Decode: stuck".to_string())]);
+        assert_eq!(got, [Err("DecodeStalled: stuck".to_string())]);
     }
 
     #[test]

@@ -86,6 +86,7 @@ pub(crate) fn describe<E: fmt::Display>(error: &Error<E>) -> String {
     match error {
         Error::Io(e) => format!("Io: {}", e.raw_os_error().unwrap_or(0)),
         Error::Decode(e) => format!("Decode: {e}"),
+        Error::DecodeStalled(e) => format!("DecodeStalled: {e}"),
         Error::Lost(loss) => match (&loss.count, &loss.seqs) {
             (Some(n), Some(seqs)) => format!("Lost: {n} ({}..={})", seqs.start(), seqs.end()),
             (Some(n), None) => format!("Lost: {n}"),

@@ -16,8 +16,8 @@ use fdframe::{Decoder, ReadLimits};
 /// [`with_read_limits`](TokioUtilDecoder::with_read_limits).
 ///
 /// Error semantics carry over: a codec error that consumed no bytes ends the stream (as it ends
-/// a `FramedRead`); one after which the codec consumed the bad frame is reported and the stream
-/// goes on. tokio-util's default `decode_eof` fails with "bytes remaining on stream" when input
+/// a `FramedRead`), reported as [`fdframe::Error::DecodeStalled`]; one after which the codec
+/// consumed the bad frame is reported and the stream goes on. tokio-util's default `decode_eof` fails with "bytes remaining on stream" when input
 /// ends inside a frame; that error arrives as [`fdframe::Error::Decode`].
 ///
 /// Most tokio-util codecs have a native fdframe decoder that skips bad frames instead of ending

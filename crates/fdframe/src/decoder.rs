@@ -30,7 +30,8 @@ use crate::{Frames, Loss};
 /// messages in one read are all delivered before the next read. An `Err` after which the decoder
 /// **consumed** bytes is *recoverable*: the stream reports it and goes on with the next message (a
 /// garbled kernel log line must not end `dmesg -w`). An `Err` that consumed nothing would repeat
-/// forever, so the engine reports it and then ends the stream.
+/// forever, so the engine reports it as [`Error::DecodeStalled`](crate::Error::DecodeStalled)
+/// and ends the stream.
 ///
 /// At end of input the engine calls [`Decoder::decode_eof`] until it returns `Ok(None)`; bytes still
 /// buffered after that are reported as [`Error::Truncated`](crate::Error::Truncated), never dropped.

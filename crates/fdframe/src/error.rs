@@ -14,14 +14,16 @@ use bytes::Bytes;
 /// | variant                        | what happened                                       | the stream           |
 /// |--------------------------------|-----------------------------------------------------|----------------------|
 /// | [`Error::Io`]                  | `read(2)` failed (not `EINTR`, not `WouldBlock`)     | **ends**             |
-/// | [`Error::Decode`]              | one message was malformed and has been skipped      | goes on¹             |
+/// | [`Error::Decode`]              | one message was malformed and has been skipped      | goes on              |
+/// | [`Error::DecodeStalled`]       | a message was malformed and the decoder could not skip it¹ | **ends**      |
 /// | [`Error::Lost`]                | the device dropped messages before we read them     | goes on              |
 /// | [`Error::FrameTooLarge`]       | a message exceeded [`ReadLimits::max_frame_len`](crate::ReadLimits) | goes on or ends² |
 /// | [`Error::Truncated`]           | input ended inside a message; its bytes are attached³ | ends: input is over |
 /// | [`Error::Follow`]              | a followed file was rotated, truncated, removed, created | goes on           |
 ///
-/// ¹ unless the decoder consumed no bytes with the error, which would repeat forever; the engine
-/// then ends the stream after reporting it.
+/// ¹ the decoder consumed no bytes with its error, so decoding again would fail the same way
+/// forever; the engine ends the stream after reporting it. No decoder of this crate does that; a
+/// tokio-util codec under `TokioUtilDecoder` may (as it ends a `FramedRead`).
 /// ² in record mode (one record per read) the oversized record is skipped and the stream goes on;
 /// in stream mode the engine cannot tell where the oversized frame ends, so the stream ends
 /// (its `ended` field says which).
@@ -84,6 +86,10 @@ pub enum Error<E> {
     },
     /// Input ended in the middle of a message; these are the bytes of the partial message.
     Truncated(Bytes),
+    /// A message could not be decoded and the decoder consumed none of its bytes, so the
+    /// engine cannot get past it: the stream has ended (the same decoder error as
+    /// [`Error::Decode`] carries, in the one case where it is fatal).
+    DecodeStalled(E),
     /// A followed file was rotated, truncated, removed or created, or a checkpoint did not
     /// match (see [`ReadFd::follow`](crate::ReadFd::follow)); the stream goes on.
     Follow(crate::follow::FollowNotice),
@@ -98,19 +104,14 @@ impl<E> Error<E> {
     /// |---------------------------|-----------------------------------------------------------------|
     /// | [`Error::Io`]             | `true`: a failed read ends the stream                           |
     /// | [`Error::FrameTooLarge`]  | its `ended` field: `true` in stream mode, `false` in record mode |
-    /// | [`Error::Decode`]         | `false`: the message was skipped¹                               |
+    /// | [`Error::Decode`]         | `false`: the message was skipped                                |
+    /// | [`Error::DecodeStalled`]  | `true`: the decoder could not skip the message                  |
     /// | [`Error::Lost`]           | `false`: a notice                                               |
     /// | [`Error::Follow`]         | `false`: a notice                                               |
     /// | [`Error::Truncated`]      | `false`: in record mode the stream goes on; in stream mode it comes at the end of input, and the stream ends because the input did |
-    ///
-    /// ¹ Unless the decoder consumed no bytes with the error: that error would repeat forever,
-    /// so the engine ends the stream after it (see [`Decoder`](crate::Decoder)). No decoder of
-    /// this crate does that; a tokio-util codec under `TokioUtilDecoder` may (as it ends a
-    /// `FramedRead`). `Decode(E)` has no room to say so, so `is_fatal()` is `false` there
-    /// although the stream has ended: the stream's next `None` says it.
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::Io(_) => true,
+            Error::Io(_) | Error::DecodeStalled(_) => true,
             Error::FrameTooLarge { ended, .. } => *ended,
             Error::Decode(_) | Error::Lost(_) | Error::Truncated(_) | Error::Follow(_) => false,
         }
@@ -129,6 +130,7 @@ impl<E> Error<E> {
         match self {
             Error::Io(e) => Error::Io(e),
             Error::Decode(e) => Error::Decode(f(e)),
+            Error::DecodeStalled(e) => Error::DecodeStalled(f(e)),
             Error::Lost(l) => Error::Lost(l),
             Error::FrameTooLarge { limit, len, ended } => {
                 Error::FrameTooLarge { limit, len, ended }
@@ -146,6 +148,10 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
         match self {
             Error::Io(e) => write!(f, "read failed: {e}"),
             Error::Decode(e) => write!(f, "message skipped: {e}"),
+            Error::DecodeStalled(e) => write!(
+                f,
+                "stream ended: the decoder could not get past a malformed message: {e}"
+            ),
             Error::Lost(loss) => loss.fmt(f),
             Error::FrameTooLarge { limit, len, .. } => write!(
                 f,
@@ -189,7 +195,7 @@ impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => e.source(),
-            Error::Decode(e) => e.source(),
+            Error::Decode(e) | Error::DecodeStalled(e) => e.source(),
             _ => None,
         }
     }
@@ -251,7 +257,9 @@ where
     fn from(e: Error<E>) -> Self {
         let kind = match e {
             Error::Io(e) => return e,
-            Error::Decode(_) | Error::FrameTooLarge { .. } => io::ErrorKind::InvalidData,
+            Error::Decode(_) | Error::DecodeStalled(_) | Error::FrameTooLarge { .. } => {
+                io::ErrorKind::InvalidData
+            }
             Error::Truncated(_) => io::ErrorKind::UnexpectedEof,
             // Notices: no standard kind says "messages were dropped" or "the file was rotated".
             Error::Lost(_) | Error::Follow(_) => io::ErrorKind::Other,

@@ -464,12 +464,15 @@ impl<D: Decoder> Framer<D> {
     /// The decoder failed; `before` is how many bytes were buffered before it was called.
     #[inline(never)]
     fn decode_failed(&mut self, e: D::Error, before: usize) -> Step<D::Item, D::Error> {
-        if self.buf.len() == before {
+        let error = if self.buf.len() == before {
             // Consumed nothing: decoding again would fail the same way forever.
             self.state = State::Done;
-        }
+            Error::DecodeStalled(e)
+        } else {
+            Error::Decode(e)
+        };
         self.decode_pending = !self.buf.is_empty();
-        Poll::Ready(Some(self.with_loss_first(Err(Error::Decode(e)))))
+        Poll::Ready(Some(self.with_loss_first(Err(error))))
     }
 
     /// One `decode_eof` step after input ended.

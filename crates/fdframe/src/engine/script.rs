@@ -134,6 +134,7 @@ pub(crate) fn describe<E: std::fmt::Display>(e: &Error<E>) -> String {
     match e {
         Error::Io(e) => format!("Io: {}", e.raw_os_error().unwrap_or(0)),
         Error::Decode(e) => format!("Decode: {e}"),
+        Error::DecodeStalled(e) => format!("DecodeStalled: {e}"),
         Error::Lost(loss) => format!("Lost: {:?} {:?}", loss.count, loss.seqs),
         Error::FrameTooLarge { limit, len, .. } => format!("FrameTooLarge: {len} > {limit}"),
         Error::Truncated(bytes) => format!("Truncated: {:?}", String::from_utf8_lossy(bytes)),

@@ -194,7 +194,7 @@ fn malformed_frame_is_skipped_and_the_stream_goes_on() {
 #[test]
 fn decode_error_that_consumes_nothing_ends_the_stream() {
     let (seen, script) = lines(vec![bytes("a\n?\nb\n")]);
-    assert_eq!(seen, [item::<()>("a"), err("Decode: stuck")]);
+    assert_eq!(seen, [item::<()>("a"), err("DecodeStalled: stuck")]);
     assert_eq!(script.offered.len(), 1);
 }
 

@@ -199,12 +199,13 @@ fn stream_mode_truncated_comes_at_the_end_of_input_and_is_not_fatal() {
     assert!(!e.is_fatal());
 }
 
-/// Documented exception: a decode error that consumed nothing ends the stream, and `Decode(E)`
-/// cannot say so; `is_fatal()` is `false` (no decoder of this crate does this).
+/// A decode error that consumed nothing ends the stream (decoding again would fail the same way
+/// forever): it comes as `DecodeStalled`, which is fatal.
 #[test]
-fn decode_error_that_consumed_nothing_ends_the_stream_though_not_fatal() {
+fn decode_error_that_consumed_nothing_ends_the_stream_and_is_fatal() {
     let (e, next) = first_error_and_next(StuckOnBang, vec![bytes(b"ab!cd")]);
-    assert!(matches!(e, Error::Decode(_)));
+    assert!(matches!(e, Error::DecodeStalled(_)), "{e:?}");
     assert_eq!(next, Next::End);
-    assert!(!e.is_fatal());
+    assert!(e.is_fatal());
+    assert_eq!(io::Error::from(e).kind(), io::ErrorKind::InvalidData);
 }
