@@ -271,7 +271,7 @@ mod tests {
     fn an_engine_file_that_uses_sys_is_reported() {
         let mut problems = Vec::new();
         super::check_engine_is_sans_io(
-            "crates/fdframe/src/engine/read_buf.rs",
+            "crates/fdframe/src/engine/read_space.rs",
             "use crate::sys;\n// sys:: in a comment is fine\n",
             &mut problems,
         );
