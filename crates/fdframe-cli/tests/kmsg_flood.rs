@@ -160,3 +160,65 @@ fn since_now_counts_records_overwritten_before_the_first_read_exactly() {
     assert_eq!(printed + lost, last - first + 1);
     assert!(lost > 0, "{flooded} records written and nothing lost?");
 }
+
+/// The open file descriptors of `pid` that are `/dev/kmsg`.
+fn kmsg_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| {
+                    std::fs::read_link(e.path())
+                        .is_ok_and(|target| target == std::path::Path::new("/dev/kmsg"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// The regression of a `--since-now` run stopped while it was still starting (its first
+/// `/dev/kmsg` open, before its scan of the ring buffer): "now" was where the scan ended, so the
+/// records logged while it was stopped counted as older and were never printed. The start is
+/// fixed at that first open now; with a flood on top, every record still there is printed.
+#[test]
+fn since_now_prints_what_was_logged_while_it_was_stopped_during_its_start() {
+    if !privileged("since_now_prints_what_was_logged_while_it_was_stopped_during_its_start") {
+        return;
+    }
+    for flood in [false, true] {
+        let mut child = Command::new(BIN)
+            .args(["kmsg", "--follow", "--since-now", "--json-lines"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start fdframe");
+        let lines = Lines::new(child.stdout.take().expect("stdout"));
+        let child = KillOnDrop(child);
+        let pid = child.0.id();
+        // Stopped as soon as it has /dev/kmsg open at all: the start, before the scan.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while kmsg_fds(pid) == 0 {
+            assert!(Instant::now() < deadline, "fdframe never opened /dev/kmsg");
+            std::thread::yield_now();
+        }
+        signal(&child.0, Signal::STOP);
+        let tag = marker("since-now-early");
+        let early = format!("{tag} early");
+        write_record(14, early.as_bytes());
+        if flood {
+            let (_, newest) = ring_bounds();
+            flood_past(newest, &tag);
+        }
+        let end = format!("{tag} end");
+        write_record(14, end.as_bytes());
+        signal(&child.0, Signal::CONT);
+        let needle = if flood { &end } else { &early };
+        let found = lines.find(needle, Duration::from_secs(20));
+        drop(child);
+        assert!(
+            found.is_some(),
+            "flood {flood}: `{needle}`, logged after the start, was never printed"
+        );
+    }
+}

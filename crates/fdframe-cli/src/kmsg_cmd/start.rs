@@ -2,12 +2,17 @@
 //! ring buffer scanned when that is needed (the newest sequence number for a cursor or
 //! `--since-now`, sleeps for wall-clock times), and `/dev/kmsg` errors explained.
 //!
-//! `--since-now` is a start "right after the newest record": the scan finds the newest
-//! sequence number N, and the real read starts at the oldest record with a decoder that counts
-//! everything up to N as seen ([`KmsgDecoder::seen_through`]), skipping those records without
-//! printing them. Records logged between the scan and the open are printed, and records
+//! `--since-now` is a start "right after the newest record logged before the run started": N is
+//! that record's sequence number, and the real read starts at the oldest record with a decoder
+//! that counts everything up to N as seen ([`KmsgDecoder::seen_through`]), skipping those
+//! records without printing them. Records logged after the start are printed, and records
 //! overwritten before they were read (even before the first read) are a loss with the exact
-//! count. (`lseek(SEEK_END)` would leave the decoder nothing to count from.)
+//! count. (`lseek(SEEK_END)` alone would leave the decoder nothing to count from.)
+//!
+//! "The start" is fixed first, by a descriptor positioned at the end of the log
+//! ([`KmsgStart::New`]), before the scan: the first record it reads after the scan is the first
+//! one logged after the start, so a run stopped (SIGSTOP, a slow machine) between the start and
+//! the end of its scan still prints what was logged meanwhile (see [`last_before_start`]).
 
 use std::io;
 use std::path::Path;
@@ -79,6 +84,12 @@ pub(super) fn plan(options: &Options<'_>) -> Result<Start, Failure> {
     let wants_sleeps = wall_clock && Clocks::now().has_slept();
     // The path is checked and the lock taken first: a refused path costs no scan.
     let file = args.cursor.as_deref().map(open_cursor).transpose()?;
+    // `--since-now`'s start, fixed before anything else reads the log.
+    let start_mark = if options.since_now {
+        Some(kmsg::open(KmsgStart::New).map_err(|e| open_failure(&e))?)
+    } else {
+        None
+    };
     let tail_follow = options.follow && args.lines.is_some();
     let needs_scan = wants_sleeps
         || file.is_some()
@@ -91,7 +102,11 @@ pub(super) fn plan(options: &Options<'_>) -> Result<Start, Failure> {
         (None, (SleepScan::default(), SleepScan::default()))
     };
     let (sleeps, window_sleeps) = sleeps;
-    let mut start = Start::fresh(options.since_now, newest, sleeps);
+    let before_start = match start_mark {
+        Some(mark) => last_before_start(mark, newest)?,
+        None => newest,
+    };
+    let mut start = Start::fresh(options.since_now, before_start, sleeps);
     start.window_sleeps = window_sleeps;
     if let Some(cursor) = &options.after_cursor {
         let boot_id = cursor::current_boot_id()
@@ -249,6 +264,46 @@ fn scan_ring_buffer(sleeps: bool) -> Result<(Option<u64>, Scans), Failure> {
         }
     }
     Ok((reader.framer().decoder().last_seq(), (scan, window_scan)))
+}
+
+/// The newest record logged before `mark` was opened at the end of the log, given `newest`, the
+/// newest one the scan (run after the open) saw.
+///
+/// The first record `mark` reads is the first one logged after its open: the records before it
+/// were logged before the start. Nothing to read: nothing was logged since, and `newest` is the
+/// answer. Overwritten (`EPIPE`): more than the whole ring buffer was logged since the start, so
+/// every record still there is new; the ones overwritten first cannot be counted, and a note on
+/// standard error says so.
+fn last_before_start(
+    mark: std::os::fd::OwnedFd,
+    newest: Option<u64>,
+) -> Result<Option<u64>, Failure> {
+    use std::task::Poll;
+    let mut reader = FdReader::from_fd(mark, KmsgDecoder::new()).map_err(|e| open_failure(&e))?;
+    let mut overwritten = false;
+    // A few steps at most: a loss notice, a malformed record, then a record or nothing.
+    for _ in 0..8 {
+        match reader.poll_next_now() {
+            Poll::Ready(Some(Ok(record))) => {
+                if overwritten {
+                    warn(format_args!(
+                        "the kernel log overwrote records logged since this run started before it \
+                         could read them (their number is unknown); printing from seq {}",
+                        record.seq()
+                    ))?;
+                }
+                return Ok(record.seq().checked_sub(1));
+            }
+            Poll::Ready(Some(Err(fdframe::Error::Lost(_)))) => overwritten = true,
+            // A malformed record after the start: the next one says where the start was.
+            Poll::Ready(Some(Err(e))) if !e.is_fatal() => {}
+            Poll::Pending if reader.framer().is_yielding() => {}
+            // Nothing since the start (or the mark cannot be read: the scan's answer is the
+            // best there is).
+            _ => return Ok(newest),
+        }
+    }
+    Ok(newest)
 }
 
 /// Explains why `/dev/kmsg` cannot be read, in one line that says what to do.
