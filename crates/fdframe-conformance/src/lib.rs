@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             streams::fifo_without_a_writer_waits_for_its_first_writer,
             streams::fifo_opened_read_write_survives_writer_reconnects,
             async_read::async_read_of_a_fifo_without_a_writer_waits_for_its_first_writer,
+            async_read::async_read_of_a_followed_file_gives_its_bytes_in_order_through_rotation,
             streams::socketpair_stream_delivers_lines,
             streams::seqpacket_records_up_to_the_maximum_are_never_truncated,
             streams::pty_lines_then_hangup_is_a_clean_end,
