@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -12,32 +12,12 @@ use fdframe::blocking::FdReader;
 use fdframe::codec::LinesDecoder;
 use fdframe::follow::{Checkpoint, FollowNotice, FollowOptions, FollowStart};
 
-/// A directory of its own under the temp dir; removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "fdframe-follow-{test}-{}-{:?}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A directory of its own under the temp dir, named after the test; removed on drop.
+fn temp_dir(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("fdframe-follow-{test}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// What a test sees: a line, or a notice by name.
@@ -118,8 +98,8 @@ fn quick() -> FollowOptions {
 
 #[test]
 fn appends_of_many_sizes_arrive_whole_and_in_order() {
-    let dir = TempDir::new("appends");
-    let path = dir.path("log");
+    let dir = temp_dir("appends");
+    let path = dir.path().join("log");
     File::create(&path).unwrap();
     let mut reader = follow(&path, quick());
     assert_idle(&mut reader);
@@ -148,8 +128,8 @@ fn appends_of_many_sizes_arrive_whole_and_in_order() {
 
 #[test]
 fn a_line_written_in_two_parts_is_held_then_delivered_once() {
-    let dir = TempDir::new("two-parts");
-    let path = dir.path("log");
+    let dir = temp_dir("two-parts");
+    let path = dir.path().join("log");
     fs::write(&path, "first\nsec").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(next(&mut reader), line("first"));
@@ -169,8 +149,8 @@ fn open_append(path: &Path) -> File {
 
 #[test]
 fn rename_rotation_delivers_lines_written_to_the_old_file_after_the_rename_first() {
-    let dir = TempDir::new("rename");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("rename");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     fs::write(&path, "a1\n").unwrap();
     let mut old = open_append(&path);
     let mut reader = follow(&path, long_grace());
@@ -192,8 +172,8 @@ fn rename_rotation_delivers_lines_written_to_the_old_file_after_the_rename_first
 
 #[test]
 fn a_rotated_files_partial_last_line_is_delivered_when_its_grace_period_ends() {
-    let dir = TempDir::new("grace");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("grace");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     fs::write(&path, "a1\na-part").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(next(&mut reader), line("a1"));
@@ -223,8 +203,8 @@ fn wakes_within(reader: &FdReader<LinesDecoder>, within: Duration) -> bool {
 
 #[test]
 fn an_expired_rotated_file_behind_a_pending_partial_line_does_not_wake_the_reader_in_a_loop() {
-    let dir = TempDir::new("no-spin");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("no-spin");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     fs::write(&path, "a1\n").unwrap();
     let mut reader = follow(
         &path,
@@ -253,8 +233,12 @@ fn an_expired_rotated_file_behind_a_pending_partial_line_does_not_wake_the_reade
 
 #[test]
 fn hard_link_rotation_finishes_the_old_inode_then_reads_the_new_file() {
-    let dir = TempDir::new("hardlink");
-    let (path, old_path, new_path) = (dir.path("log"), dir.path("log.1"), dir.path("log.new"));
+    let dir = temp_dir("hardlink");
+    let (path, old_path, new_path) = (
+        dir.path().join("log"),
+        dir.path().join("log.1"),
+        dir.path().join("log.new"),
+    );
     fs::write(&path, "a1\n").unwrap();
     let mut reader = follow(&path, long_grace());
     assert_eq!(next(&mut reader), line("a1"));
@@ -274,15 +258,15 @@ fn hard_link_rotation_finishes_the_old_inode_then_reads_the_new_file() {
 
 #[test]
 fn copytruncate_gives_a_truncated_notice_then_the_new_content() {
-    let dir = TempDir::new("copytruncate");
-    let path = dir.path("log");
+    let dir = temp_dir("copytruncate");
+    let path = dir.path().join("log");
     fs::write(&path, "first line\nsecond line\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(
         take(&mut reader, 2),
         [line("first line"), line("second line")]
     );
-    fs::copy(&path, dir.path("log.1")).unwrap();
+    fs::copy(&path, dir.path().join("log.1")).unwrap();
     open_append(&path).set_len(0).unwrap();
     // The writer goes on: more bytes than were read, so only the first bytes tell.
     append(&path, b"third line is longer than before\n");
@@ -298,8 +282,8 @@ fn copytruncate_gives_a_truncated_notice_then_the_new_content() {
 
 #[test]
 fn truncation_to_a_smaller_size_restarts_from_the_start() {
-    let dir = TempDir::new("shrink");
-    let path = dir.path("log");
+    let dir = temp_dir("shrink");
+    let path = dir.path().join("log");
     fs::write(&path, "one\ntwo\nthree\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(
@@ -313,8 +297,8 @@ fn truncation_to_a_smaller_size_restarts_from_the_start() {
 
 #[test]
 fn a_same_size_rewrite_is_a_truncation() {
-    let dir = TempDir::new("rewrite");
-    let path = dir.path("log");
+    let dir = temp_dir("rewrite");
+    let path = dir.path().join("log");
     fs::write(&path, "one\ntwo\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(take(&mut reader, 2), [line("one"), line("two")]);
@@ -331,8 +315,8 @@ fn a_same_size_rewrite_is_a_truncation() {
 
 #[test]
 fn truncation_delivers_the_held_partial_line_first() {
-    let dir = TempDir::new("truncate-partial");
-    let path = dir.path("log");
+    let dir = temp_dir("truncate-partial");
+    let path = dir.path().join("log");
     fs::write(&path, "one\npartial").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(next(&mut reader), line("one"));
@@ -346,8 +330,8 @@ fn truncation_delivers_the_held_partial_line_first() {
 
 #[test]
 fn deletion_then_re_creation_gives_removed_then_created() {
-    let dir = TempDir::new("delete");
-    let path = dir.path("log");
+    let dir = temp_dir("delete");
+    let path = dir.path().join("log");
     fs::write(&path, "one\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(next(&mut reader), line("one"));
@@ -362,8 +346,8 @@ fn deletion_then_re_creation_gives_removed_then_created() {
 
 #[test]
 fn a_file_created_after_the_start_is_read_from_its_start() {
-    let dir = TempDir::new("later");
-    let path = dir.path("log");
+    let dir = temp_dir("later");
+    let path = dir.path().join("log");
     let mut reader = follow(&path, quick().start(FollowStart::End));
     assert_idle(&mut reader);
     let writer = std::thread::spawn({
@@ -380,15 +364,16 @@ fn a_file_created_after_the_start_is_read_from_its_start() {
 
 #[test]
 fn a_missing_directory_is_refused() {
-    let dir = TempDir::new("no-dir");
-    let err = FdReader::follow(dir.path("none/log"), LinesDecoder::new(), quick()).unwrap_err();
+    let dir = temp_dir("no-dir");
+    let err =
+        FdReader::follow(dir.path().join("none/log"), LinesDecoder::new(), quick()).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 }
 
 #[test]
 fn start_at_end_delivers_only_what_is_appended() {
-    let dir = TempDir::new("end");
-    let path = dir.path("log");
+    let dir = temp_dir("end");
+    let path = dir.path().join("log");
     fs::write(&path, "old\nolder\n").unwrap();
     let mut reader = follow(&path, quick().start(FollowStart::End));
     assert_idle(&mut reader);
@@ -404,8 +389,8 @@ fn resume(path: &Path, checkpoint: &str, options: FollowOptions) -> FdReader<Lin
 
 #[test]
 fn a_checkpoint_mid_stream_resumes_with_exactly_the_rest() {
-    let dir = TempDir::new("checkpoint");
-    let path = dir.path("log");
+    let dir = temp_dir("checkpoint");
+    let path = dir.path().join("log");
     fs::write(&path, "l1\nl2\nl3\npar").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(take(&mut reader, 2), [line("l1"), line("l2")]);
@@ -424,8 +409,8 @@ fn a_checkpoint_mid_stream_resumes_with_exactly_the_rest() {
 
 #[test]
 fn a_checkpoint_resumes_a_file_rotated_meanwhile_by_its_inode() {
-    let dir = TempDir::new("checkpoint-rotated");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("checkpoint-rotated");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     fs::write(&path, "a1\na2\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(next(&mut reader), line("a1"));
@@ -441,8 +426,8 @@ fn a_checkpoint_resumes_a_file_rotated_meanwhile_by_its_inode() {
 
 #[test]
 fn a_checkpoint_whose_inode_holds_other_bytes_is_a_mismatch_and_the_file_is_read_from_its_start() {
-    let dir = TempDir::new("checkpoint-reused");
-    let path = dir.path("log");
+    let dir = temp_dir("checkpoint-reused");
+    let path = dir.path().join("log");
     fs::write(&path, "a1\na2\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(take(&mut reader, 2), [line("a1"), line("a2")]);
@@ -466,8 +451,8 @@ fn a_checkpoint_whose_inode_holds_other_bytes_is_a_mismatch_and_the_file_is_read
 
 #[test]
 fn a_checkpoint_whose_file_is_gone_is_a_mismatch() {
-    let dir = TempDir::new("checkpoint-gone");
-    let path = dir.path("log");
+    let dir = temp_dir("checkpoint-gone");
+    let path = dir.path().join("log");
     fs::write(&path, "a1\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(next(&mut reader), line("a1"));
@@ -475,7 +460,7 @@ fn a_checkpoint_whose_file_is_gone_is_a_mismatch() {
     drop(reader);
     fs::remove_file(&path).unwrap();
     // A new file that cannot be the old one (kept open so its inode is not the old one's).
-    let keep = File::create(dir.path("other")).unwrap();
+    let keep = File::create(dir.path().join("other")).unwrap();
     fs::write(&path, "b1\n").unwrap();
     let mut reader = follow(&path, quick().start(FollowStart::Checkpoint(saved.clone())));
     let mut notices = Vec::new();
@@ -502,8 +487,8 @@ fn a_writer_that_never_stops_through_200_rotations_loses_and_repeats_nothing() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    let dir = TempDir::new("writer");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("writer");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     File::create(&path).unwrap();
     let mut reader = follow(&path, FollowOptions::new());
     const ROTATIONS: usize = 200;
@@ -567,8 +552,8 @@ fn a_writer_that_never_stops_through_200_rotations_loses_and_repeats_nothing() {
 
 #[test]
 fn the_batch_path_follows_a_rotation_with_a_partial_line_in_the_same_order() {
-    let dir = TempDir::new("batches");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("batches");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     fs::write(&path, "a1\na2\na-part").unwrap();
     let mut reader = follow(&path, quick());
     let mut seen = Vec::new();
@@ -609,18 +594,18 @@ fn the_batch_path_follows_a_rotation_with_a_partial_line_in_the_same_order() {
 
 #[test]
 fn a_file_rotated_away_before_the_reader_looked_is_still_read_in_its_turn() {
-    let dir = TempDir::new("double");
-    let path = dir.path("log");
+    let dir = temp_dir("double");
+    let path = dir.path().join("log");
     fs::write(&path, "a1\n").unwrap();
     let mut reader = follow(&path, long_grace());
     assert_eq!(next(&mut reader), line("a1"));
     assert_idle(&mut reader);
     // Two rotations (logrotate's numbered scheme) before the reader looks again: the file
     // with b1 is never at the path when the reader looks.
-    fs::rename(&path, dir.path("log.1")).unwrap();
+    fs::rename(&path, dir.path().join("log.1")).unwrap();
     fs::write(&path, "b1\n").unwrap();
-    fs::rename(dir.path("log.1"), dir.path("log.2")).unwrap();
-    fs::rename(&path, dir.path("log.1")).unwrap();
+    fs::rename(dir.path().join("log.1"), dir.path().join("log.2")).unwrap();
+    fs::rename(&path, dir.path().join("log.1")).unwrap();
     fs::write(&path, "c1\n").unwrap();
     assert_eq!(
         take(&mut reader, 4),
@@ -636,15 +621,15 @@ fn a_writer_rotating_faster_than_the_reader_looks_loses_nothing() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    let dir = TempDir::new("fast-writer");
-    let path = dir.path("log");
+    let dir = temp_dir("fast-writer");
+    let path = dir.path().join("log");
     File::create(&path).unwrap();
     let mut reader = follow(&path, FollowOptions::new());
     const ROTATIONS: usize = 200;
     const PER_FILE: usize = 20;
     let delivered = Arc::new(AtomicUsize::new(0));
     let writer = std::thread::spawn({
-        let (path, dir) = (path.clone(), dir.0.clone());
+        let (path, dir) = (path.clone(), dir.path().to_owned());
         let delivered = Arc::clone(&delivered);
         move || {
             let mut file = open_append(&path);
@@ -688,17 +673,17 @@ fn a_writer_rotating_faster_than_the_reader_looks_loses_nothing() {
 
 #[test]
 fn a_file_that_was_at_the_path_while_the_current_one_was_away_is_read_without_a_removed_notice() {
-    let dir = TempDir::new("away-and-back");
-    let path = dir.path("log");
+    let dir = temp_dir("away-and-back");
+    let path = dir.path().join("log");
     fs::write(&path, "c1\n").unwrap();
     let mut reader = follow(&path, quick());
     assert_eq!(next(&mut reader), line("c1"));
     assert_idle(&mut reader);
     // The current file goes away and comes back; meanwhile another file was at the path.
-    fs::rename(&path, dir.path("away")).unwrap();
+    fs::rename(&path, dir.path().join("away")).unwrap();
     fs::write(&path, "n1\n").unwrap();
-    fs::rename(&path, dir.path("log.1")).unwrap();
-    fs::rename(dir.path("away"), &path).unwrap();
+    fs::rename(&path, dir.path().join("log.1")).unwrap();
+    fs::rename(dir.path().join("away"), &path).unwrap();
     assert_eq!(take(&mut reader, 2), [Notice("rotated"), line("n1")]);
     assert_idle(&mut reader);
     // The other file's grace period ends: it is closed, and the path still has its file.
@@ -711,8 +696,8 @@ fn a_file_that_was_at_the_path_while_the_current_one_was_away_is_read_without_a_
 
 #[test]
 fn a_checkpoint_while_a_rotated_file_holds_a_partial_line_resumes_both_files_in_order() {
-    let dir = TempDir::new("checkpoint-two-files");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("checkpoint-two-files");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     fs::write(&path, "a1\na-part").unwrap();
     let mut reader = follow(&path, long_grace());
     assert_eq!(next(&mut reader), line("a1"));
@@ -740,8 +725,8 @@ fn a_checkpoint_while_a_rotated_file_holds_a_partial_line_resumes_both_files_in_
 #[test]
 fn the_wait_descriptor_is_readable_right_after_opening() {
     use std::os::fd::AsFd;
-    let dir = TempDir::new("readable-at-start");
-    let path = dir.path("log");
+    let dir = temp_dir("readable-at-start");
+    let path = dir.path().join("log");
     fs::write(&path, "already here\n").unwrap();
     let fd = fdframe::ReadFd::follow(&path, FollowOptions::new()).unwrap();
     let wait = fd.as_fd();

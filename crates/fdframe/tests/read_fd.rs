@@ -3,7 +3,6 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fdframe::blocking::FdReader;
@@ -13,32 +12,12 @@ use fdframe::{FdKind, ReadFd};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::{FileType, Mode, OFlags};
 
-/// A directory of its own under the temp dir; removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "fdframe-read-fd-{test}-{}-{:?}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A directory of its own under the temp dir, named after the test; removed on drop.
+fn temp_dir(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("fdframe-read-fd-{test}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// One `ReadFd::read`, waiting (in `poll(2)`) while it would block: `None` if nothing came
@@ -82,8 +61,8 @@ fn assert_would_block(fd: &ReadFd) {
 
 #[test]
 fn a_fifo_without_a_writer_would_block_then_reads_then_ends_when_the_writer_closes() {
-    let dir = TempDir::new("fifo");
-    let path = dir.path("fifo");
+    let dir = temp_dir("fifo");
+    let path = dir.path().join("fifo");
     rustix::fs::mknodat(
         rustix::fs::CWD,
         &path,
@@ -140,8 +119,8 @@ fn a_pty_whose_other_side_closed_is_end_of_input_not_an_error() {
 
 #[test]
 fn a_followed_file_gives_the_bytes_of_every_file_in_order_and_passes_over_notices() {
-    let dir = TempDir::new("follow");
-    let (path, old_path) = (dir.path("log"), dir.path("log.1"));
+    let dir = temp_dir("follow");
+    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
     fs::write(&path, "a1\npart").unwrap();
     let options = FollowOptions::new().rotate_wait(Duration::from_millis(50));
     let fd = ReadFd::follow(&path, options).unwrap();
@@ -178,8 +157,8 @@ fn a_followed_file_gives_the_bytes_of_every_file_in_order_and_passes_over_notice
 
 #[test]
 fn a_followed_file_reports_a_checkpoint_mismatch_once_as_an_error_then_goes_on() {
-    let dir = TempDir::new("follow-mismatch");
-    let path = dir.path("log");
+    let dir = temp_dir("follow-mismatch");
+    let path = dir.path().join("log");
     fs::write(&path, "a1\na2\n").unwrap();
     let mut reader = FdReader::follow(&path, LinesDecoder::new(), FollowOptions::new()).unwrap();
     assert_eq!(reader.next().unwrap().unwrap(), "a1");

@@ -10,22 +10,12 @@ use crate::blocking::FdReader;
 use crate::codec::LinesDecoder;
 use crate::{Error, ReadFd};
 
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("fdframe-follow-unit-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A directory of its own under the temp dir, named after the test; removed on drop.
+fn temp_dir(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("fdframe-follow-unit-{test}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn next_line(reader: &mut FdReader<LinesDecoder>) -> String {
@@ -45,8 +35,8 @@ fn with_source<T>(fd: &ReadFd, f: impl FnOnce(&FollowSource) -> T) -> T {
 
 #[test]
 fn past_16_rotated_files_only_the_oldest_are_finished_and_watches_are_removed() {
-    let dir = TempDir::new("cap");
-    let (path, old) = (dir.0.join("log"), dir.0.join("log.1"));
+    let dir = temp_dir("cap");
+    let (path, old) = (dir.path().join("log"), dir.path().join("log.1"));
     std::fs::write(&path, "0\n").unwrap();
     let options = FollowOptions::new().rotate_wait(Duration::from_secs(3600));
     let mut reader = FdReader::follow(&path, LinesDecoder::new(), options).unwrap();
@@ -70,8 +60,8 @@ fn past_16_rotated_files_only_the_oldest_are_finished_and_watches_are_removed() 
 #[test]
 fn a_followed_read_fd_is_send_and_sync() {
     fn send_sync<T: Send + Sync>(_: &T) {}
-    let dir = TempDir::new("send");
-    let fd = ReadFd::follow(dir.0.join("log"), FollowOptions::new()).unwrap();
+    let dir = temp_dir("send");
+    let fd = ReadFd::follow(dir.path().join("log"), FollowOptions::new()).unwrap();
     send_sync(&fd);
     assert_eq!(fd.kind(), crate::FdKind::Followed);
     assert!(fd.kind().is_pollable());
