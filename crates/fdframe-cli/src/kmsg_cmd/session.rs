@@ -107,6 +107,8 @@ pub(super) struct Session {
     skip_upto: Option<u64>,
     /// After a reboot: the first sequence number this boot's log should start at.
     expect_first: Option<u64>,
+    /// A loss at the start, reported before anything else (see [`start::Start::lost_at_start`]).
+    lost_at_start: Option<Loss>,
     /// The last record handled, and the last one saved to the cursor file.
     position: Option<u64>,
     saved: Option<u64>,
@@ -159,6 +161,7 @@ impl Session {
             window,
             skip_upto: start.skip_upto,
             expect_first: start.expect_first,
+            lost_at_start: start.lost_at_start.take(),
             position: start.skip_upto,
             saved: start.skip_upto,
             cursor: start.cursor.take(),
@@ -361,6 +364,7 @@ impl Session {
         if self.skip_upto.is_some_and(|c| seq <= c) {
             return Ok(());
         }
+        self.report_lost_at_start(out)?;
         self.position = Some(seq);
         let filtered = self.level.is_some() || self.facility.is_some();
         let wanted = self.wanted(record) && (negative.is_none() || !filtered);
@@ -409,6 +413,19 @@ impl Session {
             }
             _ => loss,
         };
+        self.report_lost_at_start(out)?;
+        self.emit_loss(out, loss)
+    }
+
+    /// The loss at the start, once: before the first record or loss that comes after it.
+    fn report_lost_at_start<W: Write>(&mut self, out: &mut Out<W>) -> Result<(), Failure> {
+        match self.lost_at_start.take() {
+            Some(loss) => self.emit_loss(out, loss),
+            None => Ok(()),
+        }
+    }
+
+    fn emit_loss<W: Write>(&mut self, out: &mut Out<W>, loss: Loss) -> Result<(), Failure> {
         match &mut self.tail {
             Some(tail) => tail.loss(loss),
             None => self.output.loss(out, &loss)?,

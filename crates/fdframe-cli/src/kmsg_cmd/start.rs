@@ -19,6 +19,7 @@ use std::path::Path;
 
 use fdframe::blocking::FdReader;
 use fdframe::kmsg::{self, KmsgDecoder, KmsgStart};
+use fdframe::{Loss, LossCause};
 
 use super::CursorSave;
 use super::options::Options;
@@ -43,6 +44,9 @@ pub(super) struct Start {
     pub(super) window_sleeps: SleepScan,
     /// The newest record when the ring buffer was scanned (for `-n` with `--follow`).
     pub(super) newest: Option<u64>,
+    /// `--since-now` whose start was overwritten before it could be read: records logged
+    /// after the start were lost, and how many is unknown. Reported before the first record.
+    pub(super) lost_at_start: Option<Loss>,
 }
 
 impl Start {
@@ -64,6 +68,7 @@ impl Start {
             sleeps,
             window_sleeps: SleepScan::default(),
             newest,
+            lost_at_start: None,
         }
     }
 
@@ -102,12 +107,13 @@ pub(super) fn plan(options: &Options<'_>) -> Result<Start, Failure> {
         (None, (SleepScan::default(), SleepScan::default()))
     };
     let (sleeps, window_sleeps) = sleeps;
-    let before_start = match start_mark {
+    let (before_start, lost_at_start) = match start_mark {
         Some(mark) => last_before_start(mark, newest)?,
-        None => newest,
+        None => (newest, None),
     };
     let mut start = Start::fresh(options.since_now, before_start, sleeps);
     start.window_sleeps = window_sleeps;
+    start.lost_at_start = lost_at_start;
     if let Some(cursor) = &options.after_cursor {
         let boot_id = cursor::current_boot_id()
             .map_err(|e| Failure::new(format_args!("cannot read this boot's id: {e}")))?;
@@ -271,13 +277,15 @@ fn scan_ring_buffer(sleeps: bool) -> Result<(Option<u64>, Scans), Failure> {
 ///
 /// The first record `mark` reads is the first one logged after its open: the records before it
 /// were logged before the start. Nothing to read: nothing was logged since, and `newest` is the
-/// answer. Overwritten (`EPIPE`): more than the whole ring buffer was logged since the start, so
-/// every record still there is new; the ones overwritten first cannot be counted, and a note on
-/// standard error says so.
+/// answer. Overwritten (`EPIPE`, the run was stopped or starved while more than the whole ring
+/// buffer was logged): every record still there is new, and the ones overwritten first are a
+/// loss whose count is unknown — the kernel never tells a reader its position, and nothing read
+/// the records at the start before they were gone. That loss is returned, to come first in the
+/// output, and a note on standard error says so too.
 fn last_before_start(
     mark: std::os::fd::OwnedFd,
     newest: Option<u64>,
-) -> Result<Option<u64>, Failure> {
+) -> Result<(Option<u64>, Option<Loss>), Failure> {
     use std::task::Poll;
     let mut reader = FdReader::from_fd(mark, KmsgDecoder::new()).map_err(|e| open_failure(&e))?;
     let mut overwritten = false;
@@ -285,14 +293,17 @@ fn last_before_start(
     for _ in 0..8 {
         match reader.poll_next_now() {
             Poll::Ready(Some(Ok(record))) => {
-                if overwritten {
-                    warn(format_args!(
-                        "the kernel log overwrote records logged since this run started before it \
-                         could read them (their number is unknown); printing from seq {}",
-                        record.seq()
-                    ))?;
+                let before = record.seq().checked_sub(1);
+                if !overwritten {
+                    return Ok((before, None));
                 }
-                return Ok(record.seq().checked_sub(1));
+                warn(format_args!(
+                    "the kernel log overwrote records logged since this run started before it \
+                     could read them (their number is unknown: reported as a loss without a \
+                     count); printing from seq {}",
+                    record.seq()
+                ))?;
+                return Ok((before, Some(Loss::unknown(LossCause::KmsgOverrun))));
             }
             Poll::Ready(Some(Err(fdframe::Error::Lost(_)))) => overwritten = true,
             // A malformed record after the start: the next one says where the start was.
@@ -300,10 +311,10 @@ fn last_before_start(
             Poll::Pending if reader.framer().is_yielding() => {}
             // Nothing since the start (or the mark cannot be read: the scan's answer is the
             // best there is).
-            _ => return Ok(newest),
+            _ => return Ok((newest, None)),
         }
     }
-    Ok(newest)
+    Ok((newest, None))
 }
 
 /// Explains why `/dev/kmsg` cannot be read, in one line that says what to do.

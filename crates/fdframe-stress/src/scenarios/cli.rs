@@ -7,7 +7,9 @@
 //! until it has overwritten everything any of them could have read, an end marker is logged,
 //! and they are continued and, once they printed the end marker, interrupted (SIGINT). Each
 //! one's JSON lines must tile the range from its first line to the end marker: every sequence
-//! number once, as a record or inside a loss object whose count is the gap.
+//! number once, as a record or inside a loss object whose count is the gap. The early one may
+//! begin with a loss object without a count instead, when the flood overwrote its start before
+//! it could read there (no interface tells where a `/dev/kmsg` descriptor is).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -320,7 +322,13 @@ pub(super) fn stop_overrun_continue(config: &Config, out: &mut dyn FnMut(Row)) {
         // The follower's own peak (VmHWM), not this process's.
         row.peak_rss_kib = peak_kib;
         row.note("ours_written", written.records);
-        account(&mut row, &lines, from_seq, end_seq);
+        account(
+            &mut row,
+            &lines,
+            from_seq,
+            end_seq,
+            variant.stop_before_reading,
+        );
         if let Err(e) = &flood {
             row.fail(e.clone());
         }
@@ -346,12 +354,24 @@ pub(super) fn stop_overrun_continue(config: &Config, out: &mut dyn FnMut(Row)) {
 }
 
 /// Checks that the printed lines tile `first..=end_seq`, with `first <= from_seq`.
-fn account(row: &mut Row, lines: &[String], from_seq: Option<u64>, end_seq: Option<u64>) {
+///
+/// `lost_start_ok`: the follower was stopped before it could read its start, and the flood
+/// overwrote the start: the kernel never tells a reader where its descriptor is, so what was
+/// overwritten there can only be reported as a loss without a count. Allowed as the first
+/// line only, where it stands for everything from the start up to the record after it.
+fn account(
+    row: &mut Row,
+    lines: &[String],
+    from_seq: Option<u64>,
+    end_seq: Option<u64>,
+    lost_start_ok: bool,
+) {
     let Some(end_seq) = end_seq else {
         row.fail("the end marker was not found in the ring buffer");
         return;
     };
     let mut first = None;
+    let mut lost_start = false;
     let mut next = 0;
     let (mut notices, mut problems, mut bad_json, mut errors) = (0, Vec::new(), 0, 0);
     for line in lines {
@@ -370,6 +390,10 @@ fn account(row: &mut Row, lines: &[String], from_seq: Option<u64>, end_seq: Opti
                 }
                 row.received += 1;
                 if first.is_none() {
+                    if lost_start {
+                        // Everything before this record since the start: lost, uncounted.
+                        row.note("start_lost", format!("count unknown, up to seq {seq}"));
+                    }
                     first = Some(seq);
                 } else if seq < next {
                     row.duplicated += 1;
@@ -385,6 +409,10 @@ fn account(row: &mut Row, lines: &[String], from_seq: Option<u64>, end_seq: Opti
                 notices += 1;
                 let count = value["count"].as_u64();
                 let from = value["first_seq"].as_u64();
+                if lost_start_ok && first.is_none() && !lost_start && value["count"].is_null() {
+                    lost_start = true;
+                    continue;
+                }
                 match (count, from) {
                     (Some(count), Some(from)) if first.is_none() || from == next => {
                         first.get_or_insert(from);
@@ -413,7 +441,7 @@ fn account(row: &mut Row, lines: &[String], from_seq: Option<u64>, end_seq: Opti
     row.note("seqs", format!("{first}..={end_seq}"));
     row.note("loss_objects", notices);
     row.note("lines", lines.len());
-    if from_seq.is_none_or(|from| first > from) {
+    if !lost_start && from_seq.is_none_or(|from| first > from) {
         row.fail(format!(
             "its output began at seq {first}, after the first record it had to show ({from_seq:?})"
         ));
