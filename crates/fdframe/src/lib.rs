@@ -81,13 +81,15 @@ linux_only! {
     mod error;
     mod fd;
     pub mod follow;
+    mod loss;
     pub mod frames;
     pub mod kmsg;
     mod sys;
 
     pub use decoder::{Decoder, ReadErrorAction, ReadLimits};
     pub use engine::{BatchStep, Framer, ReadSpace, Step};
-    pub use error::{Error, Loss, LossCause, OtherCause};
+    pub use error::Error;
+    pub use loss::{Loss, LossCause, OtherCause};
     pub use fd::{FdKind, ReadFd};
     pub use frames::Frames;
 
