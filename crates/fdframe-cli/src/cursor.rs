@@ -481,4 +481,29 @@ mod tests {
             Loaded::Unusable(CursorError::Foreign)
         ));
     }
+
+    proptest::proptest! {
+        /// A cursor file is user-controlled input to a root-run program: any text is refused
+        /// with a reason or is exactly what `to_text` writes (the parser is strict).
+        #[test]
+        fn any_cursor_text_is_refused_or_is_canonical(text in "(fdframe-kmsg-cursor [0-9]\n)?(boot_id [-0-9a-f]{0,40}\n)?(seq [+0-9]{0,22}\n)?.{0,40}") {
+            if let Ok(cursor) = Cursor::parse(&text) {
+                proptest::prop_assert_eq!(cursor.to_text(), text);
+            }
+        }
+
+        #[test]
+        fn any_printable_cursor_is_refused_or_is_canonical(text in "(kmsg1:)?[-0-9a-fA-F]{0,40}(:[+0-9]{0,22})?.{0,8}") {
+            if let Ok(cursor) = Cursor::parse_printable(&text) {
+                proptest::prop_assert_eq!(cursor.to_printable(), text);
+            }
+        }
+
+        #[test]
+        fn a_cursor_parses_back_from_its_text(seq: u64, id in "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") {
+            let cursor = Cursor { boot_id: id, seq };
+            proptest::prop_assert_eq!(Cursor::parse(&cursor.to_text()), Ok(cursor.clone()));
+            proptest::prop_assert_eq!(Cursor::parse_printable(&cursor.to_printable()), Ok(cursor));
+        }
+    }
 }

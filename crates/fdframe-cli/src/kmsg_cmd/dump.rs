@@ -462,4 +462,34 @@ mod tests {
         let result = read(&long[..], Format::Kmsg, "test", |_| Ok(()));
         assert!(result.is_err());
     }
+
+    proptest::proptest! {
+        /// A saved log (`-F`, `-K`) is user-controlled input: any bytes give records, malformed
+        /// items or a clear error, never a panic; records of a `-F` dump are numbered in order.
+        #[test]
+        fn any_dump_bytes_are_read_without_panic(
+            bytes in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b'<'), proptest::strategy::Just(b'>'),
+                proptest::strategy::Just(b'['), proptest::strategy::Just(b']'),
+                proptest::strategy::Just(b'\n'), proptest::strategy::Just(0u8),
+                proptest::strategy::Just(b' '), proptest::strategy::Just(b','),
+                proptest::strategy::Just(b';'), proptest::strategy::Just(b'-'),
+                proptest::strategy::Just(b'T'), proptest::strategy::Just(b'\\'),
+                b'0'..=b'9', proptest::num::u8::ANY,
+            ], 0..400),
+            kmsg: bool,
+        ) {
+            let format = if kmsg { Format::Kmsg } else { Format::Syslog };
+            let mut seqs = Vec::new();
+            let _ = read(&bytes[..], format, "test", |item| {
+                if let Item::Record(record, _) = item {
+                    seqs.push(record.seq());
+                }
+                Ok(())
+            });
+            if !kmsg {
+                proptest::prop_assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+            }
+        }
+    }
 }

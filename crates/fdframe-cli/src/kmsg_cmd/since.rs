@@ -277,4 +277,24 @@ mod tests {
             assert!(err.contains(&format!("{bad:?}")), "{bad:?}: {err}");
         }
     }
+
+    proptest::proptest! {
+        /// `--since`/`--until` text never panics the parser (jiff's arithmetic at the ends of
+        /// its range included): a time or a clear error.
+        #[test]
+        fn any_time_text_parses_or_is_an_error(text in "[-+@ 0-9a-zA-Z:./]{0,40}") {
+            if let Err(why) = parse(&text, &now()) {
+                // The one error there is, which quotes what was typed.
+                proptest::prop_assert!(why.contains(&format!("invalid time {text:?}")), "{why}");
+            }
+        }
+
+        #[test]
+        fn any_relative_time_parses_or_is_an_error(sign in "[-+]?", n: u64, unit in "(us|ms|s|sec|min|h|hours?|d|days?|w|weeks?|months?|y|years?)?", ago in "( ago)?") {
+            let text = format!("{sign}{n}{unit}{ago}");
+            if let Err(why) = parse(&text, &now()) {
+                proptest::prop_assert!(why.contains(&format!("{text:?}")), "{why}");
+            }
+        }
+    }
 }
