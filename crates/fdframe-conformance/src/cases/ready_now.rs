@@ -134,7 +134,11 @@ pub fn data_after_ready_now_is_pending_is_found_now_and_wakes_a_wait<B: Backend>
 /// while it waits.
 pub fn a_wait_after_reading_now_before_any_wait_wakes_for_new_data<B: Backend>() -> Outcome {
     let (mut reader, mut writer) = pipe_reader::<B>();
-    assert_eq!(now(&mut reader), Seen::Timeout, "a pipe that never had data");
+    assert_eq!(
+        now(&mut reader),
+        Seen::Timeout,
+        "a pipe that never had data"
+    );
     writer.write_all(b"a\n").unwrap();
     assert_eq!(now(&mut reader), line("a"));
     assert_eq!(now(&mut reader), Seen::Timeout);
@@ -183,7 +187,11 @@ pub fn a_followed_file_is_ready_now_then_appends_wake_a_wait<B: Backend>() -> Ou
     );
     assert_eq!(now(&mut reader), Seen::Timeout);
     append(&path, b"new-0\n");
-    assert_eq!(now(&mut reader), line("new-0"), "an append, found without a wait");
+    assert_eq!(
+        now(&mut reader),
+        line("new-0"),
+        "an append, found without a wait"
+    );
     assert_eq!(now(&mut reader), Seen::Timeout);
     append(&path, b"new-1\n");
     assert_eq!(next_seen(&mut reader, STEP), line("new-1"));
