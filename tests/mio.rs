@@ -43,6 +43,9 @@ type Queued<D, T> = Result<T, fdframe::Error<<D as Decoder>::Error>>;
 /// What a drain gave, not yet handed out.
 type Queue<D, T> = VecDeque<Queued<D, T>>;
 
+/// A step of the reader: the next message (or batch), error or notice, or the end.
+type QueuedStep<D, T> = Poll<Option<Queued<D, T>>>;
+
 /// A reader handing out what `drain` (or `drain_batches`, for `T = Frames<D::Item>`) gave.
 pub(crate) struct MioReader<D: Decoder, T> {
     shared: Rc<RefCell<Shared>>,
@@ -157,10 +160,7 @@ impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
 impl<D: Decoder, T> MioReader<D, T> {
     /// What the last drain gave first, in order; then the reader's own step (`poll_next_now`
     /// or `poll_batch_now`).
-    fn now(
-        &mut self,
-        poll_now: fn(&mut FdReader<D>) -> Poll<Option<Queued<D, T>>>,
-    ) -> Poll<Option<Queued<D, T>>> {
+    fn now(&mut self, poll_now: fn(&mut FdReader<D>) -> QueuedStep<D, T>) -> QueuedStep<D, T> {
         match self.drained.pop_front() {
             Some(step) => Poll::Ready(Some(step)),
             None => poll_now(&mut self.reader),
@@ -178,7 +178,7 @@ impl<D: Decoder, T> MioReader<D, T> {
 
     /// A drain that ends without `WouldBlock` and without messages is the engine pausing:
     /// the event loop (this one) takes its turn there, then drains again without waiting.
-    fn next_of(&mut self, timeout: Duration) -> (Poll<Option<Queued<D, T>>>, u64) {
+    fn next_of(&mut self, timeout: Duration) -> (QueuedStep<D, T>, u64) {
         let deadline = Instant::now() + timeout;
         let mut turns = 0;
         loop {
