@@ -43,6 +43,9 @@ type Queued<D, T> = Result<T, fdframe::Error<<D as Decoder>::Error>>;
 /// What a drain gave, not yet handed out.
 type Queue<D, T> = VecDeque<Queued<D, T>>;
 
+/// A step of the reader: the next message (or batch), error or notice, or the end.
+type QueuedStep<D, T> = Poll<Option<Queued<D, T>>>;
+
 /// A reader handing out what `drain` (or `drain_batches`, for `T = Frames<D::Item>`) gave.
 pub(crate) struct MioReader<D: Decoder, T> {
     shared: Rc<RefCell<Shared>>,
@@ -116,25 +119,16 @@ impl<D: Decoder> Reader<D> for MioReader<D, D::Item> {
         self.next_of(timeout)
     }
 
-    /// What the last drain gave first, in order; then the reader's own step.
     fn next_now(&mut self) -> Step<D::Item, D::Error> {
-        match self.drained.pop_front() {
-            Some(step) => Poll::Ready(Some(step)),
-            None => self.reader.poll_next_now(),
-        }
+        self.now(FdReader::poll_next_now)
     }
 
     fn framer(&self) -> &Framer<D> {
         self.reader.framer()
     }
 
-    /// Only once the glue has handed out everything the last drain gave: the reader's own
-    /// checkpoint is past all of it.
     fn checkpoint(&self) -> Option<Checkpoint> {
-        self.drained
-            .is_empty()
-            .then(|| self.reader.checkpoint())
-            .flatten()
+        self.checkpoint_past_the_queue()
     }
 }
 
@@ -150,32 +144,41 @@ impl<D: Decoder> BatchReader<D> for MioReader<D, Frames<D::Item>> {
         self.next_of(timeout)
     }
 
-    /// What the last drain gave first, in order; then the reader's own step.
     fn next_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
-        match self.drained.pop_front() {
-            Some(step) => Poll::Ready(Some(step)),
-            None => self.reader.poll_batch_now(),
-        }
+        self.now(FdReader::poll_batch_now)
     }
 
     fn framer(&self) -> &Framer<D> {
         self.reader.framer()
     }
 
+    fn checkpoint(&self) -> Option<Checkpoint> {
+        self.checkpoint_past_the_queue()
+    }
+}
+
+impl<D: Decoder, T> MioReader<D, T> {
+    /// What the last drain gave first, in order; then the reader's own step (`poll_next_now`
+    /// or `poll_batch_now`).
+    fn now(&mut self, poll_now: fn(&mut FdReader<D>) -> QueuedStep<D, T>) -> QueuedStep<D, T> {
+        match self.drained.pop_front() {
+            Some(step) => Poll::Ready(Some(step)),
+            None => poll_now(&mut self.reader),
+        }
+    }
+
     /// Only once the glue has handed out everything the last drain gave: the reader's own
     /// checkpoint is past all of it.
-    fn checkpoint(&self) -> Option<Checkpoint> {
+    fn checkpoint_past_the_queue(&self) -> Option<Checkpoint> {
         self.drained
             .is_empty()
             .then(|| self.reader.checkpoint())
             .flatten()
     }
-}
 
-impl<D: Decoder, T> MioReader<D, T> {
     /// A drain that ends without `WouldBlock` and without messages is the engine pausing:
     /// the event loop (this one) takes its turn there, then drains again without waiting.
-    fn next_of(&mut self, timeout: Duration) -> (Poll<Option<Queued<D, T>>>, u64) {
+    fn next_of(&mut self, timeout: Duration) -> (QueuedStep<D, T>, u64) {
         let deadline = Instant::now() + timeout;
         let mut turns = 0;
         loop {

@@ -5,6 +5,12 @@
 //! per case. `cargo test -p fdframe-tests` names each run `<backend>::<case>`;
 //! `cargo xtask conformance` prints them as a matrix.
 //!
+//! The async glues share their code: `async_glue` answers the suite's `Reader`/`BatchReader`
+//! for any backend's stream on any [`Runtime`](async_glue::Runtime) (tokio, async-std, smol say
+//! only how they block on a future, time out and run other work), and `async_io` is the one
+//! backend glue of `fdframe-async-io`, which `async_std` and `smol` instantiate with their
+//! executors.
+//!
 //! | module      | backend                                   | waits with                        |
 //! |-------------|-------------------------------------------|-----------------------------------|
 //! | `blocking`  | `fdframe::blocking::FdReader`             | `poll(2)`                         |
@@ -15,6 +21,8 @@
 
 #![forbid(unsafe_code)]
 
+mod async_glue;
+mod async_io;
 mod within;
 
 mod async_std;

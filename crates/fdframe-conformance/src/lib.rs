@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
             pipes::end_of_stream_comes_once_then_the_stream_is_fused,
             ready_now::lines_in_a_pipe_are_ready_now_then_pending_while_the_writer_stays,
             ready_now::data_after_ready_now_is_pending_is_found_now_and_wakes_a_wait,
+            ready_now::a_wait_after_reading_now_before_any_wait_wakes_for_new_data,
             ready_now::end_of_input_is_ready_now_and_stays_ended,
             ready_now::a_followed_file_is_ready_now_then_appends_wake_a_wait,
             streams::fifo_ends_when_its_last_writer_closes,

@@ -283,16 +283,14 @@ impl<D: Decoder> FdStream<D> {
     /// ```
     #[inline]
     pub fn poll_next_now(&mut self) -> Step<D::Item, D::Error> {
-        let FdStream { source, framer, .. } = self;
-        framer.poll_next_with(|buf| source.read_now(buf))
+        self.framer.poll_next_with(|buf| self.source.read_now(buf))
     }
 
     /// The batch form of [`poll_next_now`](FdStream::poll_next_now): the next batch of messages
     /// (one read's worth, see [`Framer::poll_batch_with`]), or the error, notice or end after
     /// it, if it can be had now; the same rules for `Pending` and the end.
     pub fn poll_batch_now(&mut self) -> BatchStep<D::Item, D::Error> {
-        let FdStream { source, framer, .. } = self;
-        framer.poll_batch_with(|buf| source.read_now(buf))
+        self.framer.poll_batch_with(|buf| self.source.read_now(buf))
     }
 
     /// Turns this stream of messages into a [`BatchStream`] of batches of messages.

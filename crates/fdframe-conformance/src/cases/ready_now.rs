@@ -128,6 +128,31 @@ pub fn data_after_ready_now_is_pending_is_found_now_and_wakes_a_wait<B: Backend>
     Ok(())
 }
 
+/// `next_now` on a pipe that never had data is `Pending` (not a pause), and after lines read
+/// now to `WouldBlock` before any wait (so before the reactor ever reported the pipe, with the
+/// edge of those lines perhaps still queued in it), a wait wakes for data that arrives only
+/// while it waits.
+pub fn a_wait_after_reading_now_before_any_wait_wakes_for_new_data<B: Backend>() -> Outcome {
+    let (mut reader, mut writer) = pipe_reader::<B>();
+    assert_eq!(
+        now(&mut reader),
+        Seen::Timeout,
+        "a pipe that never had data"
+    );
+    writer.write_all(b"a\n").unwrap();
+    assert_eq!(now(&mut reader), line("a"));
+    assert_eq!(now(&mut reader), Seen::Timeout);
+    let writing = write_later(writer, b"b\n", QUIET);
+    assert_eq!(
+        next_seen(&mut reader, STEP),
+        line("b"),
+        "the first wait, after direct reads only"
+    );
+    drop(writing.join().unwrap());
+    assert_eq!(next_seen(&mut reader, STEP), Seen::End);
+    Ok(())
+}
+
 /// At the end of input `next_now` is `Ready(None)`, on every call after it too, and the
 /// waiting path agrees.
 pub fn end_of_input_is_ready_now_and_stays_ended<B: Backend>() -> Outcome {
@@ -145,8 +170,8 @@ pub fn end_of_input_is_ready_now_and_stays_ended<B: Backend>() -> Outcome {
 }
 
 /// A followed file's existing lines come out of `next_now`, then it is `Pending` (a followed
-/// file has no end); an append is then delivered by `next_within`, also one made only while
-/// the reader waits.
+/// file has no end); an append is found by `next_now` too, and delivered by `next_within`,
+/// also one made only while the reader waits.
 pub fn a_followed_file_is_ready_now_then_appends_wake_a_wait<B: Backend>() -> Outcome {
     let dir = TempDir::new("ready-now-follow");
     let path = dir.path().join("app.log");
@@ -159,6 +184,13 @@ pub fn a_followed_file_is_ready_now_then_appends_wake_a_wait<B: Backend>() -> Ou
         now(&mut reader),
         Seen::Timeout,
         "at the file's end: Pending"
+    );
+    assert_eq!(now(&mut reader), Seen::Timeout);
+    append(&path, b"new-0\n");
+    assert_eq!(
+        now(&mut reader),
+        line("new-0"),
+        "an append, found without a wait"
     );
     assert_eq!(now(&mut reader), Seen::Timeout);
     append(&path, b"new-1\n");
