@@ -52,6 +52,7 @@ fn next(reader: &mut FdReader<LinesDecoder>) -> Seen {
                     FollowNotice::Removed { .. } => "removed",
                     FollowNotice::Created { .. } => "created",
                     FollowNotice::CheckpointMismatch { .. } => "checkpoint mismatch",
+                    FollowNotice::DirectoryRemoved { .. } => "directory removed",
                     other => panic!("unknown notice {other:?}"),
                 });
             }
@@ -362,12 +363,88 @@ fn a_file_created_after_the_start_is_read_from_its_start() {
     assert_idle(&mut reader);
 }
 
+/// The next line, passing over the notices in `allowed` (collected in `notices`).
+fn next_line_past(
+    reader: &mut FdReader<LinesDecoder>,
+    allowed: &[&str],
+    notices: &mut Vec<&'static str>,
+) -> String {
+    loop {
+        match next(reader) {
+            Line(l) => return l,
+            Notice(n) if allowed.contains(&n) => notices.push(n),
+            Notice(n) => panic!("unexpected notice {n:?} (after {notices:?})"),
+        }
+    }
+}
+
 #[test]
-fn a_missing_directory_is_refused() {
+fn a_missing_directory_is_waited_for_then_the_file_in_it_is_read() {
     let dir = temp_dir("no-dir");
-    let err =
-        FdReader::follow(dir.path().join("none/log"), LinesDecoder::new(), quick()).unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    let path = dir.path().join("a/b/log");
+    let mut reader = follow(&path, quick().start(FollowStart::End));
+    assert_idle(&mut reader);
+    fs::create_dir(dir.path().join("a")).unwrap();
+    assert_idle(&mut reader);
+    fs::create_dir(dir.path().join("a/b")).unwrap();
+    let writer = std::thread::spawn({
+        let path = path.clone();
+        move || fs::write(&path, "one\ntwo\n").unwrap()
+    });
+    // Read from its start, as any file that came after the start.
+    assert_eq!(
+        take(&mut reader, 3),
+        [Notice("created"), line("one"), line("two")]
+    );
+    writer.join().unwrap();
+    append(&path, b"three\n");
+    assert_eq!(next(&mut reader), line("three"));
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_directory_removed_and_re_created_is_followed_again() {
+    let dir = temp_dir("dir-gone");
+    let app = dir.path().join("app");
+    let path = app.join("log");
+    fs::create_dir(&app).unwrap();
+    fs::write(&path, "one\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("one"));
+    fs::remove_dir_all(&app).unwrap();
+    // Said at once; the file is finished for its grace period, then removed.
+    assert_eq!(
+        take(&mut reader, 2),
+        [Notice("directory removed"), Notice("removed")]
+    );
+    assert_idle(&mut reader);
+    fs::create_dir(&app).unwrap();
+    assert_idle(&mut reader);
+    fs::write(&path, "two\n").unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
+    // `rm -rf app && mkdir app && echo x >> app/log`, faster than the reader looks.
+    let allowed = ["directory removed", "removed", "rotated", "created"];
+    let mut notices = Vec::new();
+    for round in 3..10 {
+        fs::remove_dir_all(&app).unwrap();
+        fs::create_dir(&app).unwrap();
+        append(&path, format!("{round}\n").as_bytes());
+        assert_eq!(
+            next_line_past(&mut reader, &allowed, &mut notices),
+            round.to_string()
+        );
+        assert!(notices.contains(&"directory removed"), "{notices:?}");
+        notices.clear();
+    }
+    // A directory renamed away and another one put in its place.
+    fs::rename(&app, dir.path().join("app.old")).unwrap();
+    fs::create_dir(&app).unwrap();
+    append(&path, b"renamed\n");
+    assert_eq!(
+        next_line_past(&mut reader, &allowed, &mut notices),
+        "renamed"
+    );
+    assert!(notices.contains(&"directory removed"), "{notices:?}");
 }
 
 #[test]

@@ -42,9 +42,10 @@
 //!
 //! - **Start**: [`FollowStart::Beginning`] (offset 0), [`FollowStart::End`] (the size at
 //!   open: a line being written at that moment comes without its first part), or
-//!   [`FollowStart::Checkpoint`]. A path that names no file yet is waited for (its
-//!   directory must exist); when it appears it is read from its start with a
-//!   [`Created`](FollowNotice::Created) notice, whatever the start.
+//!   [`FollowStart::Checkpoint`]. A path that names no file yet is waited for, and so is
+//!   a directory of it that does not exist yet (see *Directories*); when the file appears it
+//!   is read from its start with a [`Created`](FollowNotice::Created) notice, whatever the
+//!   start.
 //! - **Reading order**: the open files are kept oldest first: rotated files still being
 //!   finished, then the file at the path. While the engine holds no partial record
 //!   ([`ReadSpace::pending`](crate::ReadSpace::pending) is 0), the oldest file that has bytes is
@@ -73,6 +74,20 @@
 //!   for a new file, which comes with a [`Created`](FollowNotice::Created) notice and is read
 //!   from its start. A new file that appears while the old one is still being finished is a
 //!   rotation ([`Rotated`](FollowNotice::Rotated)).
+//! - **Directories**: the directory watch follows the directory *at the path*, not the
+//!   inode it was added for. At every wake-up the directory is looked at (`stat`): one that
+//!   was removed, renamed away or replaced by another (`rm -rf d && mkdir d`) is a
+//!   [`DirectoryRemoved`](FollowNotice::DirectoryRemoved) notice, its file is finished like a
+//!   deleted one, and the watch moves to the new directory, whose file is then followed
+//!   (`Created`, or `Rotated` while the old file is still being finished). While the
+//!   directory does not exist (at the start too), its nearest existing ancestor is watched
+//!   instead, so its creation (`mkdir -p`, a level at a time) wakes the reader. Waiting is
+//!   the choice because a missing directory is the same situation as a missing file, one
+//!   level up: a service that creates its log directory when it starts, a volume mounted
+//!   later, a directory re-created by a deploy; an error would make every caller write the
+//!   wait loop that `tail -F` already spares its users. One directory watch at a time,
+//!   whatever the depth (the new watch is added before the old one is removed, and the
+//!   directory is looked at again after adding it, so a change in between is not missed).
 //! - **Partial last line**: held by the engine until it is completed; delivered (by
 //!   [`Decoder::decode_eof`]) only when its file is rotated away
 //!   for good (grace over), truncated, or the stream ends.
@@ -97,13 +112,14 @@
 //!   file after the checkpoint may be lost.
 //! - Notices come as [`Error::Follow`](crate::Error::Follow), never fatal; every message comes
 //!   exactly once, in the order of the files.
-//! - **Limits**: the directory must stay: if it is removed or renamed, its new files are not
-//!   seen. A symlink at the path is followed, but only the link's directory is watched (a
+//! - **Limits**: a file renamed into a directory that replaced the followed one before the
+//!   reader looked is read as the new file, not as a rotation of the old one. A symlink at the path is followed, but only the link's directory is watched (a
 //!   rotation in the target's directory is seen at the next wake-up of the open file).
 //!   Resuming a checkpoint whose rotated file has since been deleted gives a
 //!   `CheckpointMismatch` notice even if that file had been read to its end.
 
 mod checkpoint;
+mod dirs;
 mod identity;
 mod moves;
 mod notice;

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
 
+use super::dirs::DirWatch;
 use super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
 use super::moves::Moves;
 use super::watch::Watch;
@@ -74,6 +75,8 @@ pub(crate) struct FollowSource {
     name: OsString,
     options: FollowOptions,
     watch: Watch,
+    /// The watch of `dir`, or of its nearest existing ancestor while `dir` does not exist.
+    dir_watch: DirWatch,
     /// Rotated files being finished, oldest first.
     rotated: VecDeque<Tracked>,
     /// The file at the path.
@@ -102,20 +105,24 @@ impl FollowSource {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
         };
-        let (watch, epoll) = Watch::new(&dir)?;
+        let (mut watch, epoll) = Watch::new()?;
+        let mut dir_watch = DirWatch::new(dir.clone(), true);
+        // A directory that does not exist yet is waited for like a file that does not.
+        let settled = dir_watch.settle(&mut watch)?;
         let mut source = FollowSource {
             path: path.to_owned(),
             dir,
             name,
             options,
             watch,
+            dir_watch,
             rotated: VecDeque::new(),
             current: None,
             path_state: PathState::Absent,
             last: None,
             notices: VecDeque::new(),
             moves: Moves::default(),
-            recheck: false,
+            recheck: !settled.stable,
         };
         match source.options.start.clone() {
             FollowStart::Checkpoint(checkpoint) => source.resume(&checkpoint)?,
@@ -287,6 +294,7 @@ impl FollowSource {
                 return Ok(());
             }
         }
+        self.check_dirs()?;
         self.check_path(now)?;
         let excess = self.rotated.len().saturating_sub(MAX_ROTATED);
         for file in self.rotated.iter_mut().take(excess) {
@@ -300,6 +308,22 @@ impl FollowSource {
                 path: self.path.clone(),
             });
         }
+        Ok(())
+    }
+
+    /// The directory watch follows the directory at the path: a directory removed, renamed
+    /// away or replaced is a notice, and the watch moves to the new one (or to its nearest
+    /// existing ancestor, until it is created again). Before the path is looked at, so that a
+    /// file created in a new directory after the look wakes the reader.
+    fn check_dirs(&mut self) -> io::Result<()> {
+        let settled = self.dir_watch.settle(&mut self.watch)?;
+        if settled.lost {
+            self.notices.push_back(FollowNotice::DirectoryRemoved {
+                path: self.path.clone(),
+                directory: self.dir_watch.want().to_owned(),
+            });
+        }
+        self.recheck |= !settled.stable;
         Ok(())
     }
 
@@ -447,7 +471,8 @@ impl FollowSource {
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
         let fd = match rustix::fs::open(&self.path, flags, Mode::empty()) {
             Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            // No file, or no directory yet (a component is not one): waited for.
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let stat = rustix::fs::fstat(&fd)?;
@@ -521,6 +546,12 @@ impl FollowSource {
     #[cfg(test)]
     pub(crate) fn watched_files(&self) -> usize {
         self.watch.watched_files()
+    }
+
+    /// How many directories inotify watches.
+    #[cfg(test)]
+    pub(crate) fn watched_dirs(&self) -> usize {
+        self.watch.watched_dirs()
     }
 }
 
