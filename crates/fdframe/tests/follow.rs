@@ -822,3 +822,64 @@ fn the_wait_descriptor_is_readable_right_after_opening() {
          never read the file's present content"
     );
 }
+
+/// One batch run (see "Reading once" in `fdframe::follow`): everything ready now, then the
+/// checkpoint.
+fn read_once(path: &Path, saved: Option<&Checkpoint>) -> (Vec<Seen>, Checkpoint) {
+    let start = saved.map_or(FollowStart::Beginning, |cp| {
+        FollowStart::Checkpoint(cp.clone())
+    });
+    let mut reader = follow(
+        path,
+        FollowOptions::new()
+            .start(start)
+            .rotate_wait(Duration::ZERO),
+    );
+    let mut seen = Vec::new();
+    loop {
+        match reader.poll_next_now() {
+            Poll::Ready(Some(Ok(line))) => {
+                seen.push(Line(String::from_utf8(line.to_vec()).unwrap()))
+            }
+            Poll::Ready(Some(Err(Error::Follow(notice)))) => panic!("unexpected notice {notice}"),
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            Poll::Pending if reader.framer().is_yielding() => {}
+            Poll::Pending => break,
+        }
+    }
+    let checkpoint = reader.checkpoint().unwrap();
+    (seen, checkpoint)
+}
+
+#[test]
+fn reading_once_finishes_a_file_rotated_since_the_checkpoint_and_holds_the_partial_line() {
+    let dir = temp_dir("once");
+    let (path, old) = (dir.path().join("log"), dir.path().join("log.1"));
+    fs::write(&path, "one\ntw").unwrap();
+    let (seen, saved) = read_once(&path, None);
+    assert_eq!(seen, [line("one")], "the partial line is held");
+    let (seen, saved) = read_once(&path, Some(&saved));
+    assert_eq!(seen, [], "nothing new: nothing printed");
+    // Between two runs: the line completed, another one and a partial one, then rotated; the
+    // new file has a line and a partial one.
+    append(&path, b"o\nthree\nfou");
+    fs::rename(&path, &old).unwrap();
+    fs::write(&path, "five\nsi").unwrap();
+    let (seen, saved) = read_once(&path, Some(&saved));
+    assert_eq!(
+        seen,
+        [line("two"), line("three"), line("fou"), line("five")],
+        "the rotated file first, to its end (its last partial line too: it is finished)"
+    );
+    assert_eq!(
+        saved.files().len(),
+        1,
+        "only the file at the path is left: {saved:?}"
+    );
+    assert_eq!(saved.files()[0].offset, 5, "before the held \"si\"");
+    append(&path, b"x\n");
+    let (seen, saved) = read_once(&path, Some(&saved));
+    assert_eq!(seen, [line("six")], "the held line, whole");
+    let (seen, _) = read_once(&path, Some(&saved));
+    assert_eq!(seen, []);
+}

@@ -38,6 +38,63 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Reading once (batch jobs, cron)
+//!
+//! To read what a file holds now and stop, resuming the next run where this one stopped, open
+//! it the same way with a grace period of zero and read with the ready-now step
+//! ([`FdReader::poll_next_now`](crate::blocking::FdReader::poll_next_now), or a backend
+//! stream's `poll_next_now`) until it says `Pending` (with
+//! [`is_yielding`](crate::Framer::is_yielding) false): at that point every file has been read
+//! to its end. No option is needed, because "nothing more now" is exactly the `WouldBlock` a
+//! followed file gives at its end; the zero grace makes rotated files (found from the
+//! checkpoint, or rotated during the run) finished at once, their partial last lines
+//! delivered, instead of kept for lines their writer may still add. The partial last line of
+//! the file at the path is *not* delivered: it stays after the checkpoint, and the next run
+//! reads it whole. (Ending the stream instead would hand that partial line to
+//! [`Decoder::decode_eof`], splitting it across two runs.)
+//!
+//! ```
+//! use std::task::Poll;
+//! use std::time::Duration;
+//! use fdframe::{blocking::FdReader, codec::LinesDecoder};
+//! use fdframe::follow::{Checkpoint, FollowOptions, FollowStart};
+//!
+//! /// One run: the lines written since the last one, and where to start the next.
+//! fn read_once(path: &std::path::Path, saved: Option<Checkpoint>)
+//!     -> std::io::Result<(Vec<String>, Checkpoint)> {
+//!     let start = saved.map_or(FollowStart::Beginning, FollowStart::Checkpoint);
+//!     let options = FollowOptions::new().start(start).rotate_wait(Duration::ZERO);
+//!     let mut reader = FdReader::follow(path, LinesDecoder::new(), options)?;
+//!     let mut lines = Vec::new();
+//!     loop {
+//!         match reader.poll_next_now() {
+//!             Poll::Ready(Some(Ok(line))) => lines.push(String::from_utf8_lossy(&line).into()),
+//!             Poll::Ready(Some(Err(e))) if e.is_fatal() => return Err(e.into()),
+//!             Poll::Ready(Some(Err(notice))) => eprintln!("{notice}"),
+//!             // The engine paused on a long stretch without messages: go on.
+//!             Poll::Pending if reader.framer().is_yielding() => {}
+//!             Poll::Pending | Poll::Ready(None) => break,
+//!         }
+//!     }
+//!     // Save it only once the lines are handled (here: returned).
+//!     Ok((lines, reader.checkpoint().expect("a followed file")))
+//! }
+//!
+//! let dir = std::env::temp_dir().join(format!("fdframe-follow-once-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("app.log");
+//! std::fs::write(&path, "one\ntw")?;
+//! let (lines, saved) = read_once(&path, None)?;
+//! assert_eq!(lines, ["one"]); // "tw" is not a line yet
+//! let (lines, saved) = read_once(&path, Some(saved))?;
+//! assert!(lines.is_empty()); // nothing new
+//! std::io::Write::write_all(&mut std::fs::OpenOptions::new().append(true).open(&path)?, b"o\n")?;
+//! let (lines, _) = read_once(&path, Some(saved))?;
+//! assert_eq!(lines, ["two"]);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Semantics
 //!
 //! - **Start**: [`FollowStart::Beginning`] (offset 0), [`FollowStart::End`] (the size at
