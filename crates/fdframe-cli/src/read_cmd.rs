@@ -128,11 +128,15 @@ pub(crate) struct ReadArgs {
 pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
     // Opened before the signal handlers exist, so that Ctrl-C can still interrupt the wait for
     // a FIFO's writer.
-    let (fd, checkpoint) = if args.follow.follow {
-        let Followed { fd, checkpoint } = follow::open(&args.follow, &args.path)?;
-        (fd, checkpoint)
+    let (fd, checkpoint, once) = if args.follow.by_path() {
+        let Followed {
+            fd,
+            checkpoint,
+            once,
+        } = follow::open(&args.follow, &args.path)?;
+        (fd, checkpoint, once)
     } else {
-        (open_input(&args.path)?, None)
+        (open_input(&args.path)?, None, false)
     };
     let stop = Stop::install().map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?;
     let form = args.output;
@@ -148,6 +152,7 @@ pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
         path: &args.path,
         stop: &stop,
         checkpoint,
+        once,
     };
     match args.codec {
         Codec::Lines => run.go(fd, LinesDecoder::new(), LineItem),
@@ -203,6 +208,8 @@ struct Run<'a> {
     stop: &'a Stop,
     /// Saved after each batch once it is written out.
     checkpoint: Option<CheckpointFile>,
+    /// A batch run over a followed file: stop once nothing is ready (see [`Followed::once`]).
+    once: bool,
 }
 
 impl Run<'_> {
@@ -223,8 +230,10 @@ impl Run<'_> {
         let mut fatal = None;
         let mut checkpoint = self.checkpoint.take();
         // Waiting after each batch until the input ends: a regular file ends at its end, a
-        // followed one never does.
-        let finished = source::drive_with(&mut *source, true, self.stop, |event, source| {
+        // followed one never does, except in a batch run, which stops after the first batch
+        // (everything ready now).
+        let wait = !self.once;
+        let finished = source::drive_with(&mut *source, wait, self.stop, |event, source| {
             match event {
                 Event::Item(Ok(item)) => self.item(&mut out, &wrap(item))?,
                 Event::Item(Err(Error::Io(e))) => {
