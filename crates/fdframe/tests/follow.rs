@@ -883,3 +883,46 @@ fn reading_once_finishes_a_file_rotated_since_the_checkpoint_and_holds_the_parti
     let (seen, _) = read_once(&path, Some(&saved));
     assert_eq!(seen, []);
 }
+
+#[test]
+fn a_symlinked_path_follows_rotation_and_re_creation_in_the_targets_directory() {
+    let dir = temp_dir("symlink");
+    let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
+    fs::create_dir(&logs).unwrap();
+    fs::create_dir(&data).unwrap();
+    let target = data.join("current.log");
+    fs::write(&target, "one\n").unwrap();
+    let path = logs.join("app.log");
+    std::os::unix::fs::symlink("../data/current.log", &path).unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("one"));
+    // Removed in the target's directory: finished, then waited for; a file created there
+    // later (after the grace period, with nothing open that could wake the reader) is seen.
+    fs::remove_file(&target).unwrap();
+    assert_eq!(next(&mut reader), Notice("removed"));
+    assert_idle(&mut reader);
+    fs::write(&target, "two\n").unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
+    // Renamed away there, the new file only after the grace period.
+    fs::rename(&target, data.join("current.log.1")).unwrap();
+    assert_eq!(next(&mut reader), Notice("removed"));
+    fs::write(&target, "three\n").unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("three")]);
+    // The link retargeted (`ln -sfn`) to a file in a third directory: that one is watched.
+    let other = dir.path().join("other");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("new.log"), "four\n").unwrap();
+    let tmp = logs.join("app.log.tmp");
+    std::os::unix::fs::symlink("../other/new.log", &tmp).unwrap();
+    fs::rename(&tmp, &path).unwrap();
+    let mut notices = Vec::new();
+    assert_eq!(
+        next_line_past(&mut reader, &["rotated"], &mut notices),
+        "four"
+    );
+    fs::remove_file(other.join("new.log")).unwrap();
+    assert_eq!(next(&mut reader), Notice("removed"));
+    fs::write(other.join("new.log"), "five\n").unwrap();
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("five")]);
+    assert_idle(&mut reader);
+}

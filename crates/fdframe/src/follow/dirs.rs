@@ -63,6 +63,21 @@ impl DirWatch {
         &self.want
     }
 
+    /// Wants another directory (a symlink at the path now names a file elsewhere): the old
+    /// watch is removed (that is no loss to report), the new one added at the next
+    /// [`settle`](DirWatch::settle).
+    pub(crate) fn retarget(&mut self, want: PathBuf, watch: &mut Watch) {
+        self.clear(watch);
+        self.want = want;
+    }
+
+    /// Removes the watch (a symlink's target directory no longer wanted).
+    pub(crate) fn clear(&mut self, watch: &mut Watch) {
+        if let Some(old) = self.placed.take() {
+            watch.remove_dir(old.wd);
+        }
+    }
+
     /// Moves the watch to the wanted directory, or to its nearest existing ancestor, if it is
     /// not there already. The new watch is added before the old one is removed, and the
     /// directory is looked at before and after adding it, so a change in between is not
@@ -107,6 +122,38 @@ impl DirWatch {
             stable: false,
         })
     }
+}
+
+/// The most symlinks followed from the path to the file it names (the kernel's own limit).
+const MAX_LINKS: usize = 40;
+
+/// If `path` is a symlink: the directory of the file at the end of its chain of links, unless
+/// that is `dir` (the path's own directory). A rotation there changes what the path names, so
+/// it is watched too. `None` for a path that is no symlink, or a chain that cannot be read (a
+/// loop, a link removed meanwhile: the next check looks again).
+pub(crate) fn link_target_dir(path: &Path, dir: &Path) -> Option<PathBuf> {
+    let mut at = path.to_owned();
+    for _ in 0..MAX_LINKS {
+        let Ok(meta) = std::fs::symlink_metadata(&at) else {
+            break;
+        };
+        if !meta.file_type().is_symlink() {
+            break;
+        }
+        let target = std::fs::read_link(&at).ok()?;
+        at = match at.parent() {
+            Some(parent) if target.is_relative() => parent.join(target),
+            _ => target,
+        };
+    }
+    if at == path {
+        return None;
+    }
+    let parent = match at.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    (parent != dir).then_some(parent)
 }
 
 /// The wanted directory if it exists, else its nearest existing ancestor (`.` for a relative

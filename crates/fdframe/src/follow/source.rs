@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
 
-use super::dirs::DirWatch;
+use super::dirs::{DirWatch, Settled, link_target_dir};
 use super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
 use super::moves::Moves;
 use super::watch::Watch;
@@ -77,6 +77,8 @@ pub(crate) struct FollowSource {
     watch: Watch,
     /// The watch of `dir`, or of its nearest existing ancestor while `dir` does not exist.
     dir_watch: DirWatch,
+    /// While the path is a symlink to a file in another directory: that directory's watch.
+    link_watch: Option<DirWatch>,
     /// Rotated files being finished, oldest first.
     rotated: VecDeque<Tracked>,
     /// The file at the path.
@@ -105,10 +107,8 @@ impl FollowSource {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
         };
-        let (mut watch, epoll) = Watch::new()?;
-        let mut dir_watch = DirWatch::new(dir.clone(), true);
-        // A directory that does not exist yet is waited for like a file that does not.
-        let settled = dir_watch.settle(&mut watch)?;
+        let (watch, epoll) = Watch::new()?;
+        let dir_watch = DirWatch::new(dir.clone(), true);
         let mut source = FollowSource {
             path: path.to_owned(),
             dir,
@@ -116,14 +116,18 @@ impl FollowSource {
             options,
             watch,
             dir_watch,
+            link_watch: None,
             rotated: VecDeque::new(),
             current: None,
             path_state: PathState::Absent,
             last: None,
             notices: VecDeque::new(),
             moves: Moves::default(),
-            recheck: !settled.stable,
+            recheck: false,
         };
+        // The watches come before the first look at the path (a directory that does not
+        // exist yet is waited for like a file that does not).
+        source.check_dirs()?;
         match source.options.start.clone() {
             FollowStart::Checkpoint(checkpoint) => source.resume(&checkpoint)?,
             start => {
@@ -315,16 +319,43 @@ impl FollowSource {
     /// away or replaced is a notice, and the watch moves to the new one (or to its nearest
     /// existing ancestor, until it is created again). Before the path is looked at, so that a
     /// file created in a new directory after the look wakes the reader.
+    /// A symlink at the path to a file in another directory: that directory is watched too
+    /// (moved along when the link is retargeted, dropped when the path is no link any more).
     fn check_dirs(&mut self) -> io::Result<()> {
         let settled = self.dir_watch.settle(&mut self.watch)?;
+        self.settled(settled, self.dir_watch.want().to_owned());
+        match (link_target_dir(&self.path, &self.dir), &mut self.link_watch) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                if let Some(mut old) = self.link_watch.take() {
+                    old.clear(&mut self.watch);
+                }
+            }
+            (Some(want), Some(link)) => {
+                if link.want() != want {
+                    link.retarget(want, &mut self.watch);
+                }
+            }
+            (Some(want), None) => self.link_watch = Some(DirWatch::new(want, false)),
+        }
+        if let Some(link) = &mut self.link_watch {
+            let settled = link.settle(&mut self.watch)?;
+            let directory = link.want().to_owned();
+            self.settled(settled, directory);
+        }
+        Ok(())
+    }
+
+    /// A directory watch moved: a notice if its directory was lost, another check at once if
+    /// the directories kept changing.
+    fn settled(&mut self, settled: Settled, directory: PathBuf) {
         if settled.lost {
             self.notices.push_back(FollowNotice::DirectoryRemoved {
                 path: self.path.clone(),
-                directory: self.dir_watch.want().to_owned(),
+                directory,
             });
         }
         self.recheck |= !settled.stable;
-        Ok(())
     }
 
     /// Rotation, deletion and creation: what the path names now against the current file,
