@@ -387,16 +387,21 @@ fn a_missing_directory_is_waited_for_then_the_file_in_it_is_read() {
     fs::create_dir(dir.path().join("a")).unwrap();
     assert_idle(&mut reader);
     fs::create_dir(dir.path().join("a/b")).unwrap();
-    let writer = std::thread::spawn({
-        let path = path.clone();
-        move || fs::write(&path, "one\ntwo\n").unwrap()
-    });
+    assert!(
+        wakes_within(&reader, WAKE),
+        "the directory's creation wakes"
+    );
+    assert_idle(&mut reader);
+    fs::write(&path, "one\ntwo\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "a file in the new directory wakes"
+    );
     // Read from its start, as any file that came after the start.
     assert_eq!(
         take(&mut reader, 3),
         [Notice("created"), line("one"), line("two")]
     );
-    writer.join().unwrap();
     append(&path, b"three\n");
     assert_eq!(next(&mut reader), line("three"));
     assert_idle(&mut reader);
@@ -421,6 +426,10 @@ fn a_directory_removed_and_re_created_is_followed_again() {
     fs::create_dir(&app).unwrap();
     assert_idle(&mut reader);
     fs::write(&path, "two\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "a file in the new directory wakes"
+    );
     assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
     // `rm -rf app && mkdir app && echo x >> app/log`, faster than the reader looks.
     let allowed = ["directory removed", "removed", "rotated", "created"];
@@ -884,6 +893,9 @@ fn reading_once_finishes_a_file_rotated_since_the_checkpoint_and_holds_the_parti
     assert_eq!(seen, []);
 }
 
+/// How long a test waits for a wake-up that must come (a guard, not a speed assertion).
+const WAKE: Duration = Duration::from_secs(10);
+
 #[test]
 fn a_symlinked_path_follows_rotation_and_re_creation_in_the_targets_directory() {
     let dir = temp_dir("symlink");
@@ -902,11 +914,20 @@ fn a_symlinked_path_follows_rotation_and_re_creation_in_the_targets_directory() 
     assert_eq!(next(&mut reader), Notice("removed"));
     assert_idle(&mut reader);
     fs::write(&target, "two\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "a file created in the target's directory wakes"
+    );
     assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
     // Renamed away there, the new file only after the grace period.
     fs::rename(&target, data.join("current.log.1")).unwrap();
     assert_eq!(next(&mut reader), Notice("removed"));
+    assert_idle(&mut reader);
     fs::write(&target, "three\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "after a rename in the target's directory"
+    );
     assert_eq!(take(&mut reader, 2), [Notice("created"), line("three")]);
     // The link retargeted (`ln -sfn`) to a file in a third directory: that one is watched.
     let other = dir.path().join("other");
@@ -922,7 +943,9 @@ fn a_symlinked_path_follows_rotation_and_re_creation_in_the_targets_directory() 
     );
     fs::remove_file(other.join("new.log")).unwrap();
     assert_eq!(next(&mut reader), Notice("removed"));
+    assert_idle(&mut reader);
     fs::write(other.join("new.log"), "five\n").unwrap();
+    assert!(wakes_within(&reader, WAKE), "in the new target's directory");
     assert_eq!(take(&mut reader, 2), [Notice("created"), line("five")]);
     assert_idle(&mut reader);
 }
