@@ -95,6 +95,7 @@ macro_rules! conformance_tests {
             follow::a_directory_removed_and_re_created_is_followed_again,
             follow::a_path_whose_directory_does_not_exist_yet_is_waited_for,
             follow::reading_once_from_a_checkpoint_delivers_each_line_once_over_runs,
+            follow::a_symlinked_path_sees_rotation_in_the_targets_directory,
         );
     };
     (@each $backend:ty; $($module:ident :: $case:ident),* $(,)?) => {

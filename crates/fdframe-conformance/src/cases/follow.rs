@@ -770,3 +770,50 @@ pub fn reading_once_from_a_checkpoint_delivers_each_line_once_over_runs<B: Backe
     assert_eq!(lines, [] as [u64; 0], "nothing new again");
     Ok(())
 }
+
+/// The path is a symlink to a file in another directory (`logs/app.log -> ../data/current.log`):
+/// the file is removed there and, once the reader has finished it and waits with nothing open,
+/// created again; then renamed away and another one created. Each new file wakes the reader
+/// (the target's directory is watched, not only the link's) and is read from its start.
+pub fn a_symlinked_path_sees_rotation_in_the_targets_directory<B: Backend>() -> Outcome {
+    let dir = TempDir::new("follow-symlink");
+    let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
+    fs::create_dir(&logs).unwrap();
+    fs::create_dir(&data).unwrap();
+    let target = data.join("current.log");
+    fs::write(&target, b"one\n").unwrap();
+    let path = logs.join("app.log");
+    std::os::unix::fs::symlink("../data/current.log", &path).unwrap();
+    let options = FollowOptions::new().rotate_wait(Duration::from_millis(50));
+    let mut reader = follow::<B>(&path, options);
+    assert_eq!(next_seen(&mut reader, STEP), line("one"));
+    fs::remove_file(&target).unwrap();
+    assert_eq!(next_seen(&mut reader, STEP), notice("Removed"));
+    expect_quiet(&mut reader, &[], "the target removed");
+    // Written while the reader waits: only a watch of the target's directory wakes it.
+    let writer = std::thread::spawn({
+        let target = target.clone();
+        move || {
+            std::thread::sleep(QUIET);
+            fs::write(&target, b"two\n").unwrap();
+        }
+    });
+    assert_eq!(next_seen(&mut reader, STEP), notice("Created"));
+    assert_eq!(next_seen(&mut reader, STEP), line("two"));
+    writer.join().unwrap();
+    fs::rename(&target, data.join("current.log.1")).unwrap();
+    assert_eq!(next_seen(&mut reader, STEP), notice("Removed"));
+    expect_quiet(&mut reader, &[], "the target renamed away");
+    let writer = std::thread::spawn({
+        let target = target.clone();
+        move || {
+            std::thread::sleep(QUIET);
+            fs::write(&target, b"three\n").unwrap();
+        }
+    });
+    assert_eq!(next_seen(&mut reader, STEP), notice("Created"));
+    assert_eq!(next_seen(&mut reader, STEP), line("three"));
+    writer.join().unwrap();
+    expect_quiet(&mut reader, &[], "after the lines");
+    Ok(())
+}
