@@ -949,3 +949,23 @@ fn a_symlinked_path_follows_rotation_and_re_creation_in_the_targets_directory() 
     assert_eq!(take(&mut reader, 2), [Notice("created"), line("five")]);
     assert_idle(&mut reader);
 }
+
+#[test]
+fn a_checkpoint_through_a_symlink_finds_the_target_rotated_in_its_own_directory() {
+    let dir = temp_dir("symlink-resume");
+    let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
+    fs::create_dir(&logs).unwrap();
+    fs::create_dir(&data).unwrap();
+    let target = data.join("current.log");
+    fs::write(&target, "one\n").unwrap();
+    let path = logs.join("app.log");
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let (seen, saved) = read_once(&path, None);
+    assert_eq!(seen, [line("one")]);
+    append(&target, b"two\n");
+    fs::rename(&target, data.join("current.log.1")).unwrap();
+    fs::write(&target, "three\n").unwrap();
+    // No CheckpointMismatch (`read_once` fails on any notice): found by its inode in `data`.
+    let (seen, _) = read_once(&path, Some(&saved));
+    assert_eq!(seen, [line("two"), line("three")]);
+}
