@@ -61,7 +61,8 @@ Following (--follow, -F, -f):
   beginning of the file (--from-start, the default), or at its end (--from-end, like
   `tail -n 0 -F`). A path that names no file yet is waited for, and so is a directory of
   it that does not exist yet; a directory removed or replaced (rm -rf, then mkdir) is
-  reported and the file in the new one followed.
+  reported and the file in the new one followed. For a symlink at the path, the directory
+  of the file it names is watched too (rotation there is seen at once).
   - Rotation (the file renamed away and a new one created, hard-link rotation, or removal
     and re-creation): the old file is read to its end, and again for what its writer adds
     to it for --rotate-wait (default 1s) after the rotation; then the new file from its

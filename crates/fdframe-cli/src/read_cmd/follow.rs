@@ -45,8 +45,8 @@ pub(crate) struct FollowArgs {
     /// re-creation, like `tail -F` (see "Following" below); Ctrl-C stops.
     #[arg(short = 'F', long, visible_short_alias = 'f')]
     pub(crate) follow: bool,
-    /// With --follow: start at the beginning of the file. The default: nothing already in the
-    /// file is skipped (tail -F starts at the last 10 lines).
+    /// With --follow or --checkpoint: start at the beginning of the file. The default: nothing
+    /// already in the file is skipped (tail -F starts at the last 10 lines).
     #[arg(long, requires = "by_path", conflicts_with = "from_end")]
     from_start: bool,
     /// With --follow: only what is written from now on (like `tail -n 0 -F`). With

@@ -169,11 +169,20 @@
 //!   file after the checkpoint may be lost.
 //! - Notices come as [`Error::Follow`](crate::Error::Follow), never fatal; every message comes
 //!   exactly once, in the order of the files.
-//! - **Limits**: a file renamed into a directory that replaced the followed one before the
-//!   reader looked is read as the new file, not as a rotation of the old one. A symlink at the path is followed, but only the link's directory is watched (a
-//!   rotation in the target's directory is seen at the next wake-up of the open file).
-//!   Resuming a checkpoint whose rotated file has since been deleted gives a
-//!   `CheckpointMismatch` notice even if that file had been read to its end.
+//! - **Symlinks**: a symlink at the path is followed (`stat`), and the directory of the file
+//!   at the end of its chain of links is watched too, like the path's own directory (the
+//!   nearest existing ancestor while it is missing), so a rotation or re-creation there wakes
+//!   the reader. The link is resolved again at every wake-up: retargeted (`ln -sfn`), the
+//!   watch moves to the new target's directory (the change of file is a rotation); no longer
+//!   a link, that watch is removed. A checkpoint's rotated file is looked for in both
+//!   directories. A symlinked *directory* in the path is watched through (inotify and `stat`
+//!   follow it); retargeted, it is a replaced directory (`DirectoryRemoved`).
+//! - **Limits**: renames are tracked only in the path's own directory, so a file that was at
+//!   the path only between two wake-ups (two rotations in quick succession) is missed in a
+//!   symlink target's directory, in the directory of an intermediate link of a chain (which
+//!   is not watched: a change there is seen at the next wake-up), and in a directory being
+//!   replaced at that moment. Resuming a checkpoint whose rotated file has since been deleted
+//!   gives a `CheckpointMismatch` notice even if that file had been read to its end.
 
 mod checkpoint;
 mod dirs;
