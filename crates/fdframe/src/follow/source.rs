@@ -10,15 +10,20 @@ use std::time::Instant;
 
 use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
 
-use super::dirs::{DirWatch, Settled, link_target_dir};
-use super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
+use super::dirs::DirWatch;
+use super::identity::{FileId, read_prefix};
 use super::moves::Moves;
 use super::watch::Watch;
+use truncation::{Since, extend_prefix, is_truncated, restart, since_caught_up};
 use super::{Checkpoint, FilePosition, Fingerprint, FollowNotice, FollowOptions, FollowStart};
 use crate::ReadSpace;
 
+#[path = "dir_checks.rs"]
+mod dir_checks;
 #[path = "resume.rs"]
 mod resume;
+#[path = "truncation.rs"]
+mod truncation;
 
 /// The most rotated files kept open at once; past that the oldest is finished early.
 pub(crate) const MAX_ROTATED: usize = 16;
@@ -315,49 +320,6 @@ impl FollowSource {
         Ok(())
     }
 
-    /// The directory watch follows the directory at the path: a directory removed, renamed
-    /// away or replaced is a notice, and the watch moves to the new one (or to its nearest
-    /// existing ancestor, until it is created again). Before the path is looked at, so that a
-    /// file created in a new directory after the look wakes the reader.
-    /// A symlink at the path to a file in another directory: that directory is watched too
-    /// (moved along when the link is retargeted, dropped when the path is no link any more).
-    fn check_dirs(&mut self) -> io::Result<()> {
-        let settled = self.dir_watch.settle(&mut self.watch)?;
-        self.settled(settled, self.dir_watch.want().to_owned());
-        match (link_target_dir(&self.path, &self.dir), &mut self.link_watch) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                if let Some(mut old) = self.link_watch.take() {
-                    old.clear(&mut self.watch);
-                }
-            }
-            (Some(want), Some(link)) => {
-                if link.want() != want {
-                    link.retarget(want, &mut self.watch);
-                }
-            }
-            (Some(want), None) => self.link_watch = Some(DirWatch::new(want, false)),
-        }
-        if let Some(link) = &mut self.link_watch {
-            let settled = link.settle(&mut self.watch)?;
-            let directory = link.want().to_owned();
-            self.settled(settled, directory);
-        }
-        Ok(())
-    }
-
-    /// A directory watch moved: a notice if its directory was lost, another check at once if
-    /// the directories kept changing.
-    fn settled(&mut self, settled: Settled, directory: PathBuf) {
-        if settled.lost {
-            self.notices.push_back(FollowNotice::DirectoryRemoved {
-                path: self.path.clone(),
-                directory,
-            });
-        }
-        self.recheck |= !settled.stable;
-    }
-
     /// Rotation, deletion and creation: what the path names now against the current file,
     /// and the files renamed away from the path since the last look.
     ///
@@ -584,78 +546,4 @@ impl FollowSource {
     pub(crate) fn watched_dirs(&self) -> usize {
         self.watch.watched_dirs()
     }
-}
-
-/// Adds what a read at `offset` brought to the file's first bytes, up to 256.
-fn extend_prefix(prefix: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
-    let have = prefix.len() as u64;
-    if have >= FINGERPRINT_MAX as u64 || offset > have || offset + bytes.len() as u64 <= have {
-        return;
-    }
-    let from = (have - offset) as usize;
-    let upto = (FINGERPRINT_MAX as u64 - offset).min(bytes.len() as u64) as usize;
-    prefix.extend_from_slice(&bytes[from..upto]);
-}
-
-/// A truncated file is read again from its start: a partial record of it that the engine
-/// holds is delivered first (`owns_partial`), then the `Truncated` notice.
-fn restart(
-    file: &mut Tracked,
-    owns_partial: bool,
-    path: &Path,
-    buf: &mut ReadSpace<'_>,
-) -> io::Result<()> {
-    if owns_partial {
-        buf.end_segment();
-    }
-    buf.notice(FollowNotice::Truncated {
-        path: path.to_owned(),
-        offset: file.offset,
-    });
-    rustix::fs::seek(&file.fd, SeekFrom::Start(0))?;
-    file.offset = 0;
-    file.prefix.clear();
-    file.caught_up = false;
-    Ok(())
-}
-
-/// What became of a file since a read reached its end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Since {
-    /// Its size is the read offset: nothing to read (no `read(2)` needed).
-    Unchanged,
-    /// Longer, and its first bytes are the ones read: appended to.
-    Grown,
-    /// Shorter than the read offset, or longer with other first bytes: truncated (and
-    /// maybe rewritten).
-    Truncated,
-}
-
-/// One `fstat`, and a read of the first bytes only when the file grew. A same-size rewrite is
-/// left to [`is_truncated`], which the end-of-file check runs once per wake-up.
-fn since_caught_up(file: &Tracked) -> io::Result<Since> {
-    let size = rustix::fs::fstat(&file.fd)?.st_size as u64;
-    Ok(if size < file.offset {
-        Since::Truncated
-    } else if size == file.offset {
-        Since::Unchanged
-    } else if !file.prefix.is_empty()
-        && read_prefix(file.fd.as_fd(), file.prefix.len())? != file.prefix
-    {
-        Since::Truncated
-    } else {
-        Since::Grown
-    })
-}
-
-/// The file shrank below the read offset, or its first bytes are not the ones read.
-fn is_truncated(file: &Tracked) -> io::Result<bool> {
-    let size = rustix::fs::fstat(&file.fd)?.st_size as u64;
-    if size < file.offset {
-        return Ok(true);
-    }
-    if file.prefix.is_empty() {
-        return Ok(false);
-    }
-    Ok(read_prefix(file.fd.as_fd(), file.prefix.len())? != file.prefix)
 }
