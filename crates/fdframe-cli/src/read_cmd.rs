@@ -59,7 +59,10 @@ Following (--follow, -F, -f):
   The file is followed by its path, as `tail -F` does, on every --backend; Ctrl-C or SIGTERM
   stops (exit 130 or 143, after flushing and saving the checkpoint). Reading starts at the
   beginning of the file (--from-start, the default), or at its end (--from-end, like
-  `tail -n 0 -F`). A path that names no file yet is waited for (its directory must exist).
+  `tail -n 0 -F`). A path that names no file yet is waited for, and so is a directory of
+  it that does not exist yet; a directory removed or replaced (rm -rf, then mkdir) is
+  reported and the file in the new one followed. For a symlink at the path, the directory
+  of the file it names is watched too (rotation there is seen at once).
   - Rotation (the file renamed away and a new one created, hard-link rotation, or removal
     and re-creation): the old file is read to its end, and again for what its writer adds
     to it for --rotate-wait (default 1s) after the rotation; then the new file from its
@@ -83,6 +86,15 @@ Following (--follow, -F, -f):
   directory must be writable only by you, and symlinks, devices and FIFOs at FILE are
   refused; saves write an unguessable temporary name, fsync it and rename it over FILE.
 
+Batch runs (--checkpoint FILE without --follow, e.g. from cron):
+  Reads from the checkpoint (or the start, or with --from-end the end, on the first run) to
+  the current end, prints, saves the checkpoint once stdout took the lines, and exits 0; a
+  run with nothing new prints nothing. A file rotated since the last run is found in the
+  same directory and read to its end first, its unterminated last line included; the last
+  line of the file at the path is printed only once its newline is written (a later run
+  prints it whole). A line its writer adds to a rotated file after a run finished it is not
+  read: run with --follow to keep --rotate-wait's grace for those.
+
 Examples:
   printf 'one\\ntwo\\n' | fdframe read -
   fdframe read --codec utf8-lines --output json /var/log/syslog
@@ -90,7 +102,8 @@ Examples:
   sudo fdframe read --codec kmsg /dev/kmsg             like cat /dev/kmsg, decoded
   fdframe read -F /var/log/syslog                      like tail -n +1 -F
   fdframe read -F --from-end --output json app.log     new lines only, as JSON
-  sudo fdframe read -F --checkpoint /var/lib/fdframe/syslog.pos /var/log/syslog";
+  sudo fdframe read -F --checkpoint /var/lib/fdframe/syslog.pos /var/log/syslog
+  fdframe read --checkpoint ~/.cache/app.pos /var/log/app.log   what is new since the last run";
 
 /// How items are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -128,11 +141,15 @@ pub(crate) struct ReadArgs {
 pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
     // Opened before the signal handlers exist, so that Ctrl-C can still interrupt the wait for
     // a FIFO's writer.
-    let (fd, checkpoint) = if args.follow.follow {
-        let Followed { fd, checkpoint } = follow::open(&args.follow, &args.path)?;
-        (fd, checkpoint)
+    let (fd, checkpoint, once) = if args.follow.by_path() {
+        let Followed {
+            fd,
+            checkpoint,
+            once,
+        } = follow::open(&args.follow, &args.path)?;
+        (fd, checkpoint, once)
     } else {
-        (open_input(&args.path)?, None)
+        (open_input(&args.path)?, None, false)
     };
     let stop = Stop::install().map_err(|e| Failure::new(format_args!("cannot set up: {e}")))?;
     let form = args.output;
@@ -148,6 +165,7 @@ pub(crate) fn run(args: &ReadArgs) -> Result<Finished, Failure> {
         path: &args.path,
         stop: &stop,
         checkpoint,
+        once,
     };
     match args.codec {
         Codec::Lines => run.go(fd, LinesDecoder::new(), LineItem),
@@ -203,6 +221,8 @@ struct Run<'a> {
     stop: &'a Stop,
     /// Saved after each batch once it is written out.
     checkpoint: Option<CheckpointFile>,
+    /// A batch run over a followed file: stop once nothing is ready (see [`Followed::once`]).
+    once: bool,
 }
 
 impl Run<'_> {
@@ -223,8 +243,10 @@ impl Run<'_> {
         let mut fatal = None;
         let mut checkpoint = self.checkpoint.take();
         // Waiting after each batch until the input ends: a regular file ends at its end, a
-        // followed one never does.
-        let finished = source::drive_with(&mut *source, true, self.stop, |event, source| {
+        // followed one never does, except in a batch run, which stops after the first batch
+        // (everything ready now).
+        let wait = !self.once;
+        let finished = source::drive_with(&mut *source, wait, self.stop, |event, source| {
             match event {
                 Event::Item(Ok(item)) => self.item(&mut out, &wrap(item))?,
                 Event::Item(Err(Error::Io(e))) => {

@@ -151,7 +151,7 @@ impl ReadFd {
     /// [`follow`](crate::follow) for the semantics, and [`follow::checkpoint`](crate::follow::checkpoint)
     /// for restart-safe positions.
     ///
-    /// The directory of `path` must exist; the file need not (it is waited for). A path that
+    /// Neither the file nor its directory need exist (they are waited for). A path that
     /// names something other than a regular file at the start is refused (`InvalidInput`).
     /// [`into_owned_fd`](ReadFd::into_owned_fd) gives back the wait descriptor and closes the
     /// followed files.
@@ -321,7 +321,7 @@ impl ReadFd {
     /// A byte stream has no place for the [notices](FollowNotice), so:
     ///
     /// - the notices that only say what happened to the files (`Truncated`, `Rotated`,
-    ///   `Removed`, `Created`) are passed over: the bytes that follow them are the news;
+    ///   `Removed`, `Created`, `DirectoryRemoved`) are passed over: the bytes that follow them are the news;
     /// - a [`CheckpointMismatch`](FollowNotice::CheckpointMismatch), which says bytes may be
     ///   lost, is returned once as an error of kind [`Other`](io::ErrorKind::Other) whose
     ///   [`get_ref`](io::Error::get_ref) is the [`FollowNotice`]; the next read goes on.
@@ -411,7 +411,8 @@ fn read_followed(followed: &mut Followed, dst: &mut [u8]) -> io::Result<usize> {
                 FollowNotice::Truncated { .. }
                 | FollowNotice::Rotated { .. }
                 | FollowNotice::Removed { .. }
-                | FollowNotice::Created { .. },
+                | FollowNotice::Created { .. }
+                | FollowNotice::DirectoryRemoved { .. },
             ) => {}
             // A segment end alone: the next file's bytes follow.
             None if signalled => {}

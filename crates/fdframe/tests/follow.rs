@@ -52,6 +52,7 @@ fn next(reader: &mut FdReader<LinesDecoder>) -> Seen {
                     FollowNotice::Removed { .. } => "removed",
                     FollowNotice::Created { .. } => "created",
                     FollowNotice::CheckpointMismatch { .. } => "checkpoint mismatch",
+                    FollowNotice::DirectoryRemoved { .. } => "directory removed",
                     other => panic!("unknown notice {other:?}"),
                 });
             }
@@ -362,12 +363,97 @@ fn a_file_created_after_the_start_is_read_from_its_start() {
     assert_idle(&mut reader);
 }
 
+/// The next line, passing over the notices in `allowed` (collected in `notices`).
+fn next_line_past(
+    reader: &mut FdReader<LinesDecoder>,
+    allowed: &[&str],
+    notices: &mut Vec<&'static str>,
+) -> String {
+    loop {
+        match next(reader) {
+            Line(l) => return l,
+            Notice(n) if allowed.contains(&n) => notices.push(n),
+            Notice(n) => panic!("unexpected notice {n:?} (after {notices:?})"),
+        }
+    }
+}
+
 #[test]
-fn a_missing_directory_is_refused() {
+fn a_missing_directory_is_waited_for_then_the_file_in_it_is_read() {
     let dir = temp_dir("no-dir");
-    let err =
-        FdReader::follow(dir.path().join("none/log"), LinesDecoder::new(), quick()).unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    let path = dir.path().join("a/b/log");
+    let mut reader = follow(&path, quick().start(FollowStart::End));
+    assert_idle(&mut reader);
+    fs::create_dir(dir.path().join("a")).unwrap();
+    assert_idle(&mut reader);
+    fs::create_dir(dir.path().join("a/b")).unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "the directory's creation wakes"
+    );
+    assert_idle(&mut reader);
+    fs::write(&path, "one\ntwo\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "a file in the new directory wakes"
+    );
+    // Read from its start, as any file that came after the start.
+    assert_eq!(
+        take(&mut reader, 3),
+        [Notice("created"), line("one"), line("two")]
+    );
+    append(&path, b"three\n");
+    assert_eq!(next(&mut reader), line("three"));
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_directory_removed_and_re_created_is_followed_again() {
+    let dir = temp_dir("dir-gone");
+    let app = dir.path().join("app");
+    let path = app.join("log");
+    fs::create_dir(&app).unwrap();
+    fs::write(&path, "one\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("one"));
+    fs::remove_dir_all(&app).unwrap();
+    // Said at once; the file is finished for its grace period, then removed.
+    assert_eq!(
+        take(&mut reader, 2),
+        [Notice("directory removed"), Notice("removed")]
+    );
+    assert_idle(&mut reader);
+    fs::create_dir(&app).unwrap();
+    assert_idle(&mut reader);
+    fs::write(&path, "two\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "a file in the new directory wakes"
+    );
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
+    // `rm -rf app && mkdir app && echo x >> app/log`, faster than the reader looks.
+    let allowed = ["directory removed", "removed", "rotated", "created"];
+    let mut notices = Vec::new();
+    for round in 3..10 {
+        fs::remove_dir_all(&app).unwrap();
+        fs::create_dir(&app).unwrap();
+        append(&path, format!("{round}\n").as_bytes());
+        assert_eq!(
+            next_line_past(&mut reader, &allowed, &mut notices),
+            round.to_string()
+        );
+        assert!(notices.contains(&"directory removed"), "{notices:?}");
+        notices.clear();
+    }
+    // A directory renamed away and another one put in its place.
+    fs::rename(&app, dir.path().join("app.old")).unwrap();
+    fs::create_dir(&app).unwrap();
+    append(&path, b"renamed\n");
+    assert_eq!(
+        next_line_past(&mut reader, &allowed, &mut notices),
+        "renamed"
+    );
+    assert!(notices.contains(&"directory removed"), "{notices:?}");
 }
 
 #[test]
@@ -744,4 +830,142 @@ fn the_wait_descriptor_is_readable_right_after_opening() {
         "a new follower's wait descriptor is not readable: a readiness-first backend would \
          never read the file's present content"
     );
+}
+
+/// One batch run (see "Reading once" in `fdframe::follow`): everything ready now, then the
+/// checkpoint.
+fn read_once(path: &Path, saved: Option<&Checkpoint>) -> (Vec<Seen>, Checkpoint) {
+    let start = saved.map_or(FollowStart::Beginning, |cp| {
+        FollowStart::Checkpoint(cp.clone())
+    });
+    let mut reader = follow(
+        path,
+        FollowOptions::new()
+            .start(start)
+            .rotate_wait(Duration::ZERO),
+    );
+    let mut seen = Vec::new();
+    loop {
+        match reader.poll_next_now() {
+            Poll::Ready(Some(Ok(line))) => {
+                seen.push(Line(String::from_utf8(line.to_vec()).unwrap()))
+            }
+            Poll::Ready(Some(Err(Error::Follow(notice)))) => panic!("unexpected notice {notice}"),
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            Poll::Pending if reader.framer().is_yielding() => {}
+            Poll::Pending => break,
+        }
+    }
+    let checkpoint = reader.checkpoint().unwrap();
+    (seen, checkpoint)
+}
+
+#[test]
+fn reading_once_finishes_a_file_rotated_since_the_checkpoint_and_holds_the_partial_line() {
+    let dir = temp_dir("once");
+    let (path, old) = (dir.path().join("log"), dir.path().join("log.1"));
+    fs::write(&path, "one\ntw").unwrap();
+    let (seen, saved) = read_once(&path, None);
+    assert_eq!(seen, [line("one")], "the partial line is held");
+    let (seen, saved) = read_once(&path, Some(&saved));
+    assert_eq!(seen, [], "nothing new: nothing printed");
+    // Between two runs: the line completed, another one and a partial one, then rotated; the
+    // new file has a line and a partial one.
+    append(&path, b"o\nthree\nfou");
+    fs::rename(&path, &old).unwrap();
+    fs::write(&path, "five\nsi").unwrap();
+    let (seen, saved) = read_once(&path, Some(&saved));
+    assert_eq!(
+        seen,
+        [line("two"), line("three"), line("fou"), line("five")],
+        "the rotated file first, to its end (its last partial line too: it is finished)"
+    );
+    assert_eq!(
+        saved.files().len(),
+        1,
+        "only the file at the path is left: {saved:?}"
+    );
+    assert_eq!(saved.files()[0].offset, 5, "before the held \"si\"");
+    append(&path, b"x\n");
+    let (seen, saved) = read_once(&path, Some(&saved));
+    assert_eq!(seen, [line("six")], "the held line, whole");
+    let (seen, _) = read_once(&path, Some(&saved));
+    assert_eq!(seen, []);
+}
+
+/// How long a test waits for a wake-up that must come (a guard, not a speed assertion).
+const WAKE: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_symlinked_path_follows_rotation_and_re_creation_in_the_targets_directory() {
+    let dir = temp_dir("symlink");
+    let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
+    fs::create_dir(&logs).unwrap();
+    fs::create_dir(&data).unwrap();
+    let target = data.join("current.log");
+    fs::write(&target, "one\n").unwrap();
+    let path = logs.join("app.log");
+    std::os::unix::fs::symlink("../data/current.log", &path).unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("one"));
+    // Removed in the target's directory: finished, then waited for; a file created there
+    // later (after the grace period, with nothing open that could wake the reader) is seen.
+    fs::remove_file(&target).unwrap();
+    assert_eq!(next(&mut reader), Notice("removed"));
+    assert_idle(&mut reader);
+    fs::write(&target, "two\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "a file created in the target's directory wakes"
+    );
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
+    // Renamed away there, the new file only after the grace period.
+    fs::rename(&target, data.join("current.log.1")).unwrap();
+    assert_eq!(next(&mut reader), Notice("removed"));
+    assert_idle(&mut reader);
+    fs::write(&target, "three\n").unwrap();
+    assert!(
+        wakes_within(&reader, WAKE),
+        "after a rename in the target's directory"
+    );
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("three")]);
+    // The link retargeted (`ln -sfn`) to a file in a third directory: that one is watched.
+    let other = dir.path().join("other");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("new.log"), "four\n").unwrap();
+    let tmp = logs.join("app.log.tmp");
+    std::os::unix::fs::symlink("../other/new.log", &tmp).unwrap();
+    fs::rename(&tmp, &path).unwrap();
+    let mut notices = Vec::new();
+    assert_eq!(
+        next_line_past(&mut reader, &["rotated"], &mut notices),
+        "four"
+    );
+    fs::remove_file(other.join("new.log")).unwrap();
+    assert_eq!(next(&mut reader), Notice("removed"));
+    assert_idle(&mut reader);
+    fs::write(other.join("new.log"), "five\n").unwrap();
+    assert!(wakes_within(&reader, WAKE), "in the new target's directory");
+    assert_eq!(take(&mut reader, 2), [Notice("created"), line("five")]);
+    assert_idle(&mut reader);
+}
+
+#[test]
+fn a_checkpoint_through_a_symlink_finds_the_target_rotated_in_its_own_directory() {
+    let dir = temp_dir("symlink-resume");
+    let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
+    fs::create_dir(&logs).unwrap();
+    fs::create_dir(&data).unwrap();
+    let target = data.join("current.log");
+    fs::write(&target, "one\n").unwrap();
+    let path = logs.join("app.log");
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let (seen, saved) = read_once(&path, None);
+    assert_eq!(seen, [line("one")]);
+    append(&target, b"two\n");
+    fs::rename(&target, data.join("current.log.1")).unwrap();
+    fs::write(&target, "three\n").unwrap();
+    // No CheckpointMismatch (`read_once` fails on any notice): found by its inode in `data`.
+    let (seen, _) = read_once(&path, Some(&saved));
+    assert_eq!(seen, [line("two"), line("three")]);
 }

@@ -1,5 +1,10 @@
 //! `fdframe read --follow`: a regular file followed by its path as it grows and is rotated,
 //! truncated, removed and re-created (`tail -F`), and `--checkpoint FILE`, where a run stopped.
+//! `--checkpoint FILE` without `--follow` is one batch run (cron): what is there from the
+//! checkpoint (or the start) to the current end, rotated files found from the checkpoint
+//! first, then the checkpoint saved and exit 0. It is the core's "reading once" recipe: the
+//! same followed descriptor with no grace period, read until nothing is ready
+//! ([`Followed::once`]); a partial last line stays after the checkpoint for the next run.
 //!
 //! The following itself is the core's: [`ReadFd::follow`] is a descriptor like any other, so
 //! every `--backend` follows through the sources it already has. What is here: the options,
@@ -34,29 +39,32 @@ const MAX_ROTATE_WAIT: Duration = Duration::from_secs(3600);
 
 /// The follow options of `fdframe read`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("by_path").args(["follow", "checkpoint"]).multiple(true)))]
 pub(crate) struct FollowArgs {
     /// Keep reading the file as it grows, and through rotation, truncation, removal and
     /// re-creation, like `tail -F` (see "Following" below); Ctrl-C stops.
     #[arg(short = 'F', long, visible_short_alias = 'f')]
     pub(crate) follow: bool,
-    /// With --follow: start at the beginning of the file. The default: nothing already in the
-    /// file is skipped (tail -F starts at the last 10 lines).
-    #[arg(long, requires = "follow", conflicts_with = "from_end")]
+    /// With --follow or --checkpoint: start at the beginning of the file. The default: nothing
+    /// already in the file is skipped (tail -F starts at the last 10 lines).
+    #[arg(long, requires = "by_path", conflicts_with = "from_end")]
     from_start: bool,
     /// With --follow: only what is written from now on (like `tail -n 0 -F`). With
-    /// --checkpoint, only when there is no checkpoint yet.
-    #[arg(long, requires = "follow")]
+    /// --checkpoint, only when there is no checkpoint yet (a first batch run then prints
+    /// nothing and saves the end).
+    #[arg(long, requires = "by_path")]
     from_end: bool,
     /// With --follow: how long a rotated or removed file is still read for what its writer
     /// adds after the rotation, before it is closed: 500ms, 2s, 1m (a bare number is seconds;
     /// default 1s, at most 1h).
     #[arg(long, requires = "follow", value_name = "DURATION", value_parser = parse_duration)]
     rotate_wait: Option<Duration>,
-    /// With --follow: resume where the last run with FILE stopped, and keep saving the position
-    /// there. FILE's directory must be writable only by you; symlinks and non-regular files are
-    /// refused (see "Following" below).
-    #[arg(long, requires = "follow", value_name = "FILE")]
-    checkpoint: Option<PathBuf>,
+    /// Resume where the last run with FILE stopped, and save the position there. With
+    /// --follow: keep following and saving. Without: read to the current end, save, exit (a
+    /// batch run, for cron). FILE's directory must be writable only by you; symlinks and
+    /// non-regular files are refused (see "Following" below).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) checkpoint: Option<PathBuf>,
     /// Start afresh (and overwrite FILE) when the --checkpoint file is a damaged checkpoint,
     /// instead of failing. A file that is not a checkpoint is never overwritten.
     #[arg(long, requires = "checkpoint")]
@@ -92,25 +100,47 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 pub(crate) struct Followed {
     pub(crate) fd: ReadFd,
     pub(crate) checkpoint: Option<CheckpointFile>,
+    /// A batch run (`--checkpoint` without `--follow`): read until nothing is ready, then
+    /// stop. The descriptor has no grace period, so rotated files are finished at once
+    /// instead of being waited on; the partial last line of the file at the path is not
+    /// printed (ending the stream would print it): it stays after the saved checkpoint.
+    pub(crate) once: bool,
+}
+
+impl FollowArgs {
+    /// The path is read as a followed file: `--follow`, or a batch run with `--checkpoint`.
+    pub(crate) fn by_path(&self) -> bool {
+        self.follow || self.checkpoint.is_some()
+    }
 }
 
 /// Opens `path` for following as `args` say: the checkpoint file checked, locked and read
 /// first, so that a refused checkpoint opens nothing.
 pub(crate) fn open(args: &FollowArgs, path: &str) -> Result<Followed, Failure> {
+    let once = !args.follow;
     if path == "-" {
+        let text = if once {
+            "--checkpoint reads a file by its path; standard input has no position to resume"
+        } else {
+            "--follow follows a file by its path; standard input is read to its end without \
+             --follow"
+        };
         return Err(Failure::Message {
-            text: "--follow follows a file by its path; standard input is read to its end \
-                   without --follow"
-                .into(),
+            text: text.into(),
             code: 2,
         });
     }
     if let Ok(stat) = rustix::fs::stat(Path::new(path)) {
         let kind = FileType::from_raw_mode(stat.st_mode);
         if kind != FileType::RegularFile {
+            let (what, option) = if once {
+                ("read", "--checkpoint")
+            } else {
+                ("follow", "--follow")
+            };
             return Err(Failure::new(format_args!(
-                "cannot follow {path}: it is {}; --follow follows regular files (read a FIFO, \
-                 pipe or device without --follow: it is read until it ends)",
+                "cannot {what} {path} with {option}: it is {}; {option} reads regular files \
+                 (read a FIFO, pipe or device without it: it is read until it ends)",
                 kind_name(kind)
             )));
         }
@@ -132,11 +162,18 @@ pub(crate) fn open(args: &FollowArgs, path: &str) -> Result<Followed, Failure> {
         }
     };
     let mut options = FollowOptions::new().start(start);
-    if let Some(wait) = args.rotate_wait {
+    if once {
+        // Nothing is waited for in a batch run: a rotated file is finished at once.
+        options = options.rotate_wait(Duration::ZERO);
+    } else if let Some(wait) = args.rotate_wait {
         options = options.rotate_wait(wait);
     }
     let fd = ReadFd::follow(path, options).map_err(|e| open_failure(path, &e))?;
-    Ok(Followed { fd, checkpoint })
+    Ok(Followed {
+        fd,
+        checkpoint,
+        once,
+    })
 }
 
 fn kind_name(kind: FileType) -> &'static str {

@@ -458,11 +458,21 @@ fn follow_options_without_a_followable_file_are_refused() {
     let dir = TempDir::new("follow-usage");
     let log = dir.path("app.log");
     append(&log, b"x\n");
-    // Options that only mean something with --follow.
+    // Options that only mean something with --follow (--from-end: or with --checkpoint,
+    // which alone is a batch run: see follow_checkpoint.rs).
+    let checkpoint = dir.path("p");
     for args in [
         vec!["read", "--from-end", &log],
-        vec!["read", "--checkpoint", "p", &log],
+        vec!["read", "--from-start", &log],
         vec!["read", "--rotate-wait", "2s", &log],
+        vec![
+            "read",
+            "--checkpoint",
+            &checkpoint,
+            "--rotate-wait",
+            "2s",
+            &log,
+        ],
         vec!["read", "-F", "--from-start", "--from-end", &log],
         vec!["read", "-F", "--rotate-wait", "soon", &log],
     ] {
@@ -476,5 +486,10 @@ fn follow_options_without_a_followable_file_are_refused() {
     mknodat(CWD, fifo.as_str(), FileType::Fifo, Mode::from(0o600), 0).unwrap();
     let err = assert_one_line_error(&fdframe(&["read", "-F", &fifo]), 1);
     assert!(err.contains("FIFO"), "{err}");
+    let err = assert_one_line_error(&fdframe(&["read", "--checkpoint", &checkpoint, &fifo]), 1);
+    assert!(
+        err.contains("FIFO") && err.contains("--checkpoint"),
+        "{err}"
+    );
     assert!(dir.0.join("p").metadata().is_err(), "nothing created");
 }

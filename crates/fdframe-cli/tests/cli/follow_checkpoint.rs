@@ -4,7 +4,12 @@
 //! checkpoint), a checkpoint in use by another run. Nothing is written through a link, nothing
 //! is created beside a refused path, nothing blocks or reads without bound. These need no root:
 //! the same refusals protect a root-run fdframe.
+//!
+//! And `read --checkpoint FILE` without `--follow`, the batch run (cron): what is new since the
+//! last run, a rotated file found from the checkpoint first, the checkpoint saved only once
+//! stdout took the lines, exit 0; a run with nothing new prints nothing.
 
+use std::fs::File;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -13,7 +18,7 @@ use rustix::fs::{CWD, FileType, Mode, makedev, mknodat};
 use rustix::process::Signal;
 
 use crate::follow::{Follower, Stopped, append, names, numbered, text};
-use crate::support::{BIN, TempDir, assert_one_line_error, fdframe, wait_exit};
+use crate::support::{BACKENDS, BIN, TempDir, assert_one_line_error, fdframe, wait_exit};
 
 fn kind(path: &str) -> Option<FileType> {
     let meta = std::fs::symlink_metadata(path).ok()?;
@@ -203,4 +208,164 @@ fn a_checkpoint_whose_file_was_replaced_is_reported_on_stderr_and_the_new_file_r
         "the mismatch is reported: {err}"
     );
     assert!(err.lines().all(|l| l.starts_with("fdframe: ")), "{err}");
+}
+
+/// `fdframe read --checkpoint CP --codec lines [EXTRA] LOG` (no --follow) with stdout to
+/// `stdout`: its exit code (`None`: it did not exit within 10 s and was killed), stdout, stderr.
+fn batch_run(
+    checkpoint: &str,
+    log: &str,
+    extra: &[&str],
+    stdout: Stdio,
+) -> (Option<i32>, String, String) {
+    let mut args = vec!["read", "--checkpoint", checkpoint, "--codec", "lines"];
+    args.extend(extra);
+    args.push(log);
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fdframe");
+    // Small outputs: they fit the pipes, so waiting before reading them cannot deadlock.
+    let code = wait_exit(&mut child, Duration::from_secs(10));
+    let (mut out, mut err) = (String::new(), String::new());
+    if let Some(mut pipe) = child.stdout.take() {
+        pipe.read_to_string(&mut out).unwrap();
+    }
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (code, out, err)
+}
+
+/// A batch run that must exit 0 with `expected` on stdout and nothing on stderr.
+fn expect_batch(checkpoint: &str, log: &str, extra: &[&str], expected: &[String], who: &str) {
+    let (code, out, err) = batch_run(checkpoint, log, extra, Stdio::piped());
+    assert_eq!(code, Some(0), "{who}: exit (stderr: {err})");
+    assert_eq!(
+        out,
+        String::from_utf8(text(expected)).unwrap(),
+        "{who}: stdout"
+    );
+    assert_eq!(err, "", "{who}: stderr");
+}
+
+#[test]
+fn a_batch_run_prints_what_is_new_since_the_last_one_through_a_rotation_and_exits() {
+    for &backend in BACKENDS {
+        let dir = TempDir::new(&format!("checkpoint-batch-{backend}"));
+        let (log, checkpoint) = (dir.path("app.log"), dir.path("app.pos"));
+        let extra = ["--backend", backend];
+        let mut first = text(&numbered("l", 1, 3));
+        first.extend_from_slice(b"l4-par"); // a line still being written
+        append(&log, &first);
+        expect_batch(&checkpoint, &log, &extra, &numbered("l", 1, 3), backend);
+        assert!(
+            std::fs::read_to_string(&checkpoint)
+                .unwrap()
+                .starts_with("fdframe-follow-checkpoint"),
+            "{backend}: the checkpoint is saved"
+        );
+        expect_batch(
+            &checkpoint,
+            &log,
+            &extra,
+            &[],
+            &format!("{backend}, nothing new"),
+        );
+        // Between two runs: the line completed and more written, the last line without its
+        // newline (the logger stopped mid-line), the log rotated, a new one started.
+        append(&log, b"t\n");
+        append(&log, &text(&numbered("l", 5, 6)));
+        append(&log, b"l6-end");
+        let rotated = dir.path("app.log.1");
+        std::fs::rename(&log, &rotated).unwrap();
+        append(&log, &text(&numbered("l", 7, 8)));
+        let mut expected = vec!["l4-part".to_string()];
+        expected.extend(numbered("l", 5, 6));
+        expected.push("l6-end".to_string());
+        expected.extend(numbered("l", 7, 8));
+        let who = format!("{backend}, rotated");
+        expect_batch(&checkpoint, &log, &extra, &expected, &who);
+        // The rotated file was finished: its removal (logrotate's) is nothing to report.
+        std::fs::remove_file(&rotated).unwrap();
+        let who = format!("{backend}, nothing new again");
+        expect_batch(&checkpoint, &log, &extra, &[], &who);
+        append(&log, &text(&numbered("l", 9, 9)));
+        expect_batch(
+            &checkpoint,
+            &log,
+            &extra,
+            &numbered("l", 9, 9),
+            &format!("{backend}, appended"),
+        );
+    }
+}
+
+#[test]
+fn a_batch_run_whose_output_fails_keeps_the_old_checkpoint() {
+    let dir = TempDir::new("checkpoint-batch-full");
+    let (log, checkpoint) = (dir.path("app.log"), dir.path("app.pos"));
+    append(&log, &text(&numbered("l", 1, 2)));
+    expect_batch(&checkpoint, &log, &[], &numbered("l", 1, 2), "first run");
+    let saved = std::fs::read_to_string(&checkpoint).unwrap();
+    append(&log, &text(&numbered("l", 3, 4)));
+    // stdout cannot take the lines: the run fails and the position stays before them.
+    let full = File::create("/dev/full").expect("/dev/full");
+    let (code, _, err) = batch_run(&checkpoint, &log, &[], Stdio::from(full));
+    assert_ne!(code, Some(0), "a failed write is a failure: {err}");
+    assert_eq!(
+        std::fs::read_to_string(&checkpoint).unwrap(),
+        saved,
+        "{err}"
+    );
+    expect_batch(
+        &checkpoint,
+        &log,
+        &[],
+        &numbered("l", 3, 4),
+        "after the failed run",
+    );
+}
+
+#[test]
+fn a_first_batch_run_from_the_end_prints_nothing_and_the_next_one_what_came_since() {
+    let dir = TempDir::new("checkpoint-batch-end");
+    let (log, checkpoint) = (dir.path("app.log"), dir.path("app.pos"));
+    append(&log, &text(&numbered("old", 1, 3)));
+    expect_batch(&checkpoint, &log, &["--from-end"], &[], "first run");
+    append(&log, &text(&numbered("new", 1, 2)));
+    // --from-end only matters while there is no checkpoint.
+    expect_batch(
+        &checkpoint,
+        &log,
+        &["--from-end"],
+        &numbered("new", 1, 2),
+        "second run",
+    );
+}
+
+#[test]
+fn a_batch_run_refuses_standard_input_and_follow_only_options() {
+    let dir = TempDir::new("checkpoint-batch-refusals");
+    let checkpoint = dir.path("app.pos");
+    let err = assert_one_line_error(&fdframe(&["read", "--checkpoint", &checkpoint, "-"]), 2);
+    assert!(err.contains("by its path"), "{err}");
+    let log = dir.path("app.log");
+    append(&log, b"x\n");
+    let out = fdframe(&[
+        "read",
+        "--checkpoint",
+        &checkpoint,
+        "--rotate-wait",
+        "2s",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "--rotate-wait needs --follow");
+    assert!(!std::path::Path::new(&checkpoint).exists(), "nothing saved");
 }

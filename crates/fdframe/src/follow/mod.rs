@@ -38,13 +38,71 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Reading once (batch jobs, cron)
+//!
+//! To read what a file holds now and stop, resuming the next run where this one stopped, open
+//! it the same way with a grace period of zero and read with the ready-now step
+//! ([`FdReader::poll_next_now`](crate::blocking::FdReader::poll_next_now), or a backend
+//! stream's `poll_next_now`) until it says `Pending` (with
+//! [`is_yielding`](crate::Framer::is_yielding) false): at that point every file has been read
+//! to its end. No option is needed, because "nothing more now" is exactly the `WouldBlock` a
+//! followed file gives at its end; the zero grace makes rotated files (found from the
+//! checkpoint, or rotated during the run) finished at once, their partial last lines
+//! delivered, instead of kept for lines their writer may still add. The partial last line of
+//! the file at the path is *not* delivered: it stays after the checkpoint, and the next run
+//! reads it whole. (Ending the stream instead would hand that partial line to
+//! [`Decoder::decode_eof`], splitting it across two runs.)
+//!
+//! ```
+//! use std::task::Poll;
+//! use std::time::Duration;
+//! use fdframe::{blocking::FdReader, codec::LinesDecoder};
+//! use fdframe::follow::{Checkpoint, FollowOptions, FollowStart};
+//!
+//! /// One run: the lines written since the last one, and where to start the next.
+//! fn read_once(path: &std::path::Path, saved: Option<Checkpoint>)
+//!     -> std::io::Result<(Vec<String>, Checkpoint)> {
+//!     let start = saved.map_or(FollowStart::Beginning, FollowStart::Checkpoint);
+//!     let options = FollowOptions::new().start(start).rotate_wait(Duration::ZERO);
+//!     let mut reader = FdReader::follow(path, LinesDecoder::new(), options)?;
+//!     let mut lines = Vec::new();
+//!     loop {
+//!         match reader.poll_next_now() {
+//!             Poll::Ready(Some(Ok(line))) => lines.push(String::from_utf8_lossy(&line).into()),
+//!             Poll::Ready(Some(Err(e))) if e.is_fatal() => return Err(e.into()),
+//!             Poll::Ready(Some(Err(notice))) => eprintln!("{notice}"),
+//!             // The engine paused on a long stretch without messages: go on.
+//!             Poll::Pending if reader.framer().is_yielding() => {}
+//!             Poll::Pending | Poll::Ready(None) => break,
+//!         }
+//!     }
+//!     // Save it only once the lines are handled (here: returned).
+//!     Ok((lines, reader.checkpoint().expect("a followed file")))
+//! }
+//!
+//! let dir = std::env::temp_dir().join(format!("fdframe-follow-once-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("app.log");
+//! std::fs::write(&path, "one\ntw")?;
+//! let (lines, saved) = read_once(&path, None)?;
+//! assert_eq!(lines, ["one"]); // "tw" is not a line yet
+//! let (lines, saved) = read_once(&path, Some(saved))?;
+//! assert!(lines.is_empty()); // nothing new
+//! std::io::Write::write_all(&mut std::fs::OpenOptions::new().append(true).open(&path)?, b"o\n")?;
+//! let (lines, _) = read_once(&path, Some(saved))?;
+//! assert_eq!(lines, ["two"]);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Semantics
 //!
 //! - **Start**: [`FollowStart::Beginning`] (offset 0), [`FollowStart::End`] (the size at
 //!   open: a line being written at that moment comes without its first part), or
-//!   [`FollowStart::Checkpoint`]. A path that names no file yet is waited for (its
-//!   directory must exist); when it appears it is read from its start with a
-//!   [`Created`](FollowNotice::Created) notice, whatever the start.
+//!   [`FollowStart::Checkpoint`]. A path that names no file yet is waited for, and so is
+//!   a directory of it that does not exist yet (see *Directories*); when the file appears it
+//!   is read from its start with a [`Created`](FollowNotice::Created) notice, whatever the
+//!   start.
 //! - **Reading order**: the open files are kept oldest first: rotated files still being
 //!   finished, then the file at the path. While the engine holds no partial record
 //!   ([`ReadSpace::pending`](crate::ReadSpace::pending) is 0), the oldest file that has bytes is
@@ -73,6 +131,20 @@
 //!   for a new file, which comes with a [`Created`](FollowNotice::Created) notice and is read
 //!   from its start. A new file that appears while the old one is still being finished is a
 //!   rotation ([`Rotated`](FollowNotice::Rotated)).
+//! - **Directories**: the directory watch follows the directory *at the path*, not the
+//!   inode it was added for. At every wake-up the directory is looked at (`stat`): one that
+//!   was removed, renamed away or replaced by another (`rm -rf d && mkdir d`) is a
+//!   [`DirectoryRemoved`](FollowNotice::DirectoryRemoved) notice, its file is finished like a
+//!   deleted one, and the watch moves to the new directory, whose file is then followed
+//!   (`Created`, or `Rotated` while the old file is still being finished). While the
+//!   directory does not exist (at the start too), its nearest existing ancestor is watched
+//!   instead, so its creation (`mkdir -p`, a level at a time) wakes the reader. Waiting is
+//!   the choice because a missing directory is the same situation as a missing file, one
+//!   level up: a service that creates its log directory when it starts, a volume mounted
+//!   later, a directory re-created by a deploy; an error would make every caller write the
+//!   wait loop that `tail -F` already spares its users. One directory watch at a time,
+//!   whatever the depth (the new watch is added before the old one is removed, and the
+//!   directory is looked at again after adding it, so a change in between is not missed).
 //! - **Partial last line**: held by the engine until it is completed; delivered (by
 //!   [`Decoder::decode_eof`]) only when its file is rotated away
 //!   for good (grace over), truncated, or the stream ends.
@@ -97,13 +169,23 @@
 //!   file after the checkpoint may be lost.
 //! - Notices come as [`Error::Follow`](crate::Error::Follow), never fatal; every message comes
 //!   exactly once, in the order of the files.
-//! - **Limits**: the directory must stay: if it is removed or renamed, its new files are not
-//!   seen. A symlink at the path is followed, but only the link's directory is watched (a
-//!   rotation in the target's directory is seen at the next wake-up of the open file).
-//!   Resuming a checkpoint whose rotated file has since been deleted gives a
-//!   `CheckpointMismatch` notice even if that file had been read to its end.
+//! - **Symlinks**: a symlink at the path is followed (`stat`), and the directory of the file
+//!   at the end of its chain of links is watched too, like the path's own directory (the
+//!   nearest existing ancestor while it is missing), so a rotation or re-creation there wakes
+//!   the reader. The link is resolved again at every wake-up: retargeted (`ln -sfn`), the
+//!   watch moves to the new target's directory (the change of file is a rotation); no longer
+//!   a link, that watch is removed. A checkpoint's rotated file is looked for in both
+//!   directories. A symlinked *directory* in the path is watched through (inotify and `stat`
+//!   follow it); retargeted, it is a replaced directory (`DirectoryRemoved`).
+//! - **Limits**: renames are tracked only in the path's own directory, so a file that was at
+//!   the path only between two wake-ups (two rotations in quick succession) is missed in a
+//!   symlink target's directory, in the directory of an intermediate link of a chain (which
+//!   is not watched: a change there is seen at the next wake-up), and in a directory being
+//!   replaced at that moment. Resuming a checkpoint whose rotated file has since been deleted
+//!   gives a `CheckpointMismatch` notice even if that file had been read to its end.
 
 mod checkpoint;
+mod dirs;
 mod identity;
 mod moves;
 mod notice;

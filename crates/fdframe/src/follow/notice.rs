@@ -35,6 +35,15 @@ pub enum FollowNotice {
         /// The followed path.
         path: PathBuf,
     },
+    /// The directory of the path was removed, renamed away or replaced by another one: the
+    /// file it held is finished like a removed one, and the path is followed in the directory
+    /// that is at its place now, or, until one is created, waited for.
+    DirectoryRemoved {
+        /// The followed path.
+        path: PathBuf,
+        /// Its directory.
+        directory: PathBuf,
+    },
     /// A file of the checkpoint was not found, or its inode now holds another file (its first
     /// bytes differ): lines written to it after the checkpoint may be lost.
     CheckpointMismatch {
@@ -71,6 +80,13 @@ impl fmt::Display for FollowNotice {
                     path.display()
                 )
             }
+            FollowNotice::DirectoryRemoved { path, directory } => write!(
+                f,
+                "{}: directory {} removed or replaced; following the path in the directory \
+                 now at its place (waiting for one)",
+                path.display(),
+                directory.display()
+            ),
             FollowNotice::CheckpointMismatch {
                 path,
                 file,

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 use std::time::Instant;
 
 use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
@@ -84,17 +85,28 @@ impl FollowSource {
         });
     }
 
-    /// Looks for the file `want` among the first 10,000 entries of the directory.
+    /// Looks for the file `want` among the first 10,000 entries of the directory, and of the
+    /// directory a symlink at the path points into (where its target is rotated).
     fn scan_for(&self, want: FileId) -> io::Result<Option<OwnedFd>> {
+        let link_dir = self.link_watch.as_ref().map(|link| link.want());
+        for dir in std::iter::once(self.dir.as_path()).chain(link_dir) {
+            if let Some(fd) = self.scan_dir(dir, want)? {
+                return Ok(Some(fd));
+            }
+        }
+        Ok(None)
+    }
+
+    fn scan_dir(&self, dir: &Path, want: FileId) -> io::Result<Option<OwnedFd>> {
         use std::os::unix::fs::DirEntryExt;
-        let entries = match std::fs::read_dir(&self.dir) {
+        let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
         for entry in entries.take(MAX_SCAN) {
             let entry = entry?;
-            if entry.ino() != want.ino || entry.file_name() == self.name {
+            if entry.ino() != want.ino || (dir == self.dir && entry.file_name() == self.name) {
                 continue;
             }
             let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;

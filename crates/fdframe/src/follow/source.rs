@@ -10,14 +10,20 @@ use std::time::Instant;
 
 use rustix::fs::{FileType, Mode, OFlags, SeekFrom};
 
-use super::identity::{FINGERPRINT_MAX, FileId, read_prefix};
+use super::dirs::DirWatch;
+use super::identity::{FileId, read_prefix};
 use super::moves::Moves;
 use super::watch::Watch;
+use truncation::{Since, extend_prefix, is_truncated, restart, since_caught_up};
 use super::{Checkpoint, FilePosition, Fingerprint, FollowNotice, FollowOptions, FollowStart};
 use crate::ReadSpace;
 
+#[path = "dir_checks.rs"]
+mod dir_checks;
 #[path = "resume.rs"]
 mod resume;
+#[path = "truncation.rs"]
+mod truncation;
 
 /// The most rotated files kept open at once; past that the oldest is finished early.
 pub(crate) const MAX_ROTATED: usize = 16;
@@ -74,6 +80,10 @@ pub(crate) struct FollowSource {
     name: OsString,
     options: FollowOptions,
     watch: Watch,
+    /// The watch of `dir`, or of its nearest existing ancestor while `dir` does not exist.
+    dir_watch: DirWatch,
+    /// While the path is a symlink to a file in another directory: that directory's watch.
+    link_watch: Option<DirWatch>,
     /// Rotated files being finished, oldest first.
     rotated: VecDeque<Tracked>,
     /// The file at the path.
@@ -102,13 +112,16 @@ impl FollowSource {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
         };
-        let (watch, epoll) = Watch::new(&dir)?;
+        let (watch, epoll) = Watch::new()?;
+        let dir_watch = DirWatch::new(dir.clone(), true);
         let mut source = FollowSource {
             path: path.to_owned(),
             dir,
             name,
             options,
             watch,
+            dir_watch,
+            link_watch: None,
             rotated: VecDeque::new(),
             current: None,
             path_state: PathState::Absent,
@@ -117,6 +130,9 @@ impl FollowSource {
             moves: Moves::default(),
             recheck: false,
         };
+        // The watches come before the first look at the path (a directory that does not
+        // exist yet is waited for like a file that does not).
+        source.check_dirs()?;
         match source.options.start.clone() {
             FollowStart::Checkpoint(checkpoint) => source.resume(&checkpoint)?,
             start => {
@@ -287,6 +303,7 @@ impl FollowSource {
                 return Ok(());
             }
         }
+        self.check_dirs()?;
         self.check_path(now)?;
         let excess = self.rotated.len().saturating_sub(MAX_ROTATED);
         for file in self.rotated.iter_mut().take(excess) {
@@ -447,7 +464,8 @@ impl FollowSource {
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
         let fd = match rustix::fs::open(&self.path, flags, Mode::empty()) {
             Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            // No file, or no directory yet (a component is not one): waited for.
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let stat = rustix::fs::fstat(&fd)?;
@@ -522,78 +540,10 @@ impl FollowSource {
     pub(crate) fn watched_files(&self) -> usize {
         self.watch.watched_files()
     }
-}
 
-/// Adds what a read at `offset` brought to the file's first bytes, up to 256.
-fn extend_prefix(prefix: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
-    let have = prefix.len() as u64;
-    if have >= FINGERPRINT_MAX as u64 || offset > have || offset + bytes.len() as u64 <= have {
-        return;
+    /// How many directories inotify watches.
+    #[cfg(test)]
+    pub(crate) fn watched_dirs(&self) -> usize {
+        self.watch.watched_dirs()
     }
-    let from = (have - offset) as usize;
-    let upto = (FINGERPRINT_MAX as u64 - offset).min(bytes.len() as u64) as usize;
-    prefix.extend_from_slice(&bytes[from..upto]);
-}
-
-/// A truncated file is read again from its start: a partial record of it that the engine
-/// holds is delivered first (`owns_partial`), then the `Truncated` notice.
-fn restart(
-    file: &mut Tracked,
-    owns_partial: bool,
-    path: &Path,
-    buf: &mut ReadSpace<'_>,
-) -> io::Result<()> {
-    if owns_partial {
-        buf.end_segment();
-    }
-    buf.notice(FollowNotice::Truncated {
-        path: path.to_owned(),
-        offset: file.offset,
-    });
-    rustix::fs::seek(&file.fd, SeekFrom::Start(0))?;
-    file.offset = 0;
-    file.prefix.clear();
-    file.caught_up = false;
-    Ok(())
-}
-
-/// What became of a file since a read reached its end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Since {
-    /// Its size is the read offset: nothing to read (no `read(2)` needed).
-    Unchanged,
-    /// Longer, and its first bytes are the ones read: appended to.
-    Grown,
-    /// Shorter than the read offset, or longer with other first bytes: truncated (and
-    /// maybe rewritten).
-    Truncated,
-}
-
-/// One `fstat`, and a read of the first bytes only when the file grew. A same-size rewrite is
-/// left to [`is_truncated`], which the end-of-file check runs once per wake-up.
-fn since_caught_up(file: &Tracked) -> io::Result<Since> {
-    let size = rustix::fs::fstat(&file.fd)?.st_size as u64;
-    Ok(if size < file.offset {
-        Since::Truncated
-    } else if size == file.offset {
-        Since::Unchanged
-    } else if !file.prefix.is_empty()
-        && read_prefix(file.fd.as_fd(), file.prefix.len())? != file.prefix
-    {
-        Since::Truncated
-    } else {
-        Since::Grown
-    })
-}
-
-/// The file shrank below the read offset, or its first bytes are not the ones read.
-fn is_truncated(file: &Tracked) -> io::Result<bool> {
-    let size = rustix::fs::fstat(&file.fd)?.st_size as u64;
-    if size < file.offset {
-        return Ok(true);
-    }
-    if file.prefix.is_empty() {
-        return Ok(false);
-    }
-    Ok(read_prefix(file.fd.as_fd(), file.prefix.len())? != file.prefix)
 }

@@ -86,3 +86,34 @@ fn a_notice_on_a_read_buf_no_engine_offered_panics() {
     let mut read_buf = crate::ReadSpace::new(&mut buf, 4);
     read_buf.notice(FollowNotice::Removed { path: "x".into() });
 }
+
+#[test]
+fn a_directory_removed_and_re_created_over_and_over_keeps_one_directory_watch() {
+    let dir = temp_dir("dir-cycles");
+    let app = dir.path().join("a/b");
+    let path = app.join("log");
+    // Missing at the start: the nearest ancestor that exists is watched, and only it.
+    let options = FollowOptions::new().rotate_wait(Duration::from_millis(1));
+    let mut reader = FdReader::follow(&path, LinesDecoder::new(), options).unwrap();
+    assert!(reader.poll_next_now().is_pending());
+    assert_eq!(with_source(reader.get_ref(), |s| s.watched_dirs()), 1);
+    for i in 0..100 {
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(&path, format!("{i}\n")).unwrap();
+        loop {
+            match reader.next_timeout(Duration::from_secs(60)) {
+                Poll::Ready(Some(Ok(line))) => {
+                    assert_eq!(line, i.to_string().as_bytes());
+                    break;
+                }
+                Poll::Ready(Some(Err(Error::Follow(_)))) => {}
+                other => panic!("round {i}: unexpected {other:?}"),
+            }
+        }
+        let (dirs, files) =
+            with_source(reader.get_ref(), |s| (s.watched_dirs(), s.watched_files()));
+        assert_eq!(dirs, 1, "round {i}: one directory watch");
+        assert!(files <= MAX_ROTATED + 1, "round {i}: {files} files watched");
+        std::fs::remove_dir_all(dir.path().join("a")).unwrap();
+    }
+}

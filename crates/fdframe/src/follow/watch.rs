@@ -1,5 +1,6 @@
-//! The wait descriptor of a followed file: an epoll fd holding one inotify fd (the directory
-//! and every open file) and one timerfd (the earliest end of a rotation grace period).
+//! The wait descriptor of a followed file: an epoll fd holding one inotify fd (the directory,
+//! or while it is missing its nearest existing ancestor (see `dirs.rs`), and every open file)
+//! and one timerfd (the earliest end of a rotation grace period).
 //!
 //! Any wake-up makes the source re-check the path and its files (`stat`, `fstat`, the first
 //! bytes), so an overflowed queue or a coalesced event loses no change of the files it has.
@@ -24,8 +25,12 @@ use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, 
 pub(crate) struct Watch {
     inotify: OwnedFd,
     timer: OwnedFd,
-    /// The directory's watch descriptor.
-    dir: i32,
+    /// The watch descriptor of the followed file's directory, whose renames and deletions are
+    /// reported by [`drain`](Watch::drain); `None` while an ancestor is watched instead.
+    moves_dir: Option<i32>,
+    /// Watch descriptors of directories and how many holders share each (the followed
+    /// directory and a symlink target's directory may be one).
+    dirs: HashMap<i32, usize>,
     /// Watch descriptors of open files and how many open files share each (hard links give
     /// one inode, hence one watch, under two names).
     files: HashMap<i32, usize>,
@@ -49,11 +54,11 @@ const FILE_EVENTS: WatchFlags = WatchFlags::MODIFY
     .union(WatchFlags::DELETE_SELF);
 
 impl Watch {
-    /// Watches `dir` and returns the watch and the epoll fd to wait on.
-    pub(crate) fn new(dir: &Path) -> io::Result<(Watch, OwnedFd)> {
+    /// A watch of nothing yet ([`add_dir`](Watch::add_dir) adds the directory), and the epoll
+    /// fd to wait on.
+    pub(crate) fn new() -> io::Result<(Watch, OwnedFd)> {
         let inotify =
             inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)?;
-        let dir = inotify::add_watch(&inotify, dir, DIR_EVENTS)?;
         let timer = rustix::time::timerfd_create(
             TimerfdClockId::Monotonic,
             TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
@@ -76,11 +81,34 @@ impl Watch {
         let watch = Watch {
             inotify,
             timer,
-            dir,
+            moves_dir: None,
+            dirs: HashMap::new(),
             files: HashMap::new(),
             armed: None,
         };
         Ok((watch, epoll))
+    }
+
+    /// Watches the directory `path` (the followed directory, or an ancestor waited on: the same
+    /// events, which for an ancestor only wake the reader) and returns its watch descriptor.
+    pub(crate) fn add_dir(&mut self, path: &Path) -> io::Result<i32> {
+        let wd = inotify::add_watch(&self.inotify, path, DIR_EVENTS)?;
+        *self.dirs.entry(wd).or_insert(0) += 1;
+        Ok(wd)
+    }
+
+    /// Stops watching a directory (the last holder of `wd` removes it).
+    pub(crate) fn remove_dir(&mut self, wd: i32) {
+        if self.moves_dir == Some(wd) && self.dirs.get(&wd) == Some(&1) {
+            self.moves_dir = None;
+        }
+        release(&self.inotify, &mut self.dirs, wd);
+    }
+
+    /// Which directory's renames and deletions [`drain`](Watch::drain) reports: the followed
+    /// directory's, or none while it does not exist.
+    pub(crate) fn set_moves_dir(&mut self, wd: Option<i32>) {
+        self.moves_dir = wd;
     }
 
     /// Watches an open file (through `/proc/self/fd/N`, which names it even once renamed or
@@ -94,22 +122,19 @@ impl Watch {
 
     /// Stops watching a file that is being closed (the last holder of `wd` removes it).
     pub(crate) fn remove_file(&mut self, wd: i32) {
-        let Some(count) = self.files.get_mut(&wd) else {
-            return;
-        };
-        *count -= 1;
-        if *count == 0 {
-            self.files.remove(&wd);
-            // Fails only if the kernel already dropped the watch (the inode went away), which
-            // is what we want anyway.
-            let _ = inotify::remove_watch(&self.inotify, wd);
-        }
+        release(&self.inotify, &mut self.files, wd);
     }
 
     /// How many files are watched (for tests of the bound).
     #[cfg(test)]
     pub(crate) fn watched_files(&self) -> usize {
         self.files.len()
+    }
+
+    /// How many directories are watched (for tests of the bound).
+    #[cfg(test)]
+    pub(crate) fn watched_dirs(&self) -> usize {
+        self.dirs.len()
     }
 
     /// Reads inotify and the timer until both would block, so the epoll fd is not readable
@@ -131,7 +156,7 @@ impl Watch {
                 on_event(DirEvent::Overflow);
                 continue;
             }
-            if event.wd() != self.dir || flags.contains(ReadFlags::ISDIR) {
+            if Some(event.wd()) != self.moves_dir || flags.contains(ReadFlags::ISDIR) {
                 continue;
             }
             let Some(name) = event.file_name() else {
@@ -183,6 +208,20 @@ impl Watch {
         rustix::time::timerfd_settime(&self.timer, TimerfdTimerFlags::empty(), &spec)?;
         self.armed = at;
         Ok(())
+    }
+}
+
+/// Drops one holder of the watch `wd` in `counts`; the last one removes the watch.
+fn release(inotify: &OwnedFd, counts: &mut HashMap<i32, usize>, wd: i32) {
+    let Some(count) = counts.get_mut(&wd) else {
+        return;
+    };
+    *count -= 1;
+    if *count == 0 {
+        counts.remove(&wd);
+        // Fails only if the kernel already dropped the watch (the inode went away), which is
+        // what we want anyway.
+        let _ = inotify::remove_watch(inotify, wd);
     }
 }
 
