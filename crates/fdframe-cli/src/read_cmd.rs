@@ -264,7 +264,7 @@ impl Run<'_> {
                         writeln!(out, "fdframe: {loss}")?;
                     }
                 }
-                Event::Item(Err(Error::Follow(notice))) => follow::notice(&notice)?,
+                Event::Item(Err(Error::Follow(notice))) => follow::notice(&notice, self.once)?,
                 Event::Item(Err(e)) => {
                     warn(format_args!("warning: {e}"))?;
                     if self.form == OutputForm::Json {

@@ -93,10 +93,10 @@ macro_rules! conformance_tests {
             follow::restart_from_a_checkpoint_loses_and_repeats_nothing,
             follow::a_partial_last_line_is_held_until_completed_and_delivered_once_rotated_away,
             follow::following_from_the_end_sees_only_new_lines,
-            follow::a_directory_removed_and_re_created_is_followed_again,
-            follow::a_path_whose_directory_does_not_exist_yet_is_waited_for,
+            follow_paths::a_directory_removed_and_re_created_is_followed_again,
+            follow_paths::a_path_whose_directory_does_not_exist_yet_is_waited_for,
             follow::reading_once_from_a_checkpoint_delivers_each_line_once_over_runs,
-            follow::a_symlinked_path_sees_rotation_in_the_targets_directory,
+            follow_paths::a_symlinked_path_sees_rotation_in_the_targets_directory,
         );
     };
     (@each $backend:ty; $($module:ident :: $case:ident),* $(,)?) => {

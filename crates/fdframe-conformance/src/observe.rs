@@ -107,6 +107,7 @@ fn follow_notice(notice: &FollowNotice) -> String {
         FollowNotice::Removed { .. } => "Removed".to_string(),
         FollowNotice::Created { .. } => "Created".to_string(),
         FollowNotice::CheckpointMismatch { .. } => "CheckpointMismatch".to_string(),
+        FollowNotice::DirectoryRemoved { .. } => "DirectoryRemoved".to_string(),
         other => format!("{other}"),
     }
 }

@@ -1,101 +1,26 @@
 //! Follow mode end to end on real files with the blocking reader: appends, rotation,
-//! truncation, deletion, checkpoints, descriptor bounds.
+//! truncation, deletion, descriptor bounds. (Checkpoints: `follow_checkpoints.rs`; directories
+//! and symlinks: `follow_paths.rs`.)
+
+#[path = "follow_support/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "shared by the follow test binaries, each uses part of it"
+)]
+mod support;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
 use std::task::Poll;
 use std::time::Duration;
 
 use fdframe::Error;
 use fdframe::blocking::FdReader;
 use fdframe::codec::LinesDecoder;
-use fdframe::follow::{Checkpoint, FollowNotice, FollowOptions, FollowStart};
+use fdframe::follow::{FollowNotice, FollowOptions, FollowStart};
 
-/// A directory of its own under the temp dir, named after the test; removed on drop.
-fn temp_dir(test: &str) -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix(&format!("fdframe-follow-{test}-"))
-        .tempdir()
-        .unwrap()
-}
-
-/// What a test sees: a line, or a notice by name.
-#[derive(Debug, PartialEq, Eq)]
-enum Seen {
-    Line(String),
-    Notice(&'static str),
-}
-
-use Seen::{Line, Notice};
-
-fn line(s: &str) -> Seen {
-    Line(s.to_owned())
-}
-
-/// How long a test waits for something that must come before it calls the stream hung. A
-/// guard against hanging, not a speed assertion.
-const HANG: Duration = Duration::from_secs(60);
-
-/// The next item; panics if the stream ends or nothing comes for a minute.
-fn next(reader: &mut FdReader<LinesDecoder>) -> Seen {
-    let deadline = std::time::Instant::now() + HANG;
-    loop {
-        match reader.next_timeout(HANG) {
-            Poll::Ready(Some(Ok(line))) => {
-                return Line(String::from_utf8(line.to_vec()).unwrap());
-            }
-            Poll::Ready(Some(Err(Error::Follow(notice)))) => {
-                return Notice(match notice {
-                    FollowNotice::Truncated { .. } => "truncated",
-                    FollowNotice::Rotated { .. } => "rotated",
-                    FollowNotice::Removed { .. } => "removed",
-                    FollowNotice::Created { .. } => "created",
-                    FollowNotice::CheckpointMismatch { .. } => "checkpoint mismatch",
-                    FollowNotice::DirectoryRemoved { .. } => "directory removed",
-                    other => panic!("unknown notice {other:?}"),
-                });
-            }
-            Poll::Ready(Some(Err(e))) => panic!("unexpected error: {e}"),
-            Poll::Ready(None) => panic!("a followed file never ends"),
-            Poll::Pending => assert!(
-                std::time::Instant::now() < deadline,
-                "nothing came for {HANG:?}"
-            ),
-        }
-    }
-}
-
-/// The next `n` items.
-fn take(reader: &mut FdReader<LinesDecoder>, n: usize) -> Vec<Seen> {
-    (0..n).map(|_| next(reader)).collect()
-}
-
-/// Nothing is ready now (the reader would wait).
-fn assert_idle(reader: &mut FdReader<LinesDecoder>) {
-    match reader.poll_next_now() {
-        Poll::Pending => assert!(!reader.framer().is_yielding()),
-        other => panic!("expected nothing, got {other:?}"),
-    }
-}
-
-fn append(path: &Path, bytes: &[u8]) {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap()
-        .write_all(bytes)
-        .unwrap();
-}
-
-fn follow(path: &Path, options: FollowOptions) -> FdReader<LinesDecoder> {
-    FdReader::follow(path, LinesDecoder::new(), options).unwrap()
-}
-
-fn quick() -> FollowOptions {
-    FollowOptions::new().rotate_wait(Duration::from_millis(200))
-}
+use support::Seen::{Line, Notice};
+use support::*;
 
 #[test]
 fn appends_of_many_sizes_arrive_whole_and_in_order() {
@@ -140,14 +65,6 @@ fn a_line_written_in_two_parts_is_held_then_delivered_once() {
     assert_idle(&mut reader);
 }
 
-fn long_grace() -> FollowOptions {
-    FollowOptions::new().rotate_wait(Duration::from_secs(3600))
-}
-
-fn open_append(path: &Path) -> File {
-    OpenOptions::new().append(true).open(path).unwrap()
-}
-
 #[test]
 fn rename_rotation_delivers_lines_written_to_the_old_file_after_the_rename_first() {
     let dir = temp_dir("rename");
@@ -187,19 +104,6 @@ fn a_rotated_files_partial_last_line_is_delivered_when_its_grace_period_ends() {
         [Notice("rotated"), line("a-part"), line("b1")]
     );
     assert_idle(&mut reader);
-}
-
-/// Whether the reader's wait descriptor becomes readable within `within`.
-fn wakes_within(reader: &FdReader<LinesDecoder>, within: Duration) -> bool {
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    use std::os::fd::AsFd;
-    let fd = reader.get_ref().as_fd();
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-    let timeout = Timespec {
-        tv_sec: within.as_secs() as i64,
-        tv_nsec: within.subsec_nanos().into(),
-    };
-    poll(&mut fds, Some(&timeout)).unwrap() > 0
 }
 
 #[test]
@@ -363,99 +267,6 @@ fn a_file_created_after_the_start_is_read_from_its_start() {
     assert_idle(&mut reader);
 }
 
-/// The next line, passing over the notices in `allowed` (collected in `notices`).
-fn next_line_past(
-    reader: &mut FdReader<LinesDecoder>,
-    allowed: &[&str],
-    notices: &mut Vec<&'static str>,
-) -> String {
-    loop {
-        match next(reader) {
-            Line(l) => return l,
-            Notice(n) if allowed.contains(&n) => notices.push(n),
-            Notice(n) => panic!("unexpected notice {n:?} (after {notices:?})"),
-        }
-    }
-}
-
-#[test]
-fn a_missing_directory_is_waited_for_then_the_file_in_it_is_read() {
-    let dir = temp_dir("no-dir");
-    let path = dir.path().join("a/b/log");
-    let mut reader = follow(&path, quick().start(FollowStart::End));
-    assert_idle(&mut reader);
-    fs::create_dir(dir.path().join("a")).unwrap();
-    assert_idle(&mut reader);
-    fs::create_dir(dir.path().join("a/b")).unwrap();
-    assert!(
-        wakes_within(&reader, WAKE),
-        "the directory's creation wakes"
-    );
-    assert_idle(&mut reader);
-    fs::write(&path, "one\ntwo\n").unwrap();
-    assert!(
-        wakes_within(&reader, WAKE),
-        "a file in the new directory wakes"
-    );
-    // Read from its start, as any file that came after the start.
-    assert_eq!(
-        take(&mut reader, 3),
-        [Notice("created"), line("one"), line("two")]
-    );
-    append(&path, b"three\n");
-    assert_eq!(next(&mut reader), line("three"));
-    assert_idle(&mut reader);
-}
-
-#[test]
-fn a_directory_removed_and_re_created_is_followed_again() {
-    let dir = temp_dir("dir-gone");
-    let app = dir.path().join("app");
-    let path = app.join("log");
-    fs::create_dir(&app).unwrap();
-    fs::write(&path, "one\n").unwrap();
-    let mut reader = follow(&path, quick());
-    assert_eq!(next(&mut reader), line("one"));
-    fs::remove_dir_all(&app).unwrap();
-    // Said at once; the file is finished for its grace period, then removed.
-    assert_eq!(
-        take(&mut reader, 2),
-        [Notice("directory removed"), Notice("removed")]
-    );
-    assert_idle(&mut reader);
-    fs::create_dir(&app).unwrap();
-    assert_idle(&mut reader);
-    fs::write(&path, "two\n").unwrap();
-    assert!(
-        wakes_within(&reader, WAKE),
-        "a file in the new directory wakes"
-    );
-    assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
-    // `rm -rf app && mkdir app && echo x >> app/log`, faster than the reader looks.
-    let allowed = ["directory removed", "removed", "rotated", "created"];
-    let mut notices = Vec::new();
-    for round in 3..10 {
-        fs::remove_dir_all(&app).unwrap();
-        fs::create_dir(&app).unwrap();
-        append(&path, format!("{round}\n").as_bytes());
-        assert_eq!(
-            next_line_past(&mut reader, &allowed, &mut notices),
-            round.to_string()
-        );
-        assert!(notices.contains(&"directory removed"), "{notices:?}");
-        notices.clear();
-    }
-    // A directory renamed away and another one put in its place.
-    fs::rename(&app, dir.path().join("app.old")).unwrap();
-    fs::create_dir(&app).unwrap();
-    append(&path, b"renamed\n");
-    assert_eq!(
-        next_line_past(&mut reader, &allowed, &mut notices),
-        "renamed"
-    );
-    assert!(notices.contains(&"directory removed"), "{notices:?}");
-}
-
 #[test]
 fn start_at_end_delivers_only_what_is_appended() {
     let dir = temp_dir("end");
@@ -465,102 +276,6 @@ fn start_at_end_delivers_only_what_is_appended() {
     assert_idle(&mut reader);
     append(&path, b"new\n");
     assert_eq!(next(&mut reader), line("new"));
-    assert_idle(&mut reader);
-}
-
-fn resume(path: &Path, checkpoint: &str, options: FollowOptions) -> FdReader<LinesDecoder> {
-    let checkpoint = Checkpoint::parse(checkpoint).unwrap();
-    follow(path, options.start(FollowStart::Checkpoint(checkpoint)))
-}
-
-#[test]
-fn a_checkpoint_mid_stream_resumes_with_exactly_the_rest() {
-    let dir = temp_dir("checkpoint");
-    let path = dir.path().join("log");
-    fs::write(&path, "l1\nl2\nl3\npar").unwrap();
-    let mut reader = follow(&path, quick());
-    assert_eq!(take(&mut reader, 2), [line("l1"), line("l2")]);
-    // "l3" has been read but not handed out, "par" is a partial line: both come again.
-    let saved = reader.checkpoint().unwrap().encode();
-    assert_eq!(reader.checkpoint().unwrap().files()[0].offset, 6);
-    drop(reader);
-    append(&path, b"tial\nl5\n");
-    let mut reader = resume(&path, &saved, quick());
-    assert_eq!(
-        take(&mut reader, 3),
-        [line("l3"), line("partial"), line("l5")]
-    );
-    assert_idle(&mut reader);
-}
-
-#[test]
-fn a_checkpoint_resumes_a_file_rotated_meanwhile_by_its_inode() {
-    let dir = temp_dir("checkpoint-rotated");
-    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
-    fs::write(&path, "a1\na2\n").unwrap();
-    let mut reader = follow(&path, quick());
-    assert_eq!(next(&mut reader), line("a1"));
-    let saved = reader.checkpoint().unwrap().encode();
-    drop(reader);
-    fs::rename(&path, &old_path).unwrap();
-    append(&old_path, b"a3\n");
-    fs::write(&path, "b1\n").unwrap();
-    let mut reader = resume(&path, &saved, quick());
-    assert_eq!(take(&mut reader, 3), [line("a2"), line("a3"), line("b1")]);
-    assert_idle(&mut reader);
-}
-
-#[test]
-fn a_checkpoint_whose_inode_holds_other_bytes_is_a_mismatch_and_the_file_is_read_from_its_start() {
-    let dir = temp_dir("checkpoint-reused");
-    let path = dir.path().join("log");
-    fs::write(&path, "a1\na2\n").unwrap();
-    let mut reader = follow(&path, quick());
-    assert_eq!(take(&mut reader, 2), [line("a1"), line("a2")]);
-    let saved = reader.checkpoint().unwrap().encode();
-    drop(reader);
-    // Same inode, other content: what an inode reuse looks like.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
-    file.write_all(b"other\nfile\n").unwrap();
-    drop(file);
-    let mut reader = resume(&path, &saved, quick());
-    assert_eq!(
-        take(&mut reader, 3),
-        [Notice("checkpoint mismatch"), line("other"), line("file")]
-    );
-    assert_idle(&mut reader);
-}
-
-#[test]
-fn a_checkpoint_whose_file_is_gone_is_a_mismatch() {
-    let dir = temp_dir("checkpoint-gone");
-    let path = dir.path().join("log");
-    fs::write(&path, "a1\n").unwrap();
-    let mut reader = follow(&path, quick());
-    assert_eq!(next(&mut reader), line("a1"));
-    let saved = reader.checkpoint().unwrap();
-    drop(reader);
-    fs::remove_file(&path).unwrap();
-    // A new file that cannot be the old one (kept open so its inode is not the old one's).
-    let keep = File::create(dir.path().join("other")).unwrap();
-    fs::write(&path, "b1\n").unwrap();
-    let mut reader = follow(&path, quick().start(FollowStart::Checkpoint(saved.clone())));
-    let mut notices = Vec::new();
-    loop {
-        match next(&mut reader) {
-            Notice(n) => notices.push(n),
-            l => {
-                assert_eq!(l, line("b1"));
-                break;
-            }
-        }
-    }
-    assert_eq!(notices, ["checkpoint mismatch"]);
-    drop(keep);
     assert_idle(&mut reader);
 }
 
@@ -780,32 +495,6 @@ fn a_file_that_was_at_the_path_while_the_current_one_was_away_is_read_without_a_
     assert_idle(&mut reader);
 }
 
-#[test]
-fn a_checkpoint_while_a_rotated_file_holds_a_partial_line_resumes_both_files_in_order() {
-    let dir = temp_dir("checkpoint-two-files");
-    let (path, old_path) = (dir.path().join("log"), dir.path().join("log.1"));
-    fs::write(&path, "a1\na-part").unwrap();
-    let mut reader = follow(&path, long_grace());
-    assert_eq!(next(&mut reader), line("a1"));
-    fs::rename(&path, &old_path).unwrap();
-    fs::write(&path, "b1\n").unwrap();
-    // The old file's partial line holds the new file back (its grace period is long).
-    assert_eq!(next(&mut reader), Notice("rotated"));
-    assert_idle(&mut reader);
-    let checkpoint = reader.checkpoint().unwrap();
-    let offsets: Vec<u64> = checkpoint.files().iter().map(|f| f.offset).collect();
-    assert_eq!(
-        offsets,
-        [3, 0],
-        "after a1 in the old file; nothing of the new one"
-    );
-    drop(reader);
-    append(&old_path, b"-done\n");
-    let mut reader = resume(&path, &checkpoint.encode(), quick());
-    assert_eq!(take(&mut reader, 2), [line("a-part-done"), line("b1")]);
-    assert_idle(&mut reader);
-}
-
 /// A reactor that waits for readiness before its first read (tokio's `AsyncFd`) must find the
 /// wait descriptor readable at once: what the file holds at the start is there to read.
 #[test]
@@ -830,142 +519,4 @@ fn the_wait_descriptor_is_readable_right_after_opening() {
         "a new follower's wait descriptor is not readable: a readiness-first backend would \
          never read the file's present content"
     );
-}
-
-/// One batch run (see "Reading once" in `fdframe::follow`): everything ready now, then the
-/// checkpoint.
-fn read_once(path: &Path, saved: Option<&Checkpoint>) -> (Vec<Seen>, Checkpoint) {
-    let start = saved.map_or(FollowStart::Beginning, |cp| {
-        FollowStart::Checkpoint(cp.clone())
-    });
-    let mut reader = follow(
-        path,
-        FollowOptions::new()
-            .start(start)
-            .rotate_wait(Duration::ZERO),
-    );
-    let mut seen = Vec::new();
-    loop {
-        match reader.poll_next_now() {
-            Poll::Ready(Some(Ok(line))) => {
-                seen.push(Line(String::from_utf8(line.to_vec()).unwrap()))
-            }
-            Poll::Ready(Some(Err(Error::Follow(notice)))) => panic!("unexpected notice {notice}"),
-            Poll::Ready(other) => panic!("unexpected {other:?}"),
-            Poll::Pending if reader.framer().is_yielding() => {}
-            Poll::Pending => break,
-        }
-    }
-    let checkpoint = reader.checkpoint().unwrap();
-    (seen, checkpoint)
-}
-
-#[test]
-fn reading_once_finishes_a_file_rotated_since_the_checkpoint_and_holds_the_partial_line() {
-    let dir = temp_dir("once");
-    let (path, old) = (dir.path().join("log"), dir.path().join("log.1"));
-    fs::write(&path, "one\ntw").unwrap();
-    let (seen, saved) = read_once(&path, None);
-    assert_eq!(seen, [line("one")], "the partial line is held");
-    let (seen, saved) = read_once(&path, Some(&saved));
-    assert_eq!(seen, [], "nothing new: nothing printed");
-    // Between two runs: the line completed, another one and a partial one, then rotated; the
-    // new file has a line and a partial one.
-    append(&path, b"o\nthree\nfou");
-    fs::rename(&path, &old).unwrap();
-    fs::write(&path, "five\nsi").unwrap();
-    let (seen, saved) = read_once(&path, Some(&saved));
-    assert_eq!(
-        seen,
-        [line("two"), line("three"), line("fou"), line("five")],
-        "the rotated file first, to its end (its last partial line too: it is finished)"
-    );
-    assert_eq!(
-        saved.files().len(),
-        1,
-        "only the file at the path is left: {saved:?}"
-    );
-    assert_eq!(saved.files()[0].offset, 5, "before the held \"si\"");
-    append(&path, b"x\n");
-    let (seen, saved) = read_once(&path, Some(&saved));
-    assert_eq!(seen, [line("six")], "the held line, whole");
-    let (seen, _) = read_once(&path, Some(&saved));
-    assert_eq!(seen, []);
-}
-
-/// How long a test waits for a wake-up that must come (a guard, not a speed assertion).
-const WAKE: Duration = Duration::from_secs(10);
-
-#[test]
-fn a_symlinked_path_follows_rotation_and_re_creation_in_the_targets_directory() {
-    let dir = temp_dir("symlink");
-    let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
-    fs::create_dir(&logs).unwrap();
-    fs::create_dir(&data).unwrap();
-    let target = data.join("current.log");
-    fs::write(&target, "one\n").unwrap();
-    let path = logs.join("app.log");
-    std::os::unix::fs::symlink("../data/current.log", &path).unwrap();
-    let mut reader = follow(&path, quick());
-    assert_eq!(next(&mut reader), line("one"));
-    // Removed in the target's directory: finished, then waited for; a file created there
-    // later (after the grace period, with nothing open that could wake the reader) is seen.
-    fs::remove_file(&target).unwrap();
-    assert_eq!(next(&mut reader), Notice("removed"));
-    assert_idle(&mut reader);
-    fs::write(&target, "two\n").unwrap();
-    assert!(
-        wakes_within(&reader, WAKE),
-        "a file created in the target's directory wakes"
-    );
-    assert_eq!(take(&mut reader, 2), [Notice("created"), line("two")]);
-    // Renamed away there, the new file only after the grace period.
-    fs::rename(&target, data.join("current.log.1")).unwrap();
-    assert_eq!(next(&mut reader), Notice("removed"));
-    assert_idle(&mut reader);
-    fs::write(&target, "three\n").unwrap();
-    assert!(
-        wakes_within(&reader, WAKE),
-        "after a rename in the target's directory"
-    );
-    assert_eq!(take(&mut reader, 2), [Notice("created"), line("three")]);
-    // The link retargeted (`ln -sfn`) to a file in a third directory: that one is watched.
-    let other = dir.path().join("other");
-    fs::create_dir(&other).unwrap();
-    fs::write(other.join("new.log"), "four\n").unwrap();
-    let tmp = logs.join("app.log.tmp");
-    std::os::unix::fs::symlink("../other/new.log", &tmp).unwrap();
-    fs::rename(&tmp, &path).unwrap();
-    let mut notices = Vec::new();
-    assert_eq!(
-        next_line_past(&mut reader, &["rotated"], &mut notices),
-        "four"
-    );
-    fs::remove_file(other.join("new.log")).unwrap();
-    assert_eq!(next(&mut reader), Notice("removed"));
-    assert_idle(&mut reader);
-    fs::write(other.join("new.log"), "five\n").unwrap();
-    assert!(wakes_within(&reader, WAKE), "in the new target's directory");
-    assert_eq!(take(&mut reader, 2), [Notice("created"), line("five")]);
-    assert_idle(&mut reader);
-}
-
-#[test]
-fn a_checkpoint_through_a_symlink_finds_the_target_rotated_in_its_own_directory() {
-    let dir = temp_dir("symlink-resume");
-    let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
-    fs::create_dir(&logs).unwrap();
-    fs::create_dir(&data).unwrap();
-    let target = data.join("current.log");
-    fs::write(&target, "one\n").unwrap();
-    let path = logs.join("app.log");
-    std::os::unix::fs::symlink(&target, &path).unwrap();
-    let (seen, saved) = read_once(&path, None);
-    assert_eq!(seen, [line("one")]);
-    append(&target, b"two\n");
-    fs::rename(&target, data.join("current.log.1")).unwrap();
-    fs::write(&target, "three\n").unwrap();
-    // No CheckpointMismatch (`read_once` fails on any notice): found by its inode in `data`.
-    let (seen, _) = read_once(&path, Some(&saved));
-    assert_eq!(seen, [line("two"), line("three")]);
 }

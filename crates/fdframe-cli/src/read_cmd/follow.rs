@@ -169,6 +169,9 @@ pub(crate) fn open(args: &FollowArgs, path: &str) -> Result<Followed, Failure> {
         options = options.rotate_wait(wait);
     }
     let fd = ReadFd::follow(path, options).map_err(|e| open_failure(path, &e))?;
+    if once {
+        warn_if_missing(path)?;
+    }
     Ok(Followed {
         fd,
         checkpoint,
@@ -187,9 +190,34 @@ fn kind_name(kind: FileType) -> &'static str {
     }
 }
 
-/// Reports a follow notice on stderr, in the notices' `fdframe: ` style.
-pub(crate) fn notice(notice: &FollowNotice) -> Result<(), Failure> {
-    Ok(warn(format_args!("{notice}"))?)
+/// Reports a follow notice on stderr, in the notices' `fdframe: ` style. A batch run
+/// (`once`) waits for nothing, so the notices that say the follower waits say what a later run
+/// does instead.
+pub(crate) fn notice(notice: &FollowNotice, once: bool) -> Result<(), Failure> {
+    match notice {
+        FollowNotice::Removed { path } if once => Ok(warn(format_args!(
+            "{}: file removed; a later run reads it once it is back",
+            path.display()
+        ))?),
+        FollowNotice::DirectoryRemoved { path, directory } if once => Ok(warn(format_args!(
+            "{}: directory {} removed or replaced; a later run reads the path in the directory \
+             at its place",
+            path.display(),
+            directory.display()
+        ))?),
+        _ => Ok(warn(format_args!("{notice}"))?),
+    }
+}
+
+/// A batch run of a path that is not there: nothing to read, and said so (a mistyped path in
+/// a cron job would otherwise print nothing, day after day).
+fn warn_if_missing(path: &str) -> Result<(), Failure> {
+    match rustix::fs::stat(Path::new(path)) {
+        Err(rustix::io::Errno::NOENT) => Ok(warn(format_args!(
+            "{path} does not exist (yet): nothing read from it"
+        ))?),
+        _ => Ok(()),
+    }
 }
 
 /// What a checkpoint file's bytes are.

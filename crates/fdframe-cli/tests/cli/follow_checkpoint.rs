@@ -369,3 +369,25 @@ fn a_batch_run_refuses_standard_input_and_follow_only_options() {
     assert_eq!(out.status.code(), Some(2), "--rotate-wait needs --follow");
     assert!(!std::path::Path::new(&checkpoint).exists(), "nothing saved");
 }
+
+#[test]
+fn a_batch_run_of_a_missing_path_says_so_and_a_later_run_reads_the_file() {
+    let dir = TempDir::new("checkpoint-batch-missing");
+    let (log, checkpoint) = (dir.path("app.log"), dir.path("app.pos"));
+    // A mistyped path or a log not created yet: nothing printed, exit 0, but not silent.
+    let (code, out, err) = batch_run(&checkpoint, &log, &[], Stdio::piped());
+    assert_eq!(code, Some(0), "stderr: {err}");
+    assert_eq!(out, "");
+    assert!(
+        err.contains("app.log does not exist (yet): nothing read from it"),
+        "stderr: {err}"
+    );
+    append(&log, &text(&numbered("l", 1, 2)));
+    expect_batch(
+        &checkpoint,
+        &log,
+        &[],
+        &numbered("l", 1, 2),
+        "once it exists",
+    );
+}

@@ -14,24 +14,24 @@ use crate::fixtures::{Progress, QUIET, STEP, line_number, thread_cpu_time};
 use crate::{Backend, Reader, Seen, next_seen};
 
 /// A follow reader of lines over `path`.
-pub(super) fn follow<B: Backend>(path: &Path, options: FollowOptions) -> B::Reader<LinesDecoder> {
+pub(crate) fn follow<B: Backend>(path: &Path, options: FollowOptions) -> B::Reader<LinesDecoder> {
     let fd = ReadFd::follow(path, options).expect("ReadFd::follow");
     B::open(fd, Framer::new(LinesDecoder::new())).expect("open the follow reader")
 }
 
 /// A follow notice as [`Seen`] shows it.
-pub(super) fn notice(kind: &str) -> Seen<Bytes> {
+pub(crate) fn notice(kind: &str) -> Seen<Bytes> {
     Seen::Error(format!("Follow: {kind}"))
 }
 
 /// A line as [`Seen`] shows it.
-pub(super) fn line(text: &str) -> Seen<Bytes> {
+pub(crate) fn line(text: &str) -> Seen<Bytes> {
     Seen::Item(Bytes::copy_from_slice(text.as_bytes()))
 }
 
 /// The next step that is not a follow notice of one of the `allowed` kinds (those are counted
 /// in `notices`).
-pub(super) fn next_past_notices<R: Reader<LinesDecoder>>(
+pub(crate) fn next_past_notices<R: Reader<LinesDecoder>>(
     reader: &mut R,
     timeout: Duration,
     allowed: &[&str],
@@ -49,7 +49,7 @@ pub(super) fn next_past_notices<R: Reader<LinesDecoder>>(
 
 /// Nothing more comes (follow notices of the `allowed` kinds aside): no item repeated, no
 /// stray error. The reader waits, which for a follow reader is all it can do.
-pub(super) fn expect_quiet<R: Reader<LinesDecoder>>(reader: &mut R, allowed: &[&str], what: &str) {
+pub(crate) fn expect_quiet<R: Reader<LinesDecoder>>(reader: &mut R, allowed: &[&str], what: &str) {
     let mut notices = Vec::new();
     let step = next_past_notices(reader, QUIET, allowed, &mut notices);
     assert_eq!(step, Seen::Timeout, "{what}: nothing more may come");
@@ -58,7 +58,7 @@ pub(super) fn expect_quiet<R: Reader<LinesDecoder>>(reader: &mut R, allowed: &[&
 /// Numbered lines, in order, each exactly once, until `done` says how many there are: a line
 /// out of order (lost or repeated) or anything but an `allowed` notice fails the case, and so
 /// does a stall of [`STEP`]. Publishes each delivered line to `progress` (writers pace on it).
-pub(super) fn take_numbered_lines<R: Reader<LinesDecoder>>(
+pub(crate) fn take_numbered_lines<R: Reader<LinesDecoder>>(
     reader: &mut R,
     progress: &Progress,
     allowed: &[&str],
@@ -98,14 +98,14 @@ pub(super) fn take_numbered_lines<R: Reader<LinesDecoder>>(
 /// meanwhile: a reader that busy-polls a regular file instead of waiting for inotify burns a
 /// core while it "waits".
 #[derive(Default)]
-pub(super) struct Idle {
+pub(crate) struct Idle {
     wall: Duration,
     cpu: Duration,
 }
 
 impl Idle {
     /// Nothing comes within `wait`: the reader waits (and the time is measured).
-    pub(super) fn expect_waiting<R: Reader<LinesDecoder>>(
+    pub(crate) fn expect_waiting<R: Reader<LinesDecoder>>(
         &mut self,
         reader: &mut R,
         wait: Duration,
@@ -125,7 +125,7 @@ impl Idle {
     /// A waiting reader sleeps: it used well under a tenth of a core while it waited. (A busy
     /// loop gets a good share of a core even on a loaded machine; a sleeping thread uses
     /// microseconds.)
-    pub(super) fn assert_no_busy_loop(&self) {
+    pub(crate) fn assert_no_busy_loop(&self) {
         assert!(
             self.cpu * 10 < self.wall,
             "the reader used {:?} of CPU while waiting {:?} for a file that did not change: \
