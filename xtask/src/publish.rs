@@ -15,7 +15,7 @@
 //!    example and doctest-free target there, with the workspace's `Cargo.lock`.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -37,6 +37,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let root = workspace_root();
     check_published_list(&root)?;
+    let version = workspace_version(&root)?;
+    clear_stale_unpacked_packages(&cargo_home(), &version)?;
     let started = Instant::now();
     cargo(
         &root,
@@ -51,7 +53,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let started = Instant::now();
     let scratch = root.join("target").join("package-tests");
-    let version = workspace_version(&root)?;
     let mut members = Vec::new();
     let mut patches = String::new();
     for name in PUBLISHED {
@@ -115,6 +116,40 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `$CARGO_HOME`, or `~/.cargo`.
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
+
+/// Removes what earlier dry runs unpacked of our packages into `cargo_home`'s registry sources.
+///
+/// The dry run's local registry (`target/package/tmp-registry`) is named after its path, and
+/// cargo unpacks a package from a registry only once: a later dry run from a checkout at the
+/// same path (CI's clone, a rerun) would build the dependent crates against the packages of
+/// the *earlier* run — seen here: `fdframe-cli` built against a `fdframe` without a variant
+/// added since. crates.io's own sources (`index.crates.io-*`) are left alone.
+fn clear_stale_unpacked_packages(cargo_home: &Path, version: &str) -> Result<(), String> {
+    let Ok(registries) = fs::read_dir(cargo_home.join("registry").join("src")) else {
+        return Ok(()); // nothing unpacked yet
+    };
+    for registry in registries.flatten() {
+        if registry.file_name().to_string_lossy().starts_with("index.") {
+            continue;
+        }
+        for name in PUBLISHED {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.is_dir() {
+                fs::remove_dir_all(&unpacked)
+                    .map_err(|e| format!("{}: {e}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Fails when a crate's `publish` setting disagrees with [`PUBLISHED`].
 fn check_published_list(root: &Path) -> Result<(), String> {
     let crates = fs::read_dir(root.join("crates")).map_err(|e| format!("crates/: {e}"))?;
@@ -165,5 +200,33 @@ fn cargo(dir: &Path, args: &[&str], what: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{what} failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_unpacked_packages_go_and_crates_io_sources_stay() {
+        let home = std::env::temp_dir().join(format!("xtask-publish-{}", std::process::id()));
+        let src = home.join("registry").join("src");
+        let stale = src.join("-14cd1cce6819ff87").join("fdframe-0.1.0");
+        let other = src.join("-14cd1cce6819ff87").join("serde-1.0.0");
+        let crates_io = src
+            .join("index.crates.io-1949cf8c6b5b557f")
+            .join("fdframe-0.1.0");
+        for dir in [&stale, &other, &crates_io] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        clear_stale_unpacked_packages(&home, "0.1.0").unwrap();
+        let (stale_gone, other_kept, crates_io_kept) =
+            (!stale.exists(), other.exists(), crates_io.exists());
+        fs::remove_dir_all(&home).unwrap();
+        assert!(stale_gone, "an earlier dry run's package is removed");
+        assert!(other_kept, "other packages stay");
+        assert!(crates_io_kept, "crates.io's sources stay");
+        // No registry sources at all is fine.
+        clear_stale_unpacked_packages(&home, "0.1.0").unwrap();
     }
 }
