@@ -93,7 +93,8 @@ Batch runs (--checkpoint FILE without --follow, e.g. from cron):
   same directory and read to its end first, its unterminated last line included; the last
   line of the file at the path is printed only once its newline is written (a later run
   prints it whole). A line its writer adds to a rotated file after a run finished it is not
-  read: run with --follow to keep --rotate-wait's grace for those.
+  read: run with --follow to keep --rotate-wait's grace for those. A path that does not
+  exist (yet) is said on stderr, and the run exits 0.
 
 Examples:
   printf 'one\\ntwo\\n' | fdframe read -
