@@ -22,7 +22,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         KmsgStart::Oldest
     };
-
     let mut kmsg = match FdReader::kmsg(start) {
         Ok(kmsg) => kmsg,
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -42,13 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for record in kmsg.drain() {
             match record {
                 Ok(record) => {
-                    let t = record.timestamp();
-                    println!(
-                        "[{:5}.{:06}] {}",
-                        t.as_secs(),
-                        t.subsec_micros(),
-                        record.message_lossy()
-                    );
+                    let (t, text) = (record.timestamp(), record.message_lossy());
+                    println!("[{:5}.{:06}] {text}", t.as_secs(), t.subsec_micros());
                 }
                 // "N kernel log records lost": the ring buffer overran us; reading goes on.
                 Err(e) => eprintln!("fdframe: {e}"),
