@@ -8,7 +8,7 @@ use crate::harness::Clock;
 
 pub(crate) const USAGE: &str = "\
 usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--workload NAME[,NAME...]]
-                     [--clock cpu|wall]
+                     [--clock cpu|wall] [--max-read KIB[,KIB...]]
 
   --quick          small sizes and few rounds (CI); counts are still validated
   --rounds N       rounds per workload (contenders take turns in every round)
@@ -23,6 +23,11 @@ usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--wor
   --runs           also print every run's wall-clock and CPU times (to see the noise)
   --clock cpu|wall the time the ratios compare (default cpu: the reading side's CPU time,
                    which other processes disturb far less; MiB/s is always wall-clock)
+  --max-read KIB[,KIB...]
+                   an experiment on the engine's largest read size: lines, length, follow and
+                   allocs also run every fdframe contender with Framer::with_max_read_size(KIB
+                   KiB), named '..., max read KIB KiB' (and lines the batch ceiling with
+                   KIB KiB reads); no targets for them (--only 'max read' selects them alone)
 ";
 
 /// Every workload, in the order a full run takes them.
@@ -43,6 +48,8 @@ pub(crate) struct Options {
     pub(crate) pin: bool,
     pub(crate) solo: bool,
     pub(crate) line_len: Option<usize>,
+    /// `--max-read`: the largest read sizes (bytes) to run the fdframe contenders at too.
+    pub(crate) max_reads: Vec<usize>,
 }
 
 /// A command line that cannot be run.
@@ -70,6 +77,7 @@ impl Options {
             pin: true,
             solo: false,
             line_len: None,
+            max_reads: Vec::new(),
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -87,6 +95,12 @@ impl Options {
                 "--rounds" => options.rounds = Some(number(&value("--rounds")?)?),
                 "--megabytes" => options.megabytes = Some(number(&value("--megabytes")?)?),
                 "--only" => options.only = Some(value("--only")?),
+                "--max-read" => {
+                    options.max_reads = value("--max-read")?
+                        .split(',')
+                        .map(|kib| number(kib).map(|kib| kib * 1024))
+                        .collect::<Result<_, _>>()?;
+                }
                 "--workload" => options.workloads = workloads(&value("--workload")?)?,
                 "--clock" => {
                     options.clock = match value("--clock")?.as_str() {
@@ -151,6 +165,14 @@ impl Options {
         if self.clock == Clock::Wall {
             args.extend(["--clock".to_string(), "wall".to_string()]);
         }
+        if !self.max_reads.is_empty() {
+            let kib: Vec<String> = self
+                .max_reads
+                .iter()
+                .map(|b| (b / 1024).to_string())
+                .collect();
+            args.extend(["--max-read".to_string(), kib.join(",")]);
+        }
         args
     }
 }
@@ -203,6 +225,14 @@ mod tests {
         let exact = parse(&["--only", "=fdframe blocking"]).unwrap();
         assert!(exact.selects("fdframe blocking"));
         assert!(!exact.selects("fdframe blocking, batch"));
+    }
+
+    #[test]
+    fn max_read_takes_kibibytes_and_passes_them_on() {
+        let set = parse(&["--max-read", "64,128"]).unwrap();
+        assert_eq!(set.max_reads, [64 * 1024, 128 * 1024]);
+        assert_eq!(set.to_args(), ["--max-read", "64,128"]);
+        assert!(parse(&["--max-read", "64,0"]).is_err());
     }
 
     #[test]

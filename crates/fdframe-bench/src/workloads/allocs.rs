@@ -87,17 +87,17 @@ fn measure_all(options: &Options, count: AllocationCounter, targets: &mut Target
         (
             "lines 64 B",
             |mb| Payload::lines(64, mb),
-            lines::contenders(),
+            lines::contenders(&options.max_reads),
         ),
         (
             "lines 512 B",
             |mb| Payload::lines(512, mb),
-            lines::contenders(),
+            lines::contenders(&options.max_reads),
         ),
         (
             "length-delimited 100 B",
             |mb| Payload::length_delimited(100, mb),
-            length::contenders(),
+            length::contenders(&options.max_reads),
         ),
     ];
     println!(
