@@ -81,6 +81,7 @@ pub(crate) fn child_main(args: Vec<String>, count: AllocationCounter) -> ExitCod
 
 fn measure_all(options: &Options, count: AllocationCounter, targets: &mut Targets) -> Res<()> {
     let megabytes = options.pick(16, 2);
+    crate::pipe::set_write_size(options.write_size);
     // Each workload: its name, its payload of N MiB, its contenders.
     type Make = fn(usize) -> Payload;
     let workloads: [(&str, Make, Vec<Contender<PipeRun>>); 3] = [

@@ -89,7 +89,9 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
             options.clock,
             &format!(
                 "length-delimited frames (u32 BE), {payload_len} B payloads, {megabytes} MiB per \
-                 run, 1 MiB pipe, writer thread; median of {rounds} interleaved rounds"
+                 run, 1 MiB pipe, writer thread ({} KiB writes); median of {rounds} interleaved \
+                 rounds",
+                pipe::write_size() / 1024
             ),
             &runs,
             payload.len(),

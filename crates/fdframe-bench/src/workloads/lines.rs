@@ -153,8 +153,10 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
         report::throughput(
             options.clock,
             &format!(
-                "pipe lines, {line_len} B, {megabytes} MiB per run, 1 MiB pipe, writer thread; \
-                 median of {rounds} interleaved rounds; glue = the faster tuned glue"
+                "pipe lines, {line_len} B, {megabytes} MiB per run, 1 MiB pipe, writer thread \
+                 ({} KiB writes); median of {rounds} interleaved rounds; glue = the faster tuned \
+                 glue",
+                pipe::write_size() / 1024
             ),
             &runs,
             payload.len(),
