@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use bytes::Bytes;
-use fdframe::Decoder;
+use fdframe::{Decoder, Framer, ReadFd};
 use futures_lite::StreamExt;
 
 use crate::harness::{Backend, Res, Tally};
@@ -19,40 +19,52 @@ use crate::harness::{Backend, Res, Tally};
 /// too; this names the backend).
 const MIO_STALL: Duration = Duration::from_secs(60);
 
-/// Reads `fd` to its end on `backend`, handing every item to `each`.
+/// The engine for `decoder`: `Framer::new`, which is what every backend's `from_fd(fd,
+/// decoder)` builds, or with `max_read` its largest read size set (the `--max-read`
+/// experiment).
+pub(crate) fn framer<D: Decoder>(decoder: D, max_read: Option<usize>) -> Framer<D> {
+    match max_read {
+        Some(bytes) => Framer::new(decoder).with_max_read_size(bytes),
+        None => Framer::new(decoder),
+    }
+}
+
+/// Reads `fd` to its end on `backend` with `framer` (`with_framer`, which is what `from_fd`
+/// does with `Framer::new`), handing every item to `each`.
 pub(crate) fn each<D>(
     backend: Backend,
     fd: OwnedFd,
-    decoder: D,
+    framer: Framer<D>,
     mut each: impl FnMut(D::Item),
 ) -> Res<()>
 where
     D: Decoder,
     D::Error: std::error::Error + Send + Sync + 'static,
 {
+    let fd = ReadFd::from_fd(fd)?;
     match backend {
         Backend::Blocking => {
-            for item in fdframe::blocking::FdReader::from_fd(fd, decoder)? {
+            for item in fdframe::blocking::FdReader::with_framer(fd, framer) {
                 each(item?);
             }
             Ok(())
         }
         Backend::Tokio => tokio_block_on(async {
-            let mut stream = fdframe_tokio::FdStream::from_fd(fd, decoder)?;
+            let mut stream = fdframe_tokio::FdStream::with_framer(fd, framer)?;
             while let Some(item) = stream.next().await {
                 each(item?);
             }
             Ok(())
         }),
         Backend::AsyncIo => async_io::block_on(async {
-            let mut stream = fdframe_async_io::FdStream::from_fd(fd, decoder)?;
+            let mut stream = fdframe_async_io::FdStream::with_framer(fd, framer)?;
             while let Some(item) = stream.next().await {
                 each(item?);
             }
             Ok(())
         }),
         Backend::Mio => {
-            let mut reader = fdframe_mio::FdReader::from_fd(fd, decoder)?;
+            let mut reader = fdframe_mio::FdReader::with_framer(fd, framer)?;
             let mut poll = mio::Poll::new()?;
             poll.registry()
                 .register(&mut reader, mio::Token(0), mio::Interest::READABLE)?;
@@ -71,13 +83,13 @@ where
 }
 
 /// Counts the `Bytes` frames of `fd` on `backend`.
-pub(crate) fn tally<D>(backend: Backend, fd: OwnedFd, decoder: D) -> Res<Tally>
+pub(crate) fn tally<D>(backend: Backend, fd: OwnedFd, framer: Framer<D>) -> Res<Tally>
 where
     D: Decoder<Item = Bytes>,
     D::Error: std::error::Error + Send + Sync + 'static,
 {
     let mut tally = Tally::default();
-    each(backend, fd, decoder, |frame| tally.frame(frame.len()))?;
+    each(backend, fd, framer, |frame| tally.frame(frame.len()))?;
     Ok(tally)
 }
 
@@ -87,7 +99,7 @@ where
 pub(crate) fn each_batch<D>(
     backend: Backend,
     fd: OwnedFd,
-    decoder: D,
+    framer: Framer<D>,
     mut each: impl FnMut(&[u8]),
 ) -> Res<()>
 where
@@ -95,6 +107,7 @@ where
     D::Item: AsRef<[u8]>,
     D::Error: std::error::Error + Send + Sync + 'static,
 {
+    let fd = ReadFd::from_fd(fd)?;
     let mut batch = |frames: &fdframe::Frames<D::Item>| {
         for frame in frames {
             each(frame);
@@ -102,28 +115,28 @@ where
     };
     match backend {
         Backend::Blocking => {
-            let mut reader = fdframe::blocking::FdReader::from_fd(fd, decoder)?;
+            let mut reader = fdframe::blocking::FdReader::with_framer(fd, framer);
             for frames in reader.batches() {
                 batch(&frames?);
             }
             Ok(())
         }
         Backend::Tokio => tokio_block_on(async {
-            let mut stream = fdframe_tokio::FdStream::from_fd(fd, decoder)?.batches();
+            let mut stream = fdframe_tokio::FdStream::with_framer(fd, framer)?.batches();
             while let Some(frames) = stream.next().await {
                 batch(&frames?);
             }
             Ok(())
         }),
         Backend::AsyncIo => async_io::block_on(async {
-            let mut stream = fdframe_async_io::FdStream::from_fd(fd, decoder)?.batches();
+            let mut stream = fdframe_async_io::FdStream::with_framer(fd, framer)?.batches();
             while let Some(frames) = stream.next().await {
                 batch(&frames?);
             }
             Ok(())
         }),
         Backend::Mio => {
-            let mut reader = fdframe_mio::FdReader::from_fd(fd, decoder)?;
+            let mut reader = fdframe_mio::FdReader::with_framer(fd, framer)?;
             let mut poll = mio::Poll::new()?;
             poll.registry()
                 .register(&mut reader, mio::Token(0), mio::Interest::READABLE)?;
@@ -142,14 +155,14 @@ where
 }
 
 /// Counts the frames of `fd` on `backend`'s batch API.
-pub(crate) fn batch_tally<D>(backend: Backend, fd: OwnedFd, decoder: D) -> Res<Tally>
+pub(crate) fn batch_tally<D>(backend: Backend, fd: OwnedFd, framer: Framer<D>) -> Res<Tally>
 where
     D: Decoder,
     D::Item: AsRef<[u8]>,
     D::Error: std::error::Error + Send + Sync + 'static,
 {
     let mut tally = Tally::default();
-    each_batch(backend, fd, decoder, |frame| tally.frame(frame.len()))?;
+    each_batch(backend, fd, framer, |frame| tally.frame(frame.len()))?;
     Ok(tally)
 }
 

@@ -87,6 +87,8 @@ pub(crate) enum Role {
     PerFrame(Backend),
     /// fdframe's batch API: one `Frames` per read, its frames looked at as slices.
     Batch(Backend),
+    /// A variant of another contender for an experiment (`--max-read`): printed, no targets.
+    Variant,
 }
 
 impl Role {

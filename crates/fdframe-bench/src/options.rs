@@ -8,7 +8,7 @@ use crate::harness::Clock;
 
 pub(crate) const USAGE: &str = "\
 usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--workload NAME[,NAME...]]
-                     [--clock cpu|wall]
+                     [--clock cpu|wall] [--max-read KIB[,KIB...]] [--write-size KIB]
 
   --quick          small sizes and few rounds (CI); counts are still validated
   --rounds N       rounds per workload (contenders take turns in every round)
@@ -23,6 +23,12 @@ usage: fdframe-bench [--quick] [--rounds N] [--megabytes N] [--only WORD] [--wor
   --runs           also print every run's wall-clock and CPU times (to see the noise)
   --clock cpu|wall the time the ratios compare (default cpu: the reading side's CPU time,
                    which other processes disturb far less; MiB/s is always wall-clock)
+  --max-read KIB[,KIB...]
+                   an experiment on the engine's largest read size: lines, length, follow and
+                   allocs also run every fdframe contender with Framer::with_max_read_size(KIB
+                   KiB), named '..., max read KIB KiB' (and lines the batch ceiling with
+                   KIB KiB reads); no targets for them (--only 'max read' selects them alone)
+  --write-size KIB the pipe writer's write(2) size in lines, length and allocs (default 64)
 ";
 
 /// Every workload, in the order a full run takes them.
@@ -43,6 +49,10 @@ pub(crate) struct Options {
     pub(crate) pin: bool,
     pub(crate) solo: bool,
     pub(crate) line_len: Option<usize>,
+    /// `--max-read`: the largest read sizes (bytes) to run the fdframe contenders at too.
+    pub(crate) max_reads: Vec<usize>,
+    /// `--write-size`: the pipe writer's `write(2)` size in bytes.
+    pub(crate) write_size: usize,
 }
 
 /// A command line that cannot be run.
@@ -70,6 +80,8 @@ impl Options {
             pin: true,
             solo: false,
             line_len: None,
+            max_reads: Vec::new(),
+            write_size: crate::pipe::DEFAULT_WRITE_SIZE,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -87,6 +99,13 @@ impl Options {
                 "--rounds" => options.rounds = Some(number(&value("--rounds")?)?),
                 "--megabytes" => options.megabytes = Some(number(&value("--megabytes")?)?),
                 "--only" => options.only = Some(value("--only")?),
+                "--write-size" => options.write_size = number(&value("--write-size")?)? * 1024,
+                "--max-read" => {
+                    options.max_reads = value("--max-read")?
+                        .split(',')
+                        .map(|kib| number(kib).map(|kib| kib * 1024))
+                        .collect::<Result<_, _>>()?;
+                }
                 "--workload" => options.workloads = workloads(&value("--workload")?)?,
                 "--clock" => {
                     options.clock = match value("--clock")?.as_str() {
@@ -151,6 +170,20 @@ impl Options {
         if self.clock == Clock::Wall {
             args.extend(["--clock".to_string(), "wall".to_string()]);
         }
+        if !self.max_reads.is_empty() {
+            let kib: Vec<String> = self
+                .max_reads
+                .iter()
+                .map(|b| (b / 1024).to_string())
+                .collect();
+            args.extend(["--max-read".to_string(), kib.join(",")]);
+        }
+        if self.write_size != crate::pipe::DEFAULT_WRITE_SIZE {
+            args.extend([
+                "--write-size".to_string(),
+                (self.write_size / 1024).to_string(),
+            ]);
+        }
         args
     }
 }
@@ -203,6 +236,18 @@ mod tests {
         let exact = parse(&["--only", "=fdframe blocking"]).unwrap();
         assert!(exact.selects("fdframe blocking"));
         assert!(!exact.selects("fdframe blocking, batch"));
+    }
+
+    #[test]
+    fn max_read_and_write_size_take_kibibytes_and_pass_them_on() {
+        let set = parse(&["--max-read", "64,128", "--write-size", "128"]).unwrap();
+        assert_eq!(set.max_reads, [64 * 1024, 128 * 1024]);
+        assert_eq!(set.write_size, 128 * 1024);
+        assert_eq!(
+            set.to_args(),
+            ["--max-read", "64,128", "--write-size", "128"]
+        );
+        assert!(parse(&["--max-read", "64,0"]).is_err());
     }
 
     #[test]

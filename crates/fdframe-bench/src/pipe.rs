@@ -1,19 +1,33 @@
 //! Payloads, and the pipe every throughput contender reads: a 1 MiB pipe buffer (as a busy
-//! producer would have) filled by a writer thread as fast as it can, in 64 KiB writes.
+//! producer would have) filled by a writer thread as fast as it can, in 64 KiB writes
+//! (`--write-size` changes that, for the read-size experiment).
 //!
 //! The writer starts only when the harness says so (a barrier), so thread creation is neither
 //! timed nor counted as an allocation of the contender.
 
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::harness::{Res, Sample, Tally, process_cpu, thread_cpu};
 
-/// Size of one `write(2)` by the writer thread.
-const WRITE_SIZE: usize = 64 * 1024;
+/// Size of one `write(2)` by the writer thread, unless `--write-size` says otherwise.
+pub(crate) const DEFAULT_WRITE_SIZE: usize = 64 * 1024;
+/// Size of one `write(2)` by the writer thread (set once, from `--write-size`, before any run).
+static WRITE_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_WRITE_SIZE);
+
+/// Sets the writer's `write(2)` size for every later run.
+pub(crate) fn set_write_size(bytes: usize) {
+    WRITE_SIZE.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// The writer's `write(2)` size.
+pub(crate) fn write_size() -> usize {
+    WRITE_SIZE.load(Ordering::Relaxed)
+}
 /// The pipe buffer the contenders read from.
 pub(crate) const PIPE_SIZE: usize = 1024 * 1024;
 /// The payload is this pattern (about 1 MiB of whole frames) written over and over: the writer
@@ -107,9 +121,10 @@ pub(crate) fn with_writer(payload: &Arc<Payload>) -> io::Result<(OwnedFd, Writer
             crate::harness::pin(1);
             let mut writer = std::fs::File::from(OwnedFd::from(writer));
             go.wait();
+            let write_size = write_size();
             let cpu = thread_cpu();
             for _ in 0..payload.repeats {
-                for chunk in payload.pattern.chunks(WRITE_SIZE) {
+                for chunk in payload.pattern.chunks(write_size) {
                     writer.write_all(chunk)?;
                 }
             }

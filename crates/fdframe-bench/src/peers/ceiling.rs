@@ -16,7 +16,7 @@ use crate::harness::{Res, Tally};
 /// Spare room before every read of the per-frame ceiling.
 const PER_FRAME_SPARE: usize = 64 * 1024;
 /// Read size of the batch ceiling.
-const BATCH_READ: usize = 256 * 1024;
+pub(crate) const BATCH_READ: usize = 256 * 1024;
 
 /// Hands every whole line in `buf` to `each` as its own `Bytes`, newline dropped; `searched` is
 /// how far `buf` is already known to hold no newline (and is left at the new such point).
@@ -51,12 +51,14 @@ pub(crate) fn per_frame_tally(fd: OwnedFd) -> Res<Tally> {
     Ok(tally)
 }
 
-/// The batch ceiling, counted: one frozen `Bytes` per read, lines walked inside it.
-pub(crate) fn batch_tally(fd: OwnedFd) -> Res<Tally> {
+/// The batch ceiling, counted: one frozen `Bytes` per read of up to `read_size` bytes (the
+/// ceiling is [`BATCH_READ`]; other sizes are the `--max-read` experiment), lines walked
+/// inside it.
+pub(crate) fn batch_tally(fd: OwnedFd, read_size: usize) -> Res<Tally> {
     let mut tally = Tally::default();
     let mut buf = BytesMut::new();
     loop {
-        let n = read_spare(&fd, &mut buf, BATCH_READ)?;
+        let n = read_spare(&fd, &mut buf, read_size)?;
         if n == 0 {
             at_end(&buf)?;
             return Ok(tally);

@@ -81,23 +81,24 @@ pub(crate) fn child_main(args: Vec<String>, count: AllocationCounter) -> ExitCod
 
 fn measure_all(options: &Options, count: AllocationCounter, targets: &mut Targets) -> Res<()> {
     let megabytes = options.pick(16, 2);
+    crate::pipe::set_write_size(options.write_size);
     // Each workload: its name, its payload of N MiB, its contenders.
     type Make = fn(usize) -> Payload;
     let workloads: [(&str, Make, Vec<Contender<PipeRun>>); 3] = [
         (
             "lines 64 B",
             |mb| Payload::lines(64, mb),
-            lines::contenders(),
+            lines::contenders(&options.max_reads),
         ),
         (
             "lines 512 B",
             |mb| Payload::lines(512, mb),
-            lines::contenders(),
+            lines::contenders(&options.max_reads),
         ),
         (
             "length-delimited 100 B",
             |mb| Payload::length_delimited(100, mb),
-            length::contenders(),
+            length::contenders(&options.max_reads),
         ),
     ];
     println!(

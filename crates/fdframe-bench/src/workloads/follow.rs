@@ -92,28 +92,42 @@ fn has_tail() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn contenders() -> Vec<Contender<FollowRun>> {
+/// Every follower; then, for each of `max_reads` (the `--max-read` experiment), the fdframe
+/// followers with that largest read size.
+fn contenders(max_reads: &[usize]) -> Vec<Contender<FollowRun>> {
     let mut list: Vec<Contender<FollowRun>> = vec![Contender {
         name: "raw read(2) 64 KiB + inotify wait (ceiling)".into(),
         role: Role::Raw,
         run: Box::new(|path, expected, go| Ok((raw_follow(path, expected, go)?, None))),
     }];
-    for backend in Backend::ALL {
+    for max_read in std::iter::once(None).chain(max_reads.iter().copied().map(Some)) {
+        let suffix = max_read.map_or(String::new(), |b| format!(", max read {} KiB", b / 1024));
+        let role = |role: Role| {
+            if max_read.is_some() {
+                Role::Variant
+            } else {
+                role
+            }
+        };
+        for backend in Backend::ALL {
+            list.push(Contender {
+                name: format!("fdframe {backend}, ReadFd::follow{suffix}"),
+                role: role(Role::PerFrame(backend)),
+                run: Box::new(move |path, expected, go| {
+                    Ok((fdframe_follow(backend, path, expected, go, max_read)?, None))
+                }),
+            });
+        }
+        // The batch path: one `Frames` per read, so what is left over the ceiling is follow
+        // mode's own cost (the end-of-file checks), not one `Bytes` per line.
         list.push(Contender {
-            name: format!("fdframe {backend}, ReadFd::follow"),
-            role: Role::PerFrame(backend),
+            name: format!("fdframe blocking, ReadFd::follow, batches{suffix}"),
+            role: role(Role::Batch(Backend::Blocking)),
             run: Box::new(move |path, expected, go| {
-                Ok((fdframe_follow(backend, path, expected, go)?, None))
+                Ok((follow_batches(path, expected, go, max_read)?, None))
             }),
         });
     }
-    // The batch path: one `Frames` per read, so what is left over the ceiling is follow mode's
-    // own cost (the end-of-file checks), not one `Bytes` per line.
-    list.push(Contender {
-        name: "fdframe blocking, ReadFd::follow, batches".into(),
-        role: Role::Batch(Backend::Blocking),
-        run: Box::new(|path, expected, go| Ok((follow_batches(path, expected, go)?, None))),
-    });
     if has_tail() {
         list.push(Contender {
             name: "tail -n +1 -F (a process; output counted)".into(),
@@ -172,14 +186,20 @@ fn raw_follow(path: &Path, expected: Tally, go: Start) -> Res<Tally> {
 }
 
 /// fdframe: the followed file on `backend`, one `Bytes` per line, until every line was seen.
-fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> Res<Tally> {
+fn fdframe_follow(
+    backend: Backend,
+    path: &Path,
+    expected: Tally,
+    go: Start,
+    max_read: Option<usize>,
+) -> Res<Tally> {
     let fd = ReadFd::follow(path, FollowOptions::new())?;
-    let decoder = LinesDecoder::new();
+    let framer = drive::framer(LinesDecoder::new(), max_read);
     let mut tally = Tally::default();
     let done = |t: &Tally| t.frames >= expected.frames;
     match backend {
         Backend::Blocking => {
-            let reader = fdframe::blocking::FdReader::new(fd, decoder);
+            let reader = fdframe::blocking::FdReader::with_framer(fd, framer);
             go.wait();
             for line in reader {
                 tally.frame(line?.len());
@@ -189,7 +209,7 @@ fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> 
             }
         }
         Backend::Tokio => drive::tokio_block_on(async {
-            let mut stream = fdframe_tokio::FdStream::new(fd, decoder)?;
+            let mut stream = fdframe_tokio::FdStream::with_framer(fd, framer)?;
             go.wait();
             while let Some(line) = stream.next().await {
                 tally.frame(line?.len());
@@ -200,7 +220,7 @@ fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> 
             Res::Ok(())
         })?,
         Backend::AsyncIo => async_io::block_on(async {
-            let mut stream = fdframe_async_io::FdStream::new(fd, decoder)?;
+            let mut stream = fdframe_async_io::FdStream::with_framer(fd, framer)?;
             go.wait();
             while let Some(line) = stream.next().await {
                 tally.frame(line?.len());
@@ -211,7 +231,7 @@ fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> 
             Res::Ok(())
         })?,
         Backend::Mio => {
-            let mut reader = fdframe_mio::FdReader::new(fd, decoder)?;
+            let mut reader = fdframe_mio::FdReader::with_framer(fd, framer)?;
             let mut poll = mio::Poll::new()?;
             poll.registry()
                 .register(&mut reader, mio::Token(0), mio::Interest::READABLE)?;
@@ -233,9 +253,10 @@ fn fdframe_follow(backend: Backend, path: &Path, expected: Tally, go: Start) -> 
 
 /// fdframe's blocking reader on the followed file, one batch per read, until every line was
 /// seen.
-fn follow_batches(path: &Path, expected: Tally, go: Start) -> Res<Tally> {
+fn follow_batches(path: &Path, expected: Tally, go: Start, max_read: Option<usize>) -> Res<Tally> {
     let fd = ReadFd::follow(path, FollowOptions::new())?;
-    let mut reader = fdframe::blocking::FdReader::new(fd, LinesDecoder::new());
+    let framer = drive::framer(LinesDecoder::new(), max_read);
+    let mut reader = fdframe::blocking::FdReader::with_framer(fd, framer);
     let mut tally = Tally::default();
     go.wait();
     while let Some(batch) = reader.next_batch() {
@@ -361,7 +382,11 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     let rounds = options.rounds(5);
     let megabytes = options.megabytes();
     let payload = Arc::new(Payload::new(megabytes));
-    let contenders = harness::select(contenders(), |name| options.selects(name), !options.solo);
+    let contenders = harness::select(
+        contenders(&options.max_reads),
+        |name| options.selects(name),
+        !options.solo,
+    );
     let runs = harness::interleave(&contenders, rounds, options.clock, |c| {
         measure(&*c.run, &payload)
     })?;
@@ -431,7 +456,7 @@ mod tests {
     #[test]
     fn every_follower_sees_every_line() {
         let payload = Arc::new(Payload::new(1));
-        for c in contenders() {
+        for c in contenders(&[64 * 1024]) {
             measure(&*c.run, &payload).unwrap_or_else(|e| panic!("{}: {e}", c.name));
         }
     }

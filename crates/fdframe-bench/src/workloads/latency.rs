@@ -109,9 +109,12 @@ fn contenders() -> Vec<(Backend, Contender<LatencyRun>)> {
             Role::PerFrame(backend),
             move |fd, probe| {
                 let mut tally = Tally::default();
-                drive::each(backend, fd, LinesDecoder::new(), |line| {
-                    counted(probe, &mut tally, line.len())
-                })?;
+                drive::each(
+                    backend,
+                    fd,
+                    drive::framer(LinesDecoder::new(), None),
+                    |line| counted(probe, &mut tally, line.len()),
+                )?;
                 Ok(tally)
             },
         );

@@ -17,8 +17,9 @@ use crate::report::{self, Ratio, Targets};
 /// Payload sizes.
 pub(crate) const PAYLOAD_LENS: [usize; 2] = [100, 16 * 1024];
 
-/// Every length-delimited reader, baselines first.
-pub(crate) fn contenders() -> Vec<Contender<PipeRun>> {
+/// Every length-delimited reader, baselines first; then, for each of `max_reads` (the
+/// `--max-read` experiment), every fdframe reader with that largest read size.
+pub(crate) fn contenders(max_reads: &[usize]) -> Vec<Contender<PipeRun>> {
     let mut list: Vec<Contender<PipeRun>> = vec![
         Contender {
             name: "raw read(2) 64 KiB, headers walked".into(),
@@ -31,19 +32,30 @@ pub(crate) fn contenders() -> Vec<Contender<PipeRun>> {
             run: Box::new(tokio_util_length_delimited),
         },
     ];
-    for backend in Backend::ALL {
-        list.push(Contender {
-            name: format!("fdframe {backend}"),
-            role: Role::PerFrame(backend),
-            run: Box::new(move |fd| drive::tally(backend, fd, LengthDelimitedDecoder::new())),
-        });
-    }
-    for backend in Backend::ALL {
-        list.push(Contender {
-            name: format!("fdframe {backend}, batch"),
-            role: Role::Batch(backend),
-            run: Box::new(move |fd| drive::batch_tally(backend, fd, LengthDelimitedDecoder::new())),
-        });
+    for max_read in std::iter::once(None).chain(max_reads.iter().copied().map(Some)) {
+        let suffix = max_read.map_or(String::new(), |b| format!(", max read {} KiB", b / 1024));
+        let role = |role: Role| {
+            if max_read.is_some() {
+                Role::Variant
+            } else {
+                role
+            }
+        };
+        let framer = move || drive::framer(LengthDelimitedDecoder::new(), max_read);
+        for backend in Backend::ALL {
+            list.push(Contender {
+                name: format!("fdframe {backend}{suffix}"),
+                role: role(Role::PerFrame(backend)),
+                run: Box::new(move |fd| drive::tally(backend, fd, framer())),
+            });
+        }
+        for backend in Backend::ALL {
+            list.push(Contender {
+                name: format!("fdframe {backend}, batch{suffix}"),
+                role: role(Role::Batch(backend)),
+                run: Box::new(move |fd| drive::batch_tally(backend, fd, framer())),
+            });
+        }
     }
     list
 }
@@ -65,7 +77,11 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
     let megabytes = options.megabytes();
     for payload_len in PAYLOAD_LENS {
         let payload = Arc::new(Payload::length_delimited(payload_len, megabytes));
-        let contenders = harness::select(contenders(), |name| options.selects(name), !options.solo);
+        let contenders = harness::select(
+            contenders(&options.max_reads),
+            |name| options.selects(name),
+            !options.solo,
+        );
         let runs = harness::interleave(&contenders, rounds, options.clock, |c| {
             pipe::measure(&*c.run, &payload)
         })?;
@@ -73,7 +89,9 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
             options.clock,
             &format!(
                 "length-delimited frames (u32 BE), {payload_len} B payloads, {megabytes} MiB per \
-                 run, 1 MiB pipe, writer thread; median of {rounds} interleaved rounds"
+                 run, 1 MiB pipe, writer thread ({} KiB writes); median of {rounds} interleaved \
+                 rounds",
+                pipe::write_size() / 1024
             ),
             &runs,
             payload.len(),
@@ -105,7 +123,7 @@ mod tests {
     fn every_length_delimited_reader_sees_every_frame() {
         for payload_len in PAYLOAD_LENS {
             let payload = Arc::new(Payload::length_delimited(payload_len, 1));
-            for c in contenders() {
+            for c in contenders(&[64 * 1024]) {
                 pipe::measure(&*c.run, &payload)
                     .unwrap_or_else(|e| panic!("{} at {payload_len} B: {e}", c.name));
             }

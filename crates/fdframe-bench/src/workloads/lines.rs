@@ -28,8 +28,10 @@ fn contender(
     }
 }
 
-/// Every line reader, baselines first.
-pub(crate) fn contenders() -> Vec<Contender<PipeRun>> {
+/// Every line reader, baselines first; then, for each of `max_reads` (the `--max-read`
+/// experiment), the batch ceiling with reads of that size and every fdframe reader with that
+/// largest read size.
+pub(crate) fn contenders(max_reads: &[usize]) -> Vec<Contender<PipeRun>> {
     let mut list = vec![
         contender(
             "raw read(2) 64 KiB + memchr_iter count",
@@ -44,7 +46,7 @@ pub(crate) fn contenders() -> Vec<Contender<PipeRun>> {
         contender(
             "batch ceiling: 256 KiB reads, one Bytes per read",
             Role::BatchCeiling,
-            ceiling::batch_tally,
+            |fd| ceiling::batch_tally(fd, ceiling::BATCH_READ),
         ),
         contender(
             "tuned glue: tokio pipe, FramedRead 8 KiB",
@@ -78,21 +80,46 @@ pub(crate) fn contenders() -> Vec<Contender<PipeRun>> {
             },
         ),
     ];
-    for backend in Backend::ALL {
+    fdframe_contenders(&mut list, None);
+    for &max_read in max_reads {
         list.push(contender(
-            &format!("fdframe {backend}"),
-            Role::PerFrame(backend),
-            move |fd| drive::tally(backend, fd, LinesDecoder::new()),
+            &format!(
+                "batch ceiling, max read {} KiB: one Bytes per read",
+                max_read / 1024
+            ),
+            Role::Variant,
+            move |fd| ceiling::batch_tally(fd, max_read),
         ));
-    }
-    for backend in Backend::ALL {
-        list.push(contender(
-            &format!("fdframe {backend}, batch"),
-            Role::Batch(backend),
-            move |fd| drive::batch_tally(backend, fd, LinesDecoder::new()),
-        ));
+        fdframe_contenders(&mut list, Some(max_read));
     }
     list
+}
+
+/// Every backend, per frame and batch; with `max_read`, as variants at that largest read size.
+fn fdframe_contenders(list: &mut Vec<Contender<PipeRun>>, max_read: Option<usize>) {
+    let suffix = max_read.map_or(String::new(), |b| format!(", max read {} KiB", b / 1024));
+    let role = |role: Role| {
+        if max_read.is_some() {
+            Role::Variant
+        } else {
+            role
+        }
+    };
+    let framer = move || drive::framer(LinesDecoder::new(), max_read);
+    for backend in Backend::ALL {
+        list.push(contender(
+            &format!("fdframe {backend}{suffix}"),
+            role(Role::PerFrame(backend)),
+            move |fd| drive::tally(backend, fd, framer()),
+        ));
+    }
+    for backend in Backend::ALL {
+        list.push(contender(
+            &format!("fdframe {backend}, batch{suffix}"),
+            role(Role::Batch(backend)),
+            move |fd| drive::batch_tally(backend, fd, framer()),
+        ));
+    }
 }
 
 fn tokio_glue(fd: std::os::fd::OwnedFd, capacity: usize) -> Res<Tally> {
@@ -112,7 +139,11 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
         .map_or(LINE_LENS.to_vec(), |len| vec![len.max(2)]);
     for line_len in line_lens {
         let payload = Arc::new(Payload::lines(line_len, megabytes));
-        let contenders = harness::select(contenders(), |name| options.selects(name), !options.solo);
+        let contenders = harness::select(
+            contenders(&options.max_reads),
+            |name| options.selects(name),
+            !options.solo,
+        );
         let runs = harness::interleave(&contenders, rounds, options.clock, |c| {
             pipe::measure(&*c.run, &payload)
         })?;
@@ -122,8 +153,10 @@ pub(crate) fn run(options: &Options, targets: &mut Targets) -> Res<()> {
         report::throughput(
             options.clock,
             &format!(
-                "pipe lines, {line_len} B, {megabytes} MiB per run, 1 MiB pipe, writer thread; \
-                 median of {rounds} interleaved rounds; glue = the faster tuned glue"
+                "pipe lines, {line_len} B, {megabytes} MiB per run, 1 MiB pipe, writer thread \
+                 ({} KiB writes); median of {rounds} interleaved rounds; glue = the faster tuned \
+                 glue",
+                pipe::write_size() / 1024
             ),
             &runs,
             payload.len(),
@@ -206,7 +239,7 @@ mod tests {
     fn every_line_reader_sees_every_line() {
         for line_len in LINE_LENS {
             let payload = Arc::new(Payload::lines(line_len, 1));
-            for c in contenders() {
+            for c in contenders(&[64 * 1024]) {
                 pipe::measure(&*c.run, &payload)
                     .unwrap_or_else(|e| panic!("{} at {line_len} B: {e}", c.name));
             }

@@ -58,6 +58,7 @@ pub(crate) fn main(args: Vec<String>) -> ExitCode {
     let started = Instant::now();
     report::machine();
     harness::find_cpus(options.pin);
+    crate::pipe::set_write_size(options.write_size);
     let placement = match (harness::pin(0), harness::cpu_for(1)) {
         (Some(reader), Some(writer)) => {
             format!("readers pinned to CPU {reader}, writers to CPU {writer}")
