@@ -16,6 +16,8 @@ mod read_step;
 #[cfg(test)]
 pub(crate) mod script;
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod segment_tests;
 #[cfg(test)]
 mod tests;
