@@ -32,7 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         // What is there now, without waiting: `Pending` means every file is read to its end.
         match reader.poll_next_now() {
-            Poll::Ready(Some(Ok(line))) => out.write_all(&[&line[..], b"\n"].concat())?,
+            Poll::Ready(Some(Ok(line))) => {
+                out.write_all(&line)?;
+                out.write_all(b"\n")?;
+            }
             Poll::Ready(Some(Err(e))) if e.is_fatal() => return Err(e.into()),
             Poll::Ready(Some(Err(notice))) => eprintln!("-- {notice} --"),
             // The engine paused after a long stretch without a line: go on.
