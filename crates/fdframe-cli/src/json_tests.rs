@@ -141,6 +141,13 @@ fn loss_objects_carry_count_range_and_cause() {
          \"message\":\"12 kernel log records lost (seq 100..=111): \
          the ring buffer overwrote them before they were read\"}\n"
     );
+    // A `--since-now` start overwritten before the first read (docs/json-schema.md's example).
+    assert_eq!(
+        text(|out| exact_lines(None).loss(out, &Loss::unknown(LossCause::KmsgOverrun))),
+        "{\"type\":\"loss\",\"schema\":\"fdframe-kmsg/1\",\"boot_id\":\"dd834108-d3a2-4ce0-b560-ececbe563eb9\",\
+         \"cause\":\"kmsg-overrun\",\"count\":null,\"message\":\"an unknown number of kernel log \
+         records lost: the ring buffer overwrote them before they were read\"}\n"
+    );
     let unknown = Loss::unknown(LossCause::InotifyOverflow);
     let got = text(|out| write_loss(out, &unknown));
     assert!(
