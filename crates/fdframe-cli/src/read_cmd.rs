@@ -94,7 +94,8 @@ Batch runs (--checkpoint FILE without --follow, e.g. from cron):
   line of the file at the path is printed only once its newline is written (a later run
   prints it whole). A line its writer adds to a rotated file after a run finished it is not
   read: run with --follow to keep --rotate-wait's grace for those. A path that does not
-  exist (yet) is said on stderr, and the run exits 0.
+  exist (yet) is said on stderr, and the run exits 0. Run it more often than the log
+  rotates: a file rotated in and out again between two runs (two rotations) is not read.
 
 Examples:
   printf 'one\\ntwo\\n' | fdframe read -

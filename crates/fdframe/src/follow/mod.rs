@@ -183,6 +183,13 @@
 //!   is not watched: a change there is seen at the next wake-up), and in a directory being
 //!   replaced at that moment. Resuming a checkpoint whose rotated file has since been deleted
 //!   gives a `CheckpointMismatch` notice even if that file had been read to its end.
+//! - **Restarts across two rotations**: a checkpoint names the files it has seen. If the file at
+//!   the path was rotated more than once while nothing ran (a file B came after the
+//!   checkpointed A and was itself rotated away before the restart), resuming finishes A (found
+//!   by its inode under its new name) and goes on with the file now at the path: B is not
+//!   read, and no notice says so — nothing tells which of the directory's other files B was
+//!   without knowing the rotation's naming scheme. Keep the follower running, or checkpoint
+//!   (for batch runs: run) more often than the log rotates.
 
 mod checkpoint;
 mod dirs;
