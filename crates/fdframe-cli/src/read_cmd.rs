@@ -95,7 +95,8 @@ Batch runs (--checkpoint FILE without --follow, e.g. from cron):
   prints it whole). A line its writer adds to a rotated file after a run finished it is not
   read: run with --follow to keep --rotate-wait's grace for those. A path that does not
   exist (yet) is said on stderr, and the run exits 0. Run it more often than the log
-  rotates: a file rotated in and out again between two runs (two rotations) is not read.
+  rotates: a file rotated in and out again between two runs (two rotations) is not read;
+  stderr names it (a file named like a rotation of FILE, written after the last one read).
 
 Examples:
   printf 'one\\ntwo\\n' | fdframe read -

@@ -108,6 +108,7 @@ fn follow_notice(notice: &FollowNotice) -> String {
         FollowNotice::Created { .. } => "Created".to_string(),
         FollowNotice::CheckpointMismatch { .. } => "CheckpointMismatch".to_string(),
         FollowNotice::DirectoryRemoved { .. } => "DirectoryRemoved".to_string(),
+        FollowNotice::RotatedUnread { .. } => "RotatedUnread".to_string(),
         other => format!("{other}"),
     }
 }

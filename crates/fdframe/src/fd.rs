@@ -322,8 +322,9 @@ impl ReadFd {
     ///
     /// - the notices that only say what happened to the files (`Truncated`, `Rotated`,
     ///   `Removed`, `Created`, `DirectoryRemoved`) are passed over: the bytes that follow them are the news;
-    /// - a [`CheckpointMismatch`](FollowNotice::CheckpointMismatch), which says bytes may be
-    ///   lost, is returned once as an error of kind [`Other`](io::ErrorKind::Other) whose
+    /// - a [`CheckpointMismatch`](FollowNotice::CheckpointMismatch) or
+    ///   [`RotatedUnread`](FollowNotice::RotatedUnread), which say bytes may be lost or were
+    ///   not read, is returned once as an error of kind [`Other`](io::ErrorKind::Other) whose
     ///   [`get_ref`](io::Error::get_ref) is the [`FollowNotice`]; the next read goes on.
     ///
     /// The end of a rotated file is not marked either: a partial last line of it runs into
@@ -404,7 +405,10 @@ fn read_followed(followed: &mut Followed, dst: &mut [u8]) -> io::Result<usize> {
         }
         result?;
         match notice {
-            Some(notice @ FollowNotice::CheckpointMismatch { .. }) => {
+            Some(
+                notice @ (FollowNotice::CheckpointMismatch { .. }
+                | FollowNotice::RotatedUnread { .. }),
+            ) => {
                 return Err(io::Error::other(notice));
             }
             Some(

@@ -53,6 +53,79 @@ fn a_checkpoint_resumes_a_file_rotated_meanwhile_by_its_inode() {
     assert_idle(&mut reader);
 }
 
+/// Two rotations while nothing ran: the checkpoint's file went to `log.2`, a file that came
+/// after it was written and went to `log.1`, and a third is at the path. The checkpoint does
+/// not know `log.1`: it is not read (which of the directory's files belong to the log would
+/// take the rotation's naming scheme), but it is said, where it used to be lost silently.
+#[test]
+fn a_file_rotated_in_and_away_again_while_nothing_ran_is_a_notice_not_a_silent_loss() {
+    let dir = temp_dir("checkpoint-two-rotations");
+    let path = dir.path().join("log");
+    let (one, two) = (dir.path().join("log.1"), dir.path().join("log.2"));
+    // Older generations and files that only look alike: never reported.
+    fs::write(dir.path().join("log.3"), "z\n").unwrap();
+    // File times tick coarsely (a few ms): apart, so that "written after" is well defined.
+    let tick = || std::thread::sleep(std::time::Duration::from_millis(20));
+    tick();
+    fs::write(&path, "a1\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("a1"));
+    let saved = reader.checkpoint().unwrap().encode();
+    drop(reader);
+    fs::rename(&path, &one).unwrap();
+    tick();
+    fs::write(&path, "b1\n").unwrap();
+    fs::rename(&one, &two).unwrap();
+    fs::rename(&path, &one).unwrap();
+    fs::write(&path, "c1\n").unwrap();
+    fs::write(dir.path().join("log.pos"), "a checkpoint of another tool\n").unwrap();
+    fs::write(dir.path().join("log.1.gz"), "compressed\n").unwrap();
+    let mut reader = follow(
+        &path,
+        quick().start(FollowStart::Checkpoint(
+            fdframe::follow::Checkpoint::parse(&saved).unwrap(),
+        )),
+    );
+    let mut notices = Vec::new();
+    let mut lines = Vec::new();
+    while lines.is_empty() {
+        match reader.poll_next_now() {
+            std::task::Poll::Ready(Some(Ok(l))) => {
+                lines.push(String::from_utf8_lossy(&l).into_owned())
+            }
+            std::task::Poll::Ready(Some(Err(fdframe::Error::Follow(notice)))) => {
+                notices.push(notice)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(lines, ["c1"], "the file at the path is read");
+    assert_eq!(
+        notices,
+        [fdframe::follow::FollowNotice::RotatedUnread {
+            path: path.clone(),
+            file: one.clone().into_boxed_path()
+        }],
+        "log.1 is named, and nothing else"
+    );
+    assert_idle(&mut reader);
+    // One rotation only (the common case): no such notice.
+    let dir = temp_dir("checkpoint-one-rotation");
+    let path = dir.path().join("log");
+    fs::write(dir.path().join("log.2"), "older\n").unwrap();
+    tick();
+    fs::write(&path, "a1\n").unwrap();
+    let mut reader = follow(&path, quick());
+    assert_eq!(next(&mut reader), line("a1"));
+    let saved = reader.checkpoint().unwrap().encode();
+    drop(reader);
+    fs::rename(&path, dir.path().join("log.1")).unwrap();
+    fs::write(&path, "b1\n").unwrap();
+    let mut reader = resume(&path, &saved, quick());
+    assert_eq!(next(&mut reader), line("b1"));
+    assert_idle(&mut reader);
+}
+
 #[test]
 fn a_checkpoint_whose_inode_holds_other_bytes_is_a_mismatch_and_the_file_is_read_from_its_start() {
     let dir = temp_dir("checkpoint-reused");

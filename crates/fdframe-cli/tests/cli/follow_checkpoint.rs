@@ -391,3 +391,28 @@ fn a_batch_run_of_a_missing_path_says_so_and_a_later_run_reads_the_file() {
         "once it exists",
     );
 }
+
+#[test]
+fn a_batch_run_after_two_rotations_names_the_file_it_could_not_know() {
+    let dir = TempDir::new("checkpoint-batch-two-rotations");
+    let (log, checkpoint) = (dir.path("app.log"), dir.path("app.pos"));
+    let (one, two) = (dir.path("app.log.1"), dir.path("app.log.2"));
+    append(&log, &text(&numbered("a", 1, 1)));
+    expect_batch(&checkpoint, &log, &[], &numbered("a", 1, 1), "first run");
+    // Two rotations before the next run: the file in between (now app.log.1) is unknown to
+    // the checkpoint. File times tick coarsely: apart, so that it was written after app.log.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::rename(&log, &one).unwrap();
+    append(&log, &text(&numbered("b", 1, 1)));
+    std::fs::rename(&one, &two).unwrap();
+    std::fs::rename(&log, &one).unwrap();
+    append(&log, &text(&numbered("c", 1, 1)));
+    let (code, out, err) = batch_run(&checkpoint, &log, &[], Stdio::piped());
+    assert_eq!(code, Some(0), "stderr: {err}");
+    assert_eq!(out, String::from_utf8(text(&numbered("c", 1, 1))).unwrap());
+    assert!(
+        err.contains("app.log.1 looks like a file rotated in and away again")
+            && err.contains("it was not read"),
+        "the unread file is named on stderr: {err}"
+    );
+}

@@ -187,9 +187,11 @@
 //!   the path was rotated more than once while nothing ran (a file B came after the
 //!   checkpointed A and was itself rotated away before the restart), resuming finishes A (found
 //!   by its inode under its new name) and goes on with the file now at the path: B is not
-//!   read, and no notice says so — nothing tells which of the directory's other files B was
-//!   without knowing the rotation's naming scheme. Keep the follower running, or checkpoint
-//!   (for batch runs: run) more often than the log rotates.
+//!   read — which of the directory's files belong to the log, and in which order, would take
+//!   the rotation's naming scheme. It is said, though: each file named like a rotation of the
+//!   path's (`app.log.1`, `app.log-20261201`; not compressed) and written after A comes as a
+//!   [`RotatedUnread`](FollowNotice::RotatedUnread) notice. Keep the follower running, or
+//!   checkpoint (for batch runs: run) more often than the log rotates.
 
 mod checkpoint;
 mod dirs;

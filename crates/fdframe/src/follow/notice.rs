@@ -1,7 +1,7 @@
 //! [`FollowNotice`]: what a followed file did besides growing.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::FilePosition;
 
@@ -55,6 +55,17 @@ pub enum FollowNotice {
         /// `true`: the inode was found with other first bytes (reused); `false`: not found.
         inode_reused: bool,
     },
+    /// Resuming a checkpoint whose newest file was rotated away meanwhile, `file` looks like a
+    /// log rotated in after it and away again while nothing ran (two rotations): its name
+    /// begins with the path's, and it was written to after the checkpoint's file. The
+    /// checkpoint does not know it, so it is **not** read: lines in it are not delivered.
+    RotatedUnread {
+        /// The followed path.
+        path: PathBuf,
+        /// The file in the path's directory that was not read (boxed, as `CheckpointMismatch`'s
+        /// position: the notice stays as small as the per-message path needs).
+        file: Box<Path>,
+    },
 }
 
 impl fmt::Display for FollowNotice {
@@ -106,6 +117,13 @@ impl fmt::Display for FollowNotice {
                     file.offset
                 )
             }
+            FollowNotice::RotatedUnread { path, file } => write!(
+                f,
+                "{}: {} looks like a file rotated in and away again since the checkpoint (two \
+                 rotations while nothing ran); it was not read, lines in it are not delivered",
+                path.display(),
+                file.display()
+            ),
         }
     }
 }

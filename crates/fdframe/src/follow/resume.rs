@@ -20,6 +20,13 @@ impl FollowSource {
         let at_path = self.open_at_path(true)?;
         let mut at_path = at_path.map(|(fd, id)| (Some(fd), id));
         let now = Instant::now();
+        // The newest file of the checkpoint (the one at the path when it was saved), when it
+        // was found rotated away: its last write, to look for files rotated after it.
+        let mut newest_rotated: Option<(FileId, (i64, i64))> = None;
+        let newest = checkpoint.files().last().map(|p| FileId {
+            dev: p.dev,
+            ino: p.ino,
+        });
         for position in checkpoint.files() {
             let want = FileId {
                 dev: position.dev,
@@ -49,6 +56,10 @@ impl FollowSource {
             if self.is_open(want) {
                 continue;
             }
+            if Some(want) == newest && !at_path.as_ref().is_some_and(|(_, id)| *id == want) {
+                let stat = rustix::fs::fstat(&fd)?;
+                newest_rotated = Some((want, (stat.st_mtime, stat.st_mtime_nsec as i64)));
+            }
             let mut file = self.track(fd, want)?;
             rustix::fs::seek(&file.fd, SeekFrom::Start(position.offset))?;
             file.offset = position.offset;
@@ -60,6 +71,19 @@ impl FollowSource {
                 file.grace_end = Some(now + self.options.rotate_wait);
                 self.rotated.push_back(file);
             }
+        }
+        if let Some((rotated, written)) = newest_rotated {
+            let known: Vec<FileId> = checkpoint
+                .files()
+                .iter()
+                .map(|p| FileId {
+                    dev: p.dev,
+                    ino: p.ino,
+                })
+                .chain(at_path.as_ref().map(|(_, id)| *id))
+                .chain(std::iter::once(rotated))
+                .collect();
+            self.rotated_in_between(&known, written)?;
         }
         if self.current.is_none()
             && let Some((Some(fd), id)) = at_path
@@ -83,6 +107,62 @@ impl FollowSource {
             file: Box::new(*position),
             inode_reused,
         });
+    }
+
+    /// After a resume that found the checkpoint's newest file rotated away: the files of the
+    /// directory that look like logs rotated in after it and away again while nothing ran —
+    /// regular files named like a rotation of the path's file (its name, then `.`, `-` or `_`
+    /// and a digit: `app.log.1`, `app.log-20261201`; not `app.log.pos`), not compressed, not a
+    /// file already known (`known`), and last written after the rotated file's last write
+    /// (`written`: seconds and nanoseconds; the kernel's clock for it ticks in milliseconds, so
+    /// a file written in the same tick is not reported) — each a
+    /// [`RotatedUnread`](FollowNotice::RotatedUnread) notice. Only a notice: which of them
+    /// really belongs to the log, and in which order, would need the rotation's naming scheme,
+    /// and reading a file that is not the log would deliver lines that never were its own.
+    /// Older rotated files (written before) are what the checkpoint already covered.
+    fn rotated_in_between(&mut self, known: &[FileId], written: (i64, i64)) -> io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::MetadataExt;
+        const COMPRESSED: &[&str] = &[".gz", ".xz", ".zst", ".bz2", ".lz4", ".Z"];
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let name = self.name.as_bytes();
+        let mut unread = Vec::new();
+        for entry in entries.take(MAX_SCAN) {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            let bytes = file_name.as_bytes();
+            let compressed = COMPRESSED.iter().any(|end| bytes.ends_with(end.as_bytes()));
+            let rotation_suffix = bytes.strip_prefix(name).is_some_and(|rest| {
+                matches!(rest, [b'.' | b'-' | b'_', digit, ..] if digit.is_ascii_digit())
+            });
+            if !rotation_suffix || compressed {
+                continue;
+            }
+            // Not through a symlink: only the directory's own regular files.
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            let id = FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            };
+            let mtime = (meta.mtime(), meta.mtime_nsec());
+            if meta.file_type().is_file() && mtime > written && !known.contains(&id) {
+                unread.push((mtime, entry.path()));
+            }
+        }
+        unread.sort();
+        for (_, file) in unread {
+            self.notices.push_back(FollowNotice::RotatedUnread {
+                path: self.path.clone(),
+                file: file.into_boxed_path(),
+            });
+        }
+        Ok(())
     }
 
     /// Looks for the file `want` among the first 10,000 entries of the directory, and of the

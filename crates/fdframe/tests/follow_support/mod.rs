@@ -52,6 +52,7 @@ pub(crate) fn next(reader: &mut FdReader<LinesDecoder>) -> Seen {
                     FollowNotice::Created { .. } => "created",
                     FollowNotice::CheckpointMismatch { .. } => "checkpoint mismatch",
                     FollowNotice::DirectoryRemoved { .. } => "directory removed",
+                    FollowNotice::RotatedUnread { .. } => "rotated unread",
                     other => panic!("unknown notice {other:?}"),
                 });
             }
