@@ -90,12 +90,13 @@ macro_rules! conformance_tests {
             follow::a_deleted_file_is_finished_then_removed_then_recreated,
             follow::a_file_created_after_the_reader_started_is_read_from_its_start,
             follow::descriptors_and_watches_do_not_grow_over_ten_thousand_rotations,
-            follow::restart_from_a_checkpoint_loses_and_repeats_nothing,
+            follow_checkpoints::restart_from_a_checkpoint_loses_and_repeats_nothing,
             follow::a_partial_last_line_is_held_until_completed_and_delivered_once_rotated_away,
             follow::following_from_the_end_sees_only_new_lines,
             follow_paths::a_directory_removed_and_re_created_is_followed_again,
             follow_paths::a_path_whose_directory_does_not_exist_yet_is_waited_for,
-            follow::reading_once_from_a_checkpoint_delivers_each_line_once_over_runs,
+            follow_checkpoints::reading_once_from_a_checkpoint_delivers_each_line_once_over_runs,
+            follow_checkpoints::a_restart_across_two_rotations_names_the_file_in_between,
             follow_paths::a_symlinked_path_sees_rotation_in_the_targets_directory,
         );
     };

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use fdframe::codec::LinesDecoder;
-use fdframe::follow::{Checkpoint, FollowOptions, FollowStart};
+use fdframe::follow::{FollowOptions, FollowStart};
 
 pub(crate) mod steps;
 
@@ -23,10 +23,10 @@ use steps::{Idle, expect_quiet, follow, line, next_past_notices, notice, take_nu
 
 use crate::fixtures::{
     Progress, QUIET, STEP, TempDir, append, copytruncate, inotify_watches, line_number,
-    numbered_line, numbered_lines, open_descriptors, rotate, rotate_by_hard_link,
-    spawn_line_writer, spawn_rotating_writer,
+    numbered_line, open_descriptors, rotate, rotate_by_hard_link, spawn_line_writer,
+    spawn_rotating_writer,
 };
-use crate::{Backend, Outcome, Reader, Seen, next_seen};
+use crate::{Backend, Outcome, Seen, next_seen};
 
 /// Appends of every size from one byte to 256 KiB, whose ends fall mid-line, just before a
 /// `\n`, just after one, with many lines in one append and one line over several appends: each
@@ -471,70 +471,6 @@ pub fn descriptors_and_watches_do_not_grow_over_ten_thousand_rotations<B: Backen
     Ok(())
 }
 
-/// A reader is dropped mid-stream (a partial line pending) and its checkpoint kept; more is
-/// written (completing that line), the log is rotated once and the new file written; a new
-/// reader started from the checkpoint delivers exactly the lines after the checkpoint: nothing
-/// lost, nothing repeated.
-pub fn restart_from_a_checkpoint_loses_and_repeats_nothing<B: Backend>() -> Outcome {
-    let dir = TempDir::new("follow-checkpoint");
-    let path = dir.path().join("app.log");
-    let mut text = numbered_lines("", 2000);
-    text.extend_from_slice(b"20"); // line 2000, half written
-    fs::write(&path, &text).unwrap();
-    let options = || FollowOptions::new().rotate_wait(Duration::from_millis(100));
-    let mut reader = follow::<B>(&path, options());
-    // Past line 700, at the first place the reader can say where it stands (the glue of a
-    // batch path only can between batches).
-    let mut next = 0;
-    let checkpoint = loop {
-        match next_seen(&mut reader, STEP) {
-            Seen::Item(item) => assert_eq!(line_number(&item), next, "first reader"),
-            other => panic!("first reader: expected line {next}, got {other:?}"),
-        }
-        next += 1;
-        if next >= 700
-            && let Some(checkpoint) = reader.checkpoint()
-        {
-            break checkpoint;
-        }
-    };
-    let saved = checkpoint.encode();
-    assert!(
-        saved.len() < 4096,
-        "a checkpoint is small: {} bytes",
-        saved.len()
-    );
-    let restored = Checkpoint::parse(&saved).expect("a checkpoint parses back");
-    assert_eq!(
-        restored, checkpoint,
-        "encode then parse gives the same checkpoint"
-    );
-    drop(reader);
-
-    let mut more = b"00\n".to_vec();
-    more.extend((2001..2500).flat_map(numbered_line));
-    append(&path, &more);
-    rotate(&path);
-    append(
-        &path,
-        &(2500..3000).flat_map(numbered_line).collect::<Vec<u8>>(),
-    );
-
-    let mut reader = follow::<B>(&path, options().start(FollowStart::Checkpoint(restored)));
-    let mut notices = Vec::new();
-    for expected in next..3000 {
-        match next_past_notices(&mut reader, STEP, &["Rotated"], &mut notices) {
-            Seen::Item(item) if line_number(&item) == expected => {}
-            other => panic!(
-                "restarted at line {next}: expected line {expected}, got {other:?} \
-                 (a CheckpointMismatch or another line means lost or repeated lines)"
-            ),
-        }
-    }
-    expect_quiet(&mut reader, &["Rotated"], "after the last line");
-    Ok(())
-}
-
 /// A partial last line is held while it is incomplete, completed by later writes, those to the
 /// file after it was rotated away included, and delivered once, when its file's grace period is
 /// over; then the new file's lines, and the reader sleeps again (no busy loop on the finished
@@ -593,70 +529,5 @@ pub fn following_from_the_end_sees_only_new_lines<B: Backend>() -> Outcome {
     append(&path, b"new 1\n");
     assert_eq!(next_seen(&mut reader, STEP), line("new 1"));
     expect_quiet(&mut reader, &[], "after the new line");
-    Ok(())
-}
-
-/// One batch run over `path` (see "Reading once" in `fdframe::follow`): a reader with no grace
-/// period, read with the ready-now step until nothing is ready; the lines and the checkpoint.
-fn read_once<B: Backend>(
-    path: &std::path::Path,
-    saved: Option<&Checkpoint>,
-) -> (Vec<u64>, Checkpoint) {
-    let start = saved.map_or(FollowStart::Beginning, |cp| {
-        FollowStart::Checkpoint(cp.clone())
-    });
-    let options = FollowOptions::new()
-        .start(start)
-        .rotate_wait(Duration::ZERO);
-    let mut reader = follow::<B>(path, options);
-    let mut lines = Vec::new();
-    loop {
-        match reader.next_now() {
-            std::task::Poll::Ready(Some(Ok(item))) => lines.push(line_number(&item)),
-            std::task::Poll::Ready(other) => panic!("a run once: unexpected {other:?}"),
-            std::task::Poll::Pending if reader.framer().is_yielding() => {}
-            std::task::Poll::Pending => break,
-        }
-    }
-    let checkpoint = reader
-        .checkpoint()
-        .expect("nothing ready: the glue holds no item, so it knows where the reader stands");
-    (lines, checkpoint)
-}
-
-/// Batch runs (cron): each reads what is there now and stops, with a checkpoint; the next run
-/// resumes from it. A run with nothing new gives nothing; a partial last line is held for the
-/// next run, which delivers it whole; a file rotated between two runs (written to after the
-/// checkpoint, ending in a partial line) is found by its inode and finished first, then the new
-/// file. Every line exactly once, in order, over the runs.
-pub fn reading_once_from_a_checkpoint_delivers_each_line_once_over_runs<B: Backend>() -> Outcome {
-    let dir = TempDir::new("follow-once");
-    let path = dir.path().join("app.log");
-    let mut text = numbered_lines("", 300);
-    text.extend_from_slice(b"30"); // line 300, half written
-    fs::write(&path, &text).unwrap();
-    let (lines, saved) = read_once::<B>(&path, None);
-    assert_eq!(lines, (0..300).collect::<Vec<_>>(), "first run");
-    let (lines, saved) = read_once::<B>(&path, Some(&saved));
-    assert_eq!(lines, [] as [u64; 0], "nothing new: nothing");
-    let mut more = b"0\n".to_vec();
-    more.extend((301..400).flat_map(numbered_line));
-    more.extend_from_slice(b"400"); // the rotated file's partial last line
-    append(&path, &more);
-    rotate(&path);
-    let mut new = (401..500).flat_map(numbered_line).collect::<Vec<u8>>();
-    new.extend_from_slice(b"50"); // line 500, half written
-    append(&path, &new);
-    let (lines, saved) = read_once::<B>(&path, Some(&saved));
-    assert_eq!(
-        lines,
-        (300..500).collect::<Vec<_>>(),
-        "the rotated file to its end (its partial last line too), then the new file"
-    );
-    append(&path, b"0\n");
-    let (lines, saved) = read_once::<B>(&path, Some(&saved));
-    assert_eq!(lines, [500], "the held line, whole");
-    let (lines, _) = read_once::<B>(&path, Some(&saved));
-    assert_eq!(lines, [] as [u64; 0], "nothing new again");
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod async_read;
 pub mod devices;
 pub mod follow;
+pub mod follow_checkpoints;
 pub mod follow_paths;
 pub mod kmsg;
 pub mod pipes;
