@@ -252,6 +252,7 @@ fn the_documented_examples_have_exactly_the_fields_printed() {
         }),
         text(|out| exact_lines(None).record(out, &record(b"14,2,3,-;bad \\xff!\n KEY=v\\xfe\n"))),
         text(|out| exact_lines(None).loss(out, &Loss::sequence_gap(LossCause::KmsgOverrun, 1, 3))),
+        text(|out| exact_lines(None).loss(out, &Loss::unknown(LossCause::KmsgOverrun))),
         text(|out| exact_lines(None).error(out, "bad", Some(3))),
     ];
     let documented = documented_examples();
