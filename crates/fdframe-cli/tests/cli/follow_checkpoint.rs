@@ -27,10 +27,18 @@ fn kind(path: &str) -> Option<FileType> {
     ))
 }
 
-/// `fdframe read -F --checkpoint CP [EXTRA] PATH` on an existing log, with a deadline and a
-/// 1 GiB address-space limit (an unbounded read fails instead of eating the machine).
-fn refused(checkpoint: &str, log: &str, extra: Option<&str>) -> (Option<i32>, String) {
-    let mut args = vec!["read", "-F", "--checkpoint", checkpoint];
+/// `fdframe read [-F] --checkpoint CP [EXTRA] PATH` on an existing log (`follow`: with `-F`,
+/// else a batch run), with a deadline and a 1 GiB address-space limit (an unbounded read fails
+/// instead of eating the machine).
+fn refused_as(
+    follow: bool,
+    checkpoint: &str,
+    log: &str,
+    extra: Option<&str>,
+) -> (Option<i32>, String) {
+    let mut args = vec!["read"];
+    args.extend(follow.then_some("-F"));
+    args.extend(["--checkpoint", checkpoint]);
     args.extend(extra);
     args.push(log);
     let mut child: Child = Command::new("sh")
@@ -54,6 +62,11 @@ fn refused(checkpoint: &str, log: &str, extra: Option<&str>) -> (Option<i32>, St
     (code, err)
 }
 
+/// [`refused_as`] with `-F`.
+fn refused(checkpoint: &str, log: &str, extra: Option<&str>) -> (Option<i32>, String) {
+    refused_as(true, checkpoint, log, extra)
+}
+
 #[test]
 fn a_symlinked_checkpoint_is_refused_even_with_reset_and_its_target_kept() {
     let dir = TempDir::new("checkpoint-symlink");
@@ -63,9 +76,13 @@ fn a_symlinked_checkpoint_is_refused_even_with_reset_and_its_target_kept() {
     std::fs::write(&victim, "precious\n").unwrap();
     let checkpoint = dir.path("app.pos");
     std::os::unix::fs::symlink(&victim, &checkpoint).unwrap();
-    for extra in [None, Some("--checkpoint-reset")] {
-        let (code, err) = refused(&checkpoint, &log, extra);
-        assert_eq!(code, Some(1), "{extra:?}: {err}");
+    // Following, and a batch run: the same file rules.
+    for (follow, extra) in [true, false]
+        .into_iter()
+        .flat_map(|follow| [None, Some("--checkpoint-reset")].map(|extra| (follow, extra)))
+    {
+        let (code, err) = refused_as(follow, &checkpoint, &log, extra);
+        assert_eq!(code, Some(1), "follow {follow}, {extra:?}: {err}");
         assert!(
             err.contains(&checkpoint) && err.contains("symbolic link"),
             "{err}"
