@@ -64,6 +64,39 @@ fn flood_past(seq: u64, tag: &str) -> usize {
     written
 }
 
+/// `fdframe kmsg --follow --since-now --json-lines`, its stdout's lines, killed when dropped.
+fn since_now_follower(stderr: Stdio) -> (Lines, KillOnDrop) {
+    let mut child = Command::new(BIN)
+        .args(["kmsg", "--follow", "--since-now", "--json-lines"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start fdframe");
+    let lines = Lines::new(child.stdout.take().expect("stdout"));
+    (lines, KillOnDrop(child))
+}
+
+/// The JSON lines printed up to and including the record whose message is `message`; `what`
+/// names the wait in the panic when it does not come within `timeout`.
+fn json_until(
+    lines: &Lines,
+    message: &str,
+    timeout: Duration,
+    what: &str,
+) -> Vec<serde_json::Value> {
+    let mut got: Vec<serde_json::Value> = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while got.last().is_none_or(|v| v["message"] != message) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .find("", left)
+            .unwrap_or_else(|| panic!("{what}: `{message}` was never printed; got {got:?}"));
+        got.push(json(&line));
+    }
+    got
+}
+
 /// The regression of a follower stopped before its first read: `--since-now` used to open at
 /// `SEEK_END` with nothing to count from, so the overrun was one count-less loss, dropped, and
 /// records 15..160 were printed as if nothing were missing.
@@ -75,15 +108,7 @@ fn since_now_counts_records_overwritten_before_the_first_read_exactly() {
     let _ring = RING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut child = Command::new(BIN)
-        .args(["kmsg", "--follow", "--since-now", "--json-lines"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start fdframe");
-    let lines = Lines::new(child.stdout.take().expect("stdout"));
-    let child = KillOnDrop(child);
+    let (lines, child) = since_now_follower(Stdio::inherit());
     let pid = child.0.id();
     // Started and idle: sleeping in poll twice, 100 ms apart.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -107,20 +132,7 @@ fn since_now_counts_records_overwritten_before_the_first_read_exactly() {
     write_record(14, end.as_bytes());
     signal(&child.0, Signal::CONT);
 
-    let mut got = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines
-            .find("", left)
-            .unwrap_or_else(|| panic!("no end record; got {got:?}"));
-        let value = json(&line);
-        let done = value["message"] == end.as_str();
-        got.push(value);
-        if done {
-            break;
-        }
-    }
+    let got = json_until(&lines, &end, Duration::from_secs(30), "the end record");
     drop(child);
 
     // Every sequence number from the first item to the end record is printed once or counted
@@ -197,15 +209,7 @@ fn since_now_prints_what_was_logged_while_it_was_stopped_during_its_start() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for flood in [false, true] {
-        let mut child = Command::new(BIN)
-            .args(["kmsg", "--follow", "--since-now", "--json-lines"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start fdframe");
-        let lines = Lines::new(child.stdout.take().expect("stdout"));
-        let child = KillOnDrop(child);
+        let (lines, child) = since_now_follower(Stdio::piped());
         let pid = child.0.id();
         // Stopped as soon as it has /dev/kmsg open at all: the start, before the scan.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -225,18 +229,8 @@ fn since_now_prints_what_was_logged_while_it_was_stopped_during_its_start() {
         write_record(14, end.as_bytes());
         signal(&child.0, Signal::CONT);
         let needle = if flood { &end } else { &early };
-        let mut got = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while got
-            .last()
-            .is_none_or(|v: &serde_json::Value| v["message"] != needle.as_str())
-        {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = lines.find("", left).unwrap_or_else(|| {
-                panic!("flood {flood}: `{needle}`, logged after the start, was never printed; got {got:?}")
-            });
-            got.push(json(&line));
-        }
+        let what = format!("flood {flood}, logged after the start");
+        let got = json_until(&lines, needle, Duration::from_secs(20), &what);
         drop(child);
         // Nothing logged after the start goes missing without a word. Without a flood the
         // early record was printed (the loop found it). With one, everything logged before the
