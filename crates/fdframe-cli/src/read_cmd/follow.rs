@@ -130,7 +130,11 @@ pub(crate) fn open(args: &FollowArgs, path: &str) -> Result<Followed, Failure> {
             code: 2,
         });
     }
-    if let Ok(stat) = rustix::fs::stat(Path::new(path)) {
+    // One look at the path: what it is (only regular files are followed) and, for a batch
+    // run, whether there is anything to read at all.
+    let looked = rustix::fs::stat(Path::new(path));
+    let missing = matches!(looked, Err(rustix::io::Errno::NOENT));
+    if let Ok(stat) = looked {
         let kind = FileType::from_raw_mode(stat.st_mode);
         if kind != FileType::RegularFile {
             let (what, option) = if once {
@@ -169,8 +173,11 @@ pub(crate) fn open(args: &FollowArgs, path: &str) -> Result<Followed, Failure> {
         options = options.rotate_wait(wait);
     }
     let fd = ReadFd::follow(path, options).map_err(|e| open_failure(path, &e))?;
-    if once {
-        warn_if_missing(path)?;
+    if once && missing {
+        // A mistyped path in a cron job would otherwise print nothing, day after day.
+        warn(format_args!(
+            "{path} does not exist (yet): nothing read from it"
+        ))?;
     }
     Ok(Followed {
         fd,
@@ -206,17 +213,6 @@ pub(crate) fn notice(notice: &FollowNotice, once: bool) -> Result<(), Failure> {
             directory.display()
         ))?),
         _ => Ok(warn(format_args!("{notice}"))?),
-    }
-}
-
-/// A batch run of a path that is not there: nothing to read, and said so (a mistyped path in
-/// a cron job would otherwise print nothing, day after day).
-fn warn_if_missing(path: &str) -> Result<(), Failure> {
-    match rustix::fs::stat(Path::new(path)) {
-        Err(rustix::io::Errno::NOENT) => Ok(warn(format_args!(
-            "{path} does not exist (yet): nothing read from it"
-        ))?),
-        _ => Ok(()),
     }
 }
 
