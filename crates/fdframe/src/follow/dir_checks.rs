@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::super::FollowNotice;
 use super::super::dirs::{DirWatch, Settled, link_target_dir};
-use super::FollowSource;
+use super::{FollowSource, PathState};
 
 impl FollowSource {
     /// The directory watch follows the directory at the path: a directory removed, renamed
@@ -15,9 +15,23 @@ impl FollowSource {
     /// file created in a new directory after the look wakes the reader.
     /// A symlink at the path to a file in another directory: that directory is watched too
     /// (moved along when the link is retargeted, dropped when the path is no link any more).
+    ///
+    /// Only when there is something to look at — a watched directory reported an event, the
+    /// last look found the directories still changing, or the path names no file (a parent
+    /// renamed away reports nothing to a watch of its child) — except that a symlink at the
+    /// path is resolved again at every check (its chain's other directories are not watched).
+    /// Following a growing file therefore costs no look at its directory.
     pub(super) fn check_dirs(&mut self) -> io::Result<()> {
-        let settled = self.dir_watch.settle(&mut self.watch)?;
-        self.settled(settled, self.dir_watch.want().to_owned());
+        let due = std::mem::take(&mut self.dirs_due)
+            | self.watch.take_dir_events()
+            | (self.path_state != PathState::Present);
+        if !due && self.link_watch.is_none() {
+            return Ok(());
+        }
+        if due {
+            let settled = self.dir_watch.settle(&mut self.watch)?;
+            self.settled(settled, self.dir_watch.want().to_owned());
+        }
         match (link_target_dir(&self.path, &self.dir), &mut self.link_watch) {
             (None, None) => {}
             (None, Some(_)) => {
@@ -50,5 +64,6 @@ impl FollowSource {
             });
         }
         self.recheck |= !settled.stable;
+        self.dirs_due |= !settled.stable;
     }
 }

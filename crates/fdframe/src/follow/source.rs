@@ -97,6 +97,8 @@ pub(crate) struct FollowSource {
     moves: Moves,
     /// The path was still changing after `MAX_LOOKS` looks: check again at once.
     recheck: bool,
+    /// The directories are to be looked at at the next check (see `check_dirs`).
+    dirs_due: bool,
 }
 
 impl FollowSource {
@@ -129,6 +131,7 @@ impl FollowSource {
             notices: VecDeque::new(),
             moves: Moves::default(),
             recheck: false,
+            dirs_due: true,
         };
         // The watches come before the first look at the path (a directory that does not
         // exist yet is waited for like a file that does not).
@@ -305,6 +308,14 @@ impl FollowSource {
         }
         self.check_dirs()?;
         self.check_path(now)?;
+        if self.watch.has_dir_events() {
+            // The look's drain brought news of the directories (the drain comes after the
+            // look, and the wake-up's events are first read there): look at them now, and at
+            // the path again, before anything of the new file is delivered.
+            self.check_dirs()?;
+            self.check_path(now)?;
+            self.recheck |= self.watch.has_dir_events();
+        }
         let excess = self.rotated.len().saturating_sub(MAX_ROTATED);
         for file in self.rotated.iter_mut().take(excess) {
             // Too many to keep: the oldest are finished now (at their next end of file).

@@ -31,6 +31,11 @@ pub(crate) struct Watch {
     /// Watch descriptors of directories and how many holders share each (the followed
     /// directory and a symlink target's directory may be one).
     dirs: HashMap<i32, usize>,
+    /// A watched directory reported something (or the queue overflowed) since
+    /// [`take_dir_events`](Watch::take_dir_events): where the directories stand must be looked
+    /// at again. Appends to the open files never set it, so following a growing file costs no
+    /// directory look.
+    dir_events: bool,
     /// Watch descriptors of open files and how many open files share each (hard links give
     /// one inode, hence one watch, under two names).
     files: HashMap<i32, usize>,
@@ -83,6 +88,7 @@ impl Watch {
             timer,
             moves_dir: None,
             dirs: HashMap::new(),
+            dir_events: false,
             files: HashMap::new(),
             armed: None,
         };
@@ -131,6 +137,17 @@ impl Watch {
         self.files.len()
     }
 
+    /// Whether a watched directory reported something since the last call (see
+    /// [`dir_events`](Watch::dir_events)); clears it.
+    pub(crate) fn take_dir_events(&mut self) -> bool {
+        std::mem::take(&mut self.dir_events)
+    }
+
+    /// Whether a watched directory reported something not yet taken.
+    pub(crate) fn has_dir_events(&self) -> bool {
+        self.dir_events
+    }
+
     /// How many directories are watched (for tests of the bound).
     #[cfg(test)]
     pub(crate) fn watched_dirs(&self) -> usize {
@@ -153,9 +170,11 @@ impl Watch {
             };
             let flags = event.events();
             if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
+                self.dir_events = true;
                 on_event(DirEvent::Overflow);
                 continue;
             }
+            self.dir_events |= self.dirs.contains_key(&event.wd());
             if Some(event.wd()) != self.moves_dir || flags.contains(ReadFlags::ISDIR) {
                 continue;
             }
